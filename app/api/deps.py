@@ -1,0 +1,38 @@
+"""Request dependencies: a transactional session, the pipeline, the write guard."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from app.settings import Settings
+
+__all__ = ["SessionDep", "SettingsDep", "require_write_key", "get_pipeline"]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed if the handler returns, rolled back if it raises."""
+    with request.app.state.sessionmaker() as session, session.begin():
+        yield session
+
+
+def get_pipeline(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.pipeline
+
+
+def require_write_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    expected = request.app.state.settings.api_key
+    if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
+        raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

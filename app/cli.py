@@ -1,0 +1,81 @@
+"""`kdtcn` command line: database, import, knowledge pipeline, training, evaluation, serving."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.settings import get_settings
+
+__all__ = ["main", "cli"]
+
+cli = typer.Typer(help="Knowledge-driven stock trend prediction (KDTCN).", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_cli = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(import_cli, name="import")
+
+console = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic revisions up to REVISION (default: head)."""
+    from app.migrate import current_revision, upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.database_url, revision)
+    console.print(f"database at revision {current_revision(settings.database_url)}")
+
+
+@import_cli.command("djia-reddit")
+def import_djia_reddit_cmd(
+    directory: Annotated[Path, typer.Argument(help="Folder with the three Kaggle CSV files")],
+) -> None:
+    """Import DJIA_table.csv, Combined_News_DJIA.csv and RedditNews.csv (plain or .gz)."""
+    from app.db import make_engine, make_sessionmaker
+    from app.importer import import_djia_reddit
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report = import_djia_reddit(directory, make_sessionmaker(engine), progress=on_progress)
+    engine.dispose()
+    console.print(
+        f"prices: {report.prices_inserted} inserted, {report.prices_present} already present\n"
+        f"headlines: {report.headlines_read} read, {report.headlines_inserted} inserted, "
+        f"{report.headlines_present} already present (duplicates across files or runs), "
+        f"{len(report.rejected)} rejected"
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    cli()
+
+
+if __name__ == "__main__":
+    main()

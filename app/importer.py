@@ -1,0 +1,129 @@
+"""Bulk import of the Kaggle "Daily News for Stock Market Prediction" layout.
+
+Files (plain or .gz): Combined_News_DJIA.csv (Date, Label, Top1..Top25),
+RedditNews.csv (Date, News; by date descending, rank order within a date),
+DJIA_table.csv (Date, Open, High, Low, Close, Volume, Adj Close).
+Both headline files come from /r/worldnews and share one source, so a headline present in
+both is stored once (same source, date and content hash).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import transaction
+from app.schemas import HeadlineIn, PriceBarIn
+from app.services.headlines import store_headlines
+from app.services.prices import store_prices
+
+__all__ = ["ImportReport", "import_djia_reddit", "SOURCE", "SYMBOL"]
+
+log = logging.getLogger(__name__)
+
+SOURCE = "reddit-worldnews"
+SYMBOL = "DJIA"
+CHUNK = 2000
+
+
+@dataclass
+class ImportReport:
+    prices_inserted: int = 0
+    prices_present: int = 0
+    headlines_read: int = 0
+    headlines_inserted: int = 0
+    headlines_present: int = 0
+    rejected: list[str] = field(default_factory=list)
+
+
+def _open(directory: Path, name: str) -> io.TextIOBase:
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.exists():
+            if candidate.suffix == ".gz":
+                return io.TextIOWrapper(gzip.open(candidate), encoding="utf-8", newline="")
+            return candidate.open(encoding="utf-8", newline="")
+    raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
+
+
+def _price_rows(directory: Path) -> Iterator[dict[str, str]]:
+    with _open(directory, "DJIA_table.csv") as fh:
+        yield from csv.DictReader(fh)
+
+
+def _headline_rows(directory: Path) -> Iterator[tuple[str, int, str]]:
+    """(date, rank, raw text) from both headline files, Combined first."""
+    with _open(directory, "Combined_News_DJIA.csv") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        for row in reader:
+            for rank, raw in enumerate(row[2:], start=1):
+                if header[rank + 1] and raw:
+                    yield row[0], rank, raw
+    with _open(directory, "RedditNews.csv") as fh:
+        ranks: dict[str, int] = defaultdict(int)
+        for row in csv.DictReader(fh):
+            ranks[row["Date"]] += 1
+            yield row["Date"], ranks[row["Date"]], row["News"]
+
+
+def import_djia_reddit(
+    directory: Path,
+    factory: sessionmaker[Session],
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ImportReport:
+    """Import prices then headlines, one transaction per chunk; running it again adds nothing.
+
+    Events are not extracted here; `kdtcn kg extract` (or the serve bootstrap) processes
+    every stored headline that is still pending, so an interrupted run resumes cleanly.
+    """
+    report = ImportReport()
+    bars: list[PriceBarIn] = []
+    for i, row in enumerate(_price_rows(directory)):
+        try:
+            bars.append(
+                PriceBarIn(
+                    date=row["Date"],
+                    open=row["Open"],
+                    high=row["High"],
+                    low=row["Low"],
+                    close=row["Close"],
+                    adj_close=row["Adj Close"],
+                    volume=int(row["Volume"]),
+                )
+            )
+        except ValidationError as exc:
+            report.rejected.append(f"DJIA_table.csv row {i + 2}: {exc.errors()[0]['msg']}")
+    with transaction(factory) as session:
+        result = store_prices(session=session, symbol=SYMBOL, items=bars)
+    report.prices_inserted, report.prices_present = result.inserted, result.already_present
+    if progress:
+        progress("prices", len(bars), len(bars))
+
+    items: list[HeadlineIn] = []
+    for date, rank, raw in _headline_rows(directory):
+        report.headlines_read += 1
+        try:
+            items.append(HeadlineIn(date=date, rank=rank, text=raw, source=SOURCE))
+        except ValidationError as exc:
+            report.rejected.append(f"headline {date} #{rank}: {exc.errors()[0]['msg']}")
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        with transaction(factory) as session:
+            result = store_headlines(session=session, items=chunk, pipeline=None)
+        report.headlines_inserted += result.inserted
+        report.headlines_present += result.already_present
+        if progress:
+            progress("headlines", min(start + CHUNK, len(items)), len(items))
+    for line in report.rejected[:20]:
+        log.warning("skipped %s", line)
+    return report

@@ -1,0 +1,58 @@
+"""The FastAPI application: `create_app()` wires settings, database and loaded models."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.api import events, health, ingest
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _default_pipeline(settings: Settings) -> Any:
+    from kg.pipeline import EventPipeline
+
+    return EventPipeline.load(data_dir=settings.data_dir)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pipeline_factory: Callable[[Settings], Any] | None = _default_pipeline,
+) -> FastAPI:
+    """Build the app. Heavy objects (spaCy, the KG) are loaded in the lifespan, not here."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.ensure_dirs()
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
+        log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="KDTCN",
+        version="0.1.0",
+        summary="Knowledge-driven stock trend prediction and explanation",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.include_router(events.router)
+    return app

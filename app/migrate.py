@@ -1,0 +1,35 @@
+"""Apply the Alembic revisions programmatically (used by `kdtcn db upgrade` and the tests)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from app.settings import PROJECT_ROOT
+
+__all__ = ["alembic_config", "upgrade", "current_revision"]
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    # ConfigParser interpolation: a literal % in a password must be doubled.
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def current_revision(database_url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

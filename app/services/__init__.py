@@ -1,0 +1,1 @@
+"""Business rules and queries; route handlers and the CLI both call these."""

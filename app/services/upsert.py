@@ -1,0 +1,32 @@
+"""Insert-if-absent that works on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+__all__ = ["insert_ignore"]
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def insert_ignore(
+    session: Session, table: Any, rows: list[dict[str, Any]], returning: list[Column[Any]]
+) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING; returns the rows actually inserted.
+
+    Relies on the table's unique constraint, so concurrent writers can never store a
+    duplicate, and a re-post is simply not inserted.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    stmt = _DIALECT_INSERT[dialect](table).on_conflict_do_nothing().returning(*returning)
+    out: list[Any] = []
+    # One statement per chunk keeps each parameter list well under SQLite's variable limit.
+    for start in range(0, len(rows), 500):
+        out.extend(session.execute(stmt.values(rows[start : start + 500])).all())
+    return out

@@ -1,0 +1,52 @@
+"""Service settings, read from the environment (and a `.env` file) when first asked for."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROJECT_ROOT", "Settings", "get_settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with; each field maps to an env variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'kdtcn.sqlite3'}",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user:pass@host/db",
+    )
+    api_key: str | None = Field(
+        default=None,
+        description="When set, write endpoints require the header X-API-Key with this value",
+    )
+    artifacts_dir: Path = Field(default=PROJECT_ROOT / "var" / "artifacts")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data", description="Bundled demo data (DJIA + Reddit, WD40k)"
+    )
+    pystow_home: Path = Field(default=PROJECT_ROOT / "var" / "pystow")
+    max_batch_items: int = 5000
+    bootstrap: bool = Field(
+        default=True,
+        description="On `kdtcn serve`, build what is missing (import, events, embeddings, model)",
+    )
+
+    def ensure_dirs(self) -> None:
+        """Create the writable folders this configuration points at."""
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        self.pystow_home.mkdir(parents=True, exist_ok=True)
+        if self.database_url.startswith("sqlite:///"):
+            Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

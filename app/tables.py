@@ -1,0 +1,134 @@
+"""SQLAlchemy tables. The schema itself is created only by the Alembic revisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["Base", "Headline", "Price", "Event", "EventEntity", "ModelVersion"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Headline(Base):
+    __tablename__ = "headlines"
+    __table_args__ = (UniqueConstraint("source", "date", "content_hash", name="uq_headline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # Version of the extractor+linker that processed this headline; NULL = not processed yet.
+    extracted_version: Mapped[str | None] = mapped_column(String(32))
+
+    events: Mapped[list[Event]] = relationship(
+        back_populates="headline", cascade="all, delete-orphan", order_by="Event.position"
+    )
+
+
+class Price(Base):
+    __tablename__ = "prices"
+    __table_args__ = (UniqueConstraint("symbol", "date", name="uq_price"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(15), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    adj_close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("headline_id", "position", name="uq_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    headline_id: Mapped[int] = mapped_column(
+        ForeignKey("headlines.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(Text)
+    subject_head: Mapped[str] = mapped_column(String(128))
+    subject_start: Mapped[int] = mapped_column(Integer)
+    subject_end: Mapped[int] = mapped_column(Integer)
+    predicate: Mapped[str] = mapped_column(String(128))
+    predicate_text: Mapped[str] = mapped_column(Text)
+    predicate_start: Mapped[int] = mapped_column(Integer)
+    predicate_end: Mapped[int] = mapped_column(Integer)
+    object: Mapped[str | None] = mapped_column(Text)
+    object_head: Mapped[str | None] = mapped_column(String(128))
+    object_start: Mapped[int | None] = mapped_column(Integer)
+    object_end: Mapped[int | None] = mapped_column(Integer)
+    negated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    headline: Mapped[Headline] = relationship(back_populates="events")
+    entities: Mapped[list[EventEntity]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+
+class EventEntity(Base):
+    __tablename__ = "event_entities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    mention: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    entity_id: Mapped[str] = mapped_column(String(32), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+
+    event: Mapped[Event] = relationship(back_populates="entities")
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "symbol", "target", "version", name="uq_model_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(15))
+    target: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(64))
+    artifact_path: Mapped[str] = mapped_column(Text)
+    embedding_version: Mapped[str | None] = mapped_column(String(64))
+    train_start: Mapped[dt.date | None] = mapped_column(Date)
+    train_end: Mapped[dt.date | None] = mapped_column(Date)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

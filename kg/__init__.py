@@ -1,0 +1,1 @@
+"""Knowledge pipeline: events from headlines, entity linking, local Wikidata graph, KG embeddings."""

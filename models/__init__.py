@@ -1,0 +1,1 @@
+"""Trend models, baselines, training and honest evaluation (tensors and arrays only)."""

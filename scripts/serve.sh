@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (first time), build what is missing from the bundled demo data, and serve
+# on 127.0.0.1:8000 (override with HOST/PORT).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-venv.sh
+export PYSTOW_HOME="$PWD/var/pystow"
+exec .venv/bin/kdtcn serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -1,0 +1,122 @@
+"""Shared fixtures: databases (SQLite file and a private PostgreSQL), the app over real HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from app.db import make_engine, make_sessionmaker
+from app.migrate import upgrade
+from app.settings import PROJECT_ROOT, Settings
+from tests.pgserver import PostgresServer, find_pg_bin
+
+os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
+
+DATA_DIR = PROJECT_ROOT / "data"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing in CI (.ci/run installs them)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database(f"t{next(_counter)}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def session_factory(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pipeline():  # type: ignore[no-untyped-def]
+    """The real knowledge pipeline (spaCy parse + WD40k linker), loaded once per session."""
+    from kg.pipeline import EventPipeline
+
+    return EventPipeline.load(data_dir=DATA_DIR)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The app served by uvicorn on 127.0.0.1 in a thread, stopped by the fixture."""
+
+    def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    def count(self, table: str) -> int:
+        with self.app.state.sessionmaker() as session:
+            return session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+@pytest.fixture
+def live(database_url: str, pipeline, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """The service over real HTTP on a fresh database of each backend."""
+    from app.main import create_app
+
+    settings = Settings(
+        database_url=database_url,
+        artifacts_dir=tmp_path / "artifacts",
+        pystow_home=PROJECT_ROOT / "var" / "pystow",
+        bootstrap=False,
+    )
+    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
+    with LiveServer(app, _free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def http(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.base_url, timeout=120) as client:
+        yield client

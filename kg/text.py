@@ -14,7 +14,7 @@ _SPACE = re.compile(r"\s+")
 
 
 def clean_headline(raw: str) -> str:
-    """Strip the dataset's Python bytes-literal artefact (b'...' / b"..."), unescape, squash spaces."""
+    """Strip the dataset's bytes-literal artefact (b'...' / b"..."), unescape, squash spaces."""
     text = raw.strip()
     match = _BYTES_LITERAL.match(text)
     if match:

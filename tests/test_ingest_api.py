@@ -157,7 +157,8 @@ def test_malformed_json_names_the_body(http, live) -> None:  # type: ignore[no-u
         "/v1/headlines", content=b'{"items": [', headers={"content-type": "application/json"}
     )
     assert resp.status_code == 422
-    assert resp.json()["errors"][0]["message"].lower().startswith("json")
+    error = resp.json()["errors"][0]
+    assert error["field"] == "body" and "malformed JSON" in error["message"]
     assert live.count("headlines") == 0
 
 

@@ -1,7 +1,6 @@
 """Alembic environment. The URL comes from the Config (set by `kdtcn db upgrade`) or settings."""
 
 from alembic import context
-from sqlalchemy import pool
 
 from app.db import make_engine
 from app.settings import get_settings
@@ -29,7 +28,6 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = make_engine(_url())
-    engine.pool = pool.NullPool(engine.pool._creator)  # one-shot connection
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

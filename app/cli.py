@@ -19,6 +19,8 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_cli = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
+kg_cli = typer.Typer(help="Knowledge pipeline: events, links, embeddings.", no_args_is_help=True)
+cli.add_typer(kg_cli, name="kg")
 
 console = Console(stderr=True)
 
@@ -70,6 +72,44 @@ def import_djia_reddit_cmd(
         f"{report.headlines_present} already present (duplicates across files or runs), "
         f"{len(report.rejected)} rejected"
     )
+
+
+@kg_cli.command("extract")
+def kg_extract() -> None:
+    """Extract and link the events of every stored headline not yet processed."""
+    from app.bootstrap import extract_all, open_database
+
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    from kg.pipeline import EventPipeline
+
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    with progress_bar() as bar:
+        n = extract_all(factory, pipeline, bar)
+    engine.dispose()
+    console.print(f"processed {n} headlines")
+
+
+@cli.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    bootstrap: Annotated[
+        bool, typer.Option(help="Build what is missing from the bundled data first")
+    ] = True,
+) -> None:
+    """Migrate, build what is missing (import, events, embeddings, models), then serve."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    if bootstrap and settings.bootstrap:
+        from app.bootstrap import first_run
+
+        with progress_bar() as bar:
+            first_run(settings, bar, console)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def main() -> None:

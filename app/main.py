@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.api import events, health, ingest
+from app.api import events, health, ingest, models
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.settings import Settings, get_settings
@@ -55,4 +55,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(models.router)
     return app

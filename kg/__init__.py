@@ -1,1 +1,1 @@
-"""Knowledge pipeline: events from headlines, entity linking, local Wikidata graph, KG embeddings."""
+"""Knowledge pipeline: headline events, entity linking, local Wikidata graph, embeddings."""

@@ -1,0 +1,16 @@
+"""GET /v1/models."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import SessionDep
+from app.services.model_versions import list_versions, public
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+
+@router.get("/models")
+def get_models(session: SessionDep) -> dict:
+    """Trained model versions, newest first, with their validation metrics."""
+    return {"models": [public(row) for row in list_versions(session=session)]}

@@ -1,0 +1,71 @@
+"""Trained model versions recorded in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.tables import ModelVersion
+
+__all__ = ["record_version", "latest_version", "list_versions", "public"]
+
+
+def record_version(
+    *,
+    session: Session,
+    name: str,
+    symbol: str,
+    target: str,
+    version: str,
+    artifact_path: str,
+    embedding_version: str | None,
+    train_start: dt.date | None,
+    train_end: dt.date | None,
+    metrics: dict[str, Any],
+    config: dict[str, Any],
+) -> ModelVersion:
+    row = ModelVersion(
+        name=name,
+        symbol=symbol,
+        target=target,
+        version=version,
+        artifact_path=artifact_path,
+        embedding_version=embedding_version,
+        train_start=train_start,
+        train_end=train_end,
+        metrics=metrics,
+        config=config,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest_version(
+    *, session: Session, symbol: str, target: str, name: str | None = None
+) -> ModelVersion | None:
+    stmt = select(ModelVersion).where(ModelVersion.symbol == symbol, ModelVersion.target == target)
+    if name:
+        stmt = stmt.where(ModelVersion.name == name)
+    return session.scalars(stmt.order_by(ModelVersion.id.desc()).limit(1)).first()
+
+
+def list_versions(*, session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def public(row: ModelVersion) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "version": row.version,
+        "symbol": row.symbol,
+        "target": row.target,
+        "embedding_version": row.embedding_version,
+        "train_start": row.train_start.isoformat() if row.train_start else None,
+        "train_end": row.train_end.isoformat() if row.train_end else None,
+        "validation_metrics": row.metrics,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }

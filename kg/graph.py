@@ -1,0 +1,154 @@
+"""The local Wikidata subgraph (WD40k) in networkx, with labels, descriptions and relations."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import networkx as nx
+
+__all__ = ["KnowledgeGraph", "Triple"]
+
+log = logging.getLogger(__name__)
+
+Triple = tuple[str, str, str]  # (head Q-id, relation P-id, tail Q-id)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if line:
+                yield line
+
+
+def _find(directory: Path, name: str) -> Path:
+    for candidate in (directory / f"{name}.gz", directory / name):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
+
+
+def _quoted_map(path: Path) -> dict[str, str]:
+    out = {}
+    for line in _lines(path):
+        key, _, value = line.partition("\t")
+        out[key] = value.strip().removeprefix('"').removesuffix('"')
+    return out
+
+
+class KnowledgeGraph:
+    """Directed multigraph of Wikidata facts; edges carry the relation P-id as `key`.
+
+    Path queries treat the graph as undirected (a fact links two entities whichever way it
+    points) but report each edge with its true direction.
+    """
+
+    def __init__(
+        self,
+        triples: Iterable[Triple],
+        *,
+        labels: dict[str, str],
+        descriptions: dict[str, str],
+        relation_names: dict[str, str],
+    ) -> None:
+        self.graph = nx.MultiDiGraph()
+        for head, relation, tail in triples:
+            self.graph.add_edge(head, tail, key=relation)
+        self.undirected = self.graph.to_undirected(as_view=True)
+        self.labels = labels
+        self.descriptions = descriptions
+        self.relation_names = relation_names
+
+    @classmethod
+    def load(cls, directory: Path) -> KnowledgeGraph:
+        """Load the WD40k files (`head<TAB>tail<TAB>relation`, all splits) from `directory`."""
+        started = time.perf_counter()
+        directory = Path(directory)
+        triples: list[Triple] = []
+        for split in ("train.txt", "valid.txt", "test.txt"):
+            for line in _lines(_find(directory, split)):
+                head, tail, relation = line.split("\t")
+                triples.append((head, relation, tail))
+        relation_names = {}
+        for line in _lines(_find(directory, "relation_name.txt")):
+            pid, _, name = line.partition("\t")
+            relation_names[pid] = name.strip()
+        kg = cls(
+            triples,
+            labels=_quoted_map(_find(directory, "entitie_name.txt")),
+            descriptions=_quoted_map(_find(directory, "mid2description.txt")),
+            relation_names=relation_names,
+        )
+        log.info(
+            "WD40k graph: %d entities, %d facts in %.1f s",
+            kg.graph.number_of_nodes(),
+            kg.graph.number_of_edges(),
+            time.perf_counter() - started,
+        )
+        return kg
+
+    def __contains__(self, qid: str) -> bool:
+        return qid in self.graph
+
+    def label(self, qid: str) -> str | None:
+        return self.labels.get(qid)
+
+    def description(self, qid: str) -> str | None:
+        return self.descriptions.get(qid)
+
+    def relation_name(self, pid: str) -> str | None:
+        return self.relation_names.get(pid)
+
+    def degree(self, qid: str) -> int:
+        return self.graph.degree(qid) if qid in self.graph else 0
+
+    def triples(self) -> list[Triple]:
+        return [(h, r, t) for h, t, r in self.graph.edges(keys=True)]
+
+    def neighbours(self, qid: str) -> list[tuple[str, str, str]]:
+        """[(relation, neighbour, "out"|"in")] of an entity."""
+        if qid not in self.graph:
+            return []
+        out = [(r, t, "out") for _, t, r in self.graph.out_edges(qid, keys=True)]
+        return out + [(r, h, "in") for h, _, r in self.graph.in_edges(qid, keys=True)]
+
+    def _edge(self, a: str, b: str) -> Triple:
+        """One fact joining a and b, in its true direction (smallest relation id first)."""
+        if self.graph.has_edge(a, b):
+            return (a, min(self.graph[a][b]), b)
+        return (b, min(self.graph[b][a]), a)
+
+    def shortest_path(self, a: str, b: str, *, max_hops: int = 3) -> list[Triple] | None:
+        """The facts along a shortest path between two entities, or None beyond max_hops."""
+        if a not in self.graph or b not in self.graph:
+            return None
+        if a == b:
+            return []
+        try:
+            nodes = nx.bidirectional_shortest_path(self.undirected, a, b)
+        except nx.NetworkXNoPath:
+            return None
+        if len(nodes) - 1 > max_hops:
+            return None
+        return [self._edge(x, y) for x, y in zip(nodes, nodes[1:], strict=False)]
+
+    def subgraph(
+        self, qids: Iterable[str], *, hops: int = 1, max_nodes: int = 500
+    ) -> nx.MultiDiGraph:
+        """The entities within `hops` of `qids` (closest first, capped) and the facts among them."""
+        frontier = [q for q in qids if q in self.graph]
+        keep: dict[str, None] = dict.fromkeys(frontier)
+        for _ in range(hops):
+            nxt = []
+            for node in frontier:
+                for neighbour in self.undirected.neighbors(node):
+                    if neighbour not in keep and len(keep) < max_nodes:
+                        keep[neighbour] = None
+                        nxt.append(neighbour)
+            frontier = nxt
+        return self.graph.subgraph(keep).copy()

@@ -1,0 +1,207 @@
+"""Entity linking of headline phrases to the local Wikidata graph.
+
+Index: every entity label, plus the curated aliases of `kg/aliases.tsv` (demonyms such as
+"British" -> United Kingdom, short forms such as "UK", "EU", "UN"). For a phrase:
+
+1. exact match of the whole phrase (label 1.0, alias 0.95);
+2. normalised match: case-folded, leading "the" and possessive "'s" dropped, a plural "s"
+   stripped (0.9);
+3. the longest sub-span of the phrase that matches, so "Prime Minister David Cameron" or
+   "UK pound" still link (0.85 scaled by the share of the phrase covered, at least 0.75);
+4. fuzzy matching with rapidfuzz against labels sharing the first three letters, for
+   capitalised mentions of 5+ characters (ratio / 100 * 0.85).
+
+A candidate below `threshold` is not linked. Lower-case single words link only through the
+alias table, so common nouns ("police", "war") never link to a same-named entity. When a
+surface form names several entities, the one adjacent in the graph to the headline's other
+entities wins, then the one of highest degree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from kg.graph import KnowledgeGraph
+from kg.types import EntityLink, Event, Phrase
+
+__all__ = ["EntityLinker", "load_aliases", "normalise"]
+
+_TOKEN = re.compile(r"[\w][\w.'-]*[\w.]|[\w]")
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "to",
+    "for",
+    "and",
+    "or",
+    "with",
+    "by",
+    "at",
+    "from",
+    "as",
+    "is",
+    "are",
+    "was",
+    "new",
+    "says",
+    "after",
+    "over",
+    "up",
+    "out",
+}
+
+
+def normalise(text: str) -> str:
+    text = text.casefold().strip(" \"'`.,:;!?()[]")
+    text = re.sub(r"^(the|a|an)\s+", "", text)
+    text = re.sub(r"(’s|'s|s')$", "", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def load_aliases(path: Path | None = None) -> dict[str, str]:
+    source = (
+        path.read_text("utf-8")
+        if path
+        else (resources.files("kg").joinpath("aliases.tsv").read_text("utf-8"))
+    )
+    out = {}
+    for line in source.splitlines():
+        if line.strip() and not line.startswith("#"):
+            alias, qid = line.split("\t")
+            out[alias.strip().casefold()] = qid.strip()
+    return out
+
+
+class EntityLinker:
+    """Links phrases of a headline to WD40k entities, keeping a score in [0, 1]."""
+
+    def __init__(
+        self, kg: KnowledgeGraph, *, threshold: float = 0.75, aliases: dict[str, str] | None = None
+    ) -> None:
+        self.kg = kg
+        self.threshold = threshold
+        self.exact: dict[str, list[str]] = defaultdict(list)
+        self.normal: dict[str, list[str]] = defaultdict(list)
+        self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
+        by_prefix: dict[str, list[str]] = defaultdict(list)
+        for qid, label in kg.labels.items():
+            if qid not in kg or not label:
+                continue
+            self.exact[label].append(qid)
+            norm = normalise(label)
+            self.normal[norm].append(qid)
+            by_prefix[norm[:3]].append(norm)
+        self.by_prefix = {k: sorted(set(v)) for k, v in by_prefix.items()}
+        self._lookup = lru_cache(maxsize=200_000)(self._lookup_uncached)
+
+    # -- candidate generation -------------------------------------------------------------
+    def _lookup_uncached(self, surface: str) -> tuple[tuple[str, ...], float]:
+        """Candidates of a surface form and the score of the match kind."""
+        norm = normalise(surface)
+        if not norm or norm in _STOP:
+            return (), 0.0
+        if norm in self.alias:  # before labels: "Russian" is Russia, not the language
+            return (self.alias[norm],), 0.95
+        if surface in self.exact and (len(surface.split()) > 1 or surface[:1].isupper()):
+            return tuple(self.exact[surface]), 1.0
+        capitalised = surface[:1].isupper() or len(norm.split()) > 1
+        if capitalised and norm in self.normal:
+            return tuple(self.normal[norm]), 0.9
+        if capitalised and norm.endswith("s") and norm[:-1] in self.normal:
+            return tuple(self.normal[norm[:-1]]), 0.9
+        if capitalised and len(norm) >= 5:
+            pool = self.by_prefix.get(norm[:3], [])
+            if pool:
+                best = process.extractOne(norm, pool, scorer=fuzz.ratio, score_cutoff=88)
+                if best is not None:
+                    return tuple(self.normal[best[0]]), best[1] / 100 * 0.85
+        return (), 0.0
+
+    def _choose(self, candidates: Iterable[str], context: set[str]) -> str:
+        def rank(qid: str) -> tuple[int, int]:
+            near = sum(
+                1
+                for c in context
+                if c != qid and self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid)
+            )
+            return near, self.kg.degree(qid)
+
+        return max(candidates, key=rank)
+
+    def link_phrase(
+        self, text: str, start: int, end: int, *, role: str = "", context: set[str] | None = None
+    ) -> list[EntityLink]:
+        """Links of text[start:end]: the whole phrase, else its longest matching sub-spans
+        ("UK pound" -> United Kingdom and pound sterling), scored 0.9x the sub-span match."""
+        context = context if context is not None else set()
+        return [link for link in self._scan(text, start, end, context, role)]
+
+    def _scan(
+        self, text: str, start: int, end: int, context: set[str], role: str, max_tokens: int = 6
+    ) -> list[EntityLink]:
+        phrase = text[start:end]
+        cands, score = self._lookup(phrase)
+        if cands and score >= self.threshold:
+            qid = self._choose(cands, context)
+            context.add(qid)
+            return [EntityLink(phrase, start, end, qid, self.kg.label(qid) or qid, score, role)]
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(phrase)]
+        taken = [False] * len(tokens)
+        links: list[EntityLink] = []
+        for size in range(min(max_tokens, len(tokens)), 0, -1):
+            for i in range(len(tokens) - size + 1):
+                if any(taken[i : i + size]):
+                    continue
+                s, e = tokens[i][0], tokens[i + size - 1][1]
+                cands, score = self._lookup(phrase[s:e])
+                score = score * 0.9 if len(tokens) > 1 else score
+                if cands and score >= self.threshold:
+                    qid = self._choose(cands, context)
+                    links.append(
+                        EntityLink(
+                            phrase[s:e],
+                            start + s,
+                            start + e,
+                            qid,
+                            self.kg.label(qid) or qid,
+                            round(score, 4),
+                            role,
+                        )
+                    )
+                    context.add(qid)
+                    taken[i : i + size] = [True] * size
+        return sorted(links, key=lambda link: link.start)
+
+    # -- public API -----------------------------------------------------------------------
+    def link_mentions(self, text: str, mentions: list[tuple[int, int]]) -> list[EntityLink]:
+        context: set[str] = set()
+        return [link for s, e in mentions for link in self._scan(text, s, e, context, "")]
+
+    def link_events(self, text: str, events: list[Event]) -> list[EntityLink]:
+        """Links of the subject and object phrases of each event (role set)."""
+        context: set[str] = set()
+        links: list[EntityLink] = []
+        for event in events:
+            parts: list[tuple[str, Phrase | None]] = [
+                ("subject", event.subject),
+                ("object", event.object),
+            ]
+            for role, phrase in parts:
+                if phrase is not None:
+                    links.extend(self._scan(text, phrase.start, phrase.end, context, role))
+        return links
+
+    def link_text(self, text: str) -> list[EntityLink]:
+        """Linkable n-grams of a raw headline, longest first, without overlaps."""
+        return self._scan(text, 0, len(text), set(), "")

@@ -1,0 +1,123 @@
+"""Daily price features, normalisation fitted on the past, and windows without look-ahead.
+
+Alignment. A sample is anchored on day `a`, the last day whose price is used; its label is
+the move of day a+1 (close[a+1] >= close[a], on adjusted closes: the dataset's label). The
+window holds W days of price features ending at `a`. The event channel depends on the target:
+
+* ``next_day``: events of days a-W+1..a (news up to the anchor; a user can trade on it);
+* ``same_day``: events of days a-W+2..a+1, i.e. shifted one step so the last step carries
+  the news of the very day being predicted, with the prices of the day before, as in the
+  paper and the dataset's label.
+
+The predicted day is always a+1, so the same chronological split applies to both targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PRICE_FEATURES", "TARGETS", "price_features", "up_labels", "Normaliser", "Windows",
+           "make_windows", "window_at"]
+
+PRICE_FEATURES = ["ret", "range", "body", "gap", "dvol"]
+TARGETS = ("same_day", "next_day")
+
+
+def price_features(prices: pd.DataFrame) -> pd.DataFrame:
+    """(n_days, 5) features of day t from bars up to t; the first day is NaN (no t-1)."""
+    close = prices["adj_close"].astype(float)
+    prev = close.shift(1)
+    volume = prices["volume"].astype(float).clip(lower=1.0)
+    return pd.DataFrame({
+        "ret": np.log(close / prev),
+        "range": (prices["high"] - prices["low"]) / prices["close"],
+        "body": (prices["close"] - prices["open"]) / prices["open"],
+        "gap": prices["open"] / prices["close"].shift(1) - 1.0,
+        "dvol": np.log(volume / volume.shift(1)),
+    }, index=prices.index)
+
+
+def up_labels(prices: pd.DataFrame) -> np.ndarray:
+    """up[t] = 1 when adj_close[t] >= adj_close[t-1] (up[0] is undefined: -1)."""
+    close = prices["adj_close"].to_numpy(dtype=float)
+    up = np.full(len(close), -1, dtype=np.int64)
+    up[1:] = (close[1:] >= close[:-1]).astype(np.int64)
+    return up
+
+
+@dataclass
+class Normaliser:
+    """Column mean and standard deviation, fitted on training rows only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, rows: np.ndarray) -> Normaliser:
+        mean = np.nanmean(rows, axis=0)
+        std = np.nanstd(rows, axis=0)
+        return cls(mean.astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
+
+    def transform(self, rows: np.ndarray) -> np.ndarray:
+        out = (rows - self.mean) / self.std
+        return np.nan_to_num(out, nan=0.0).astype(np.float32)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[float]]) -> Normaliser:
+        return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
+
+
+@dataclass
+class Windows:
+    """x: (n, W, F) float32; y: (n,) labels; anchor: (n,) index of day a; day: a + 1."""
+
+    x: np.ndarray
+    y: np.ndarray
+    anchor: np.ndarray
+
+    @property
+    def day(self) -> np.ndarray:
+        return self.anchor + 1
+
+    def subset(self, mask: np.ndarray) -> Windows:
+        return Windows(self.x[mask], self.y[mask], self.anchor[mask])
+
+
+def window_at(price_rows: np.ndarray | None, event_rows: np.ndarray | None, anchor: int,
+              window: int, target: str) -> np.ndarray:
+    """One (W, F) window anchored on row `anchor` (see the module docstring).
+
+    `event_rows` must have one more row than prices when the same_day target is asked for
+    the day after the last price row.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
+    parts = []
+    if price_rows is not None:
+        parts.append(price_rows[anchor - window + 1 : anchor + 1])
+    if event_rows is not None:
+        shift = 1 if target == "same_day" else 0
+        parts.append(event_rows[anchor - window + 1 + shift : anchor + 1 + shift])
+    return np.concatenate(parts, axis=1)
+
+
+def make_windows(price_rows: np.ndarray | None, event_rows: np.ndarray | None,
+                 labels: np.ndarray, *, window: int, target: str, first: int = 1) -> Windows:
+    """Every window whose label (day a+1) is known; rows are already normalised.
+
+    `first` is the first row with valid price features (1: the return of day 0 is unknown).
+    """
+    n = len(labels)
+    anchors = np.arange(first + window - 1, n - 1)
+    anchors = anchors[labels[anchors + 1] >= 0]
+    if len(anchors) == 0:
+        width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
+        return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
+    x = np.stack([window_at(price_rows, event_rows, a, window, target) for a in anchors])
+    return Windows(x.astype(np.float32), labels[anchors + 1], anchors)

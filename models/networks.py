@@ -1,0 +1,95 @@
+"""Sequence classifiers over daily windows: KDTCN and the neural baselines, by name.
+
+Every network takes (batch, window, features) where the features are the price columns
+followed by the event (or word) columns, and returns the logit of P(up) for the day after
+the window. High-dimensional event inputs first pass a per-step linear projection to
+`event_proj` dims, so they do not swamp the few price columns. Which columns a model sees
+(prices, events, both) is decided by the caller; the encoder is chosen from `ENCODERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from models.tcn import TemporalConvNet
+
+__all__ = ["SequenceClassifier", "ENCODERS"]
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, cell: type[nn.RNNBase], n_in: int, hidden: int, *, layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.rnn = cell(n_in, hidden, num_layers=layers, batch_first=True,
+                        bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.out_dim = hidden * (2 if bidirectional else 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, H)
+        out, _ = self.rnn(x)
+        # Bidirectional: both directions read only the window, which ends at the last
+        # observable day, so nothing after the prediction point is seen.
+        return out[:, -1]
+
+
+class _TCN(nn.Module):
+    def __init__(self, n_in: int, hidden: int, *, levels: int = 4, kernel_size: int = 3,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        self.tcn = TemporalConvNet(n_in, [hidden] * levels, kernel_size=kernel_size,
+                                   dropout=dropout)
+        self.out_dim = hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tcn(x.transpose(1, 2))[:, :, -1]
+
+
+class _CNN(nn.Module):
+    """Plain (non-dilated) 1-D convolutions with global max pooling over the window."""
+
+    def __init__(self, n_in: int, hidden: int, *, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(n_in, hidden, 3, padding=1), nn.ReLU(), nn.Dropout(dropout),
+            nn.Conv1d(hidden, hidden, 3, padding=1), nn.ReLU(),
+        )
+        self.out_dim = hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.transpose(1, 2)).amax(dim=2)
+
+
+ENCODERS: dict[str, Callable[[int, int], nn.Module]] = {
+    "tcn": lambda n, h: _TCN(n, h),
+    "rnn": lambda n, h: _Recurrent(nn.RNN, n, h),
+    "lstm": lambda n, h: _Recurrent(nn.LSTM, n, h),
+    "stacked_lstm": lambda n, h: _Recurrent(nn.LSTM, n, h, layers=2, dropout=0.2),
+    "gru": lambda n, h: _Recurrent(nn.GRU, n, h),
+    "bilstm": lambda n, h: _Recurrent(nn.LSTM, n, h, bidirectional=True),
+    "cnn": lambda n, h: _CNN(n, h),
+}
+
+
+class SequenceClassifier(nn.Module):
+    """[prices | projected events] per step -> encoder -> linear -> logit."""
+
+    def __init__(self, *, encoder: str, price_dim: int, event_dim: int, hidden: int = 24,
+                 event_proj: int = 16, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.price_dim, self.event_dim = price_dim, event_dim
+        self.project = nn.Linear(event_dim, event_proj) if event_dim else None
+        n_in = price_dim + (event_proj if event_dim else 0)
+        if n_in == 0:
+            raise ValueError("a model needs price or event inputs")
+        self.encoder = ENCODERS[encoder](n_in, hidden)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.encoder.out_dim, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.price_dim:
+            parts.append(x[..., : self.price_dim])
+        if self.project is not None:
+            parts.append(torch.tanh(self.project(x[..., self.price_dim :])))
+        return self.head(self.encoder(torch.cat(parts, dim=-1))).squeeze(-1)

@@ -1,0 +1,63 @@
+"""Temporal convolutional network (Bai et al. 2018): dilated causal 1-D convolutions."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+__all__ = ["Chomp1d", "TemporalBlock", "TemporalConvNet", "receptive_field"]
+
+
+def receptive_field(kernel_size: int, levels: int) -> int:
+    """Steps one output sees: two causal convs per block, dilation 2**i in block i."""
+    return 1 + 2 * (kernel_size - 1) * (2**levels - 1)
+
+
+class Chomp1d(nn.Module):
+    """Drop the trailing `chomp` steps that the symmetric padding added (keeps it causal)."""
+
+    def __init__(self, chomp: int) -> None:
+        super().__init__()
+        self.chomp = chomp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, : -self.chomp] if self.chomp else x
+
+
+class TemporalBlock(nn.Module):
+    """Two weight-normalised dilated causal convs with ReLU and dropout, plus a residual."""
+
+    def __init__(self, n_in: int, n_out: int, *, kernel_size: int, dilation: int,
+                 dropout: float) -> None:
+        super().__init__()
+        pad = (kernel_size - 1) * dilation
+        self.net = nn.Sequential(
+            weight_norm(nn.Conv1d(n_in, n_out, kernel_size, padding=pad, dilation=dilation)),
+            Chomp1d(pad), nn.ReLU(), nn.Dropout(dropout),
+            weight_norm(nn.Conv1d(n_out, n_out, kernel_size, padding=pad, dilation=dilation)),
+            Chomp1d(pad), nn.ReLU(), nn.Dropout(dropout),
+        )
+        self.downsample = nn.Conv1d(n_in, n_out, 1) if n_in != n_out else nn.Identity()
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.net(x) + self.downsample(x))
+
+
+class TemporalConvNet(nn.Module):
+    """Stack of TemporalBlocks; input and output are (batch, channels, time)."""
+
+    def __init__(self, n_inputs: int, channels: list[int], *, kernel_size: int = 3,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        layers = []
+        for i, n_out in enumerate(channels):
+            n_in = n_inputs if i == 0 else channels[i - 1]
+            layers.append(TemporalBlock(n_in, n_out, kernel_size=kernel_size,
+                                        dilation=2**i, dropout=dropout))
+        self.network = nn.Sequential(*layers)
+        self.receptive_field = receptive_field(kernel_size, len(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)

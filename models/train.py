@@ -1,0 +1,96 @@
+"""Training a sequence classifier: BCE, Adam, early stopping on a chronological tail."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.features import Windows
+
+__all__ = ["TrainConfig", "fit_classifier", "predict_proba", "seed_everything"]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 64
+    patience: int = 8
+    val_fraction: float = 0.15  # the last share of training samples, chronologically
+
+
+@dataclass
+class History:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            out.append(torch.sigmoid(model(torch.from_numpy(x[start : start + batch_size]))))
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]:
+    """Chronological tail as validation (anchors are increasing)."""
+    n_val = max(1, int(round(len(train.y) * fraction)))
+    cut = len(train.y) - n_val
+    idx = np.arange(len(train.y))
+    return train.subset(idx < cut), train.subset(idx >= cut)
+
+
+def fit_classifier(model: nn.Module, train: Windows, *, config: TrainConfig,
+                   seed: int) -> tuple[nn.Module, History]:
+    """Fit with early stopping on validation loss; the best epoch's weights are restored."""
+    seed_everything(seed)
+    fit_set, val_set = split_validation(train, config.val_fraction)
+    x = torch.from_numpy(fit_set.x)
+    y = torch.from_numpy(fit_set.y.astype(np.float32))
+    xv = torch.from_numpy(val_set.x)
+    yv = torch.from_numpy(val_set.y.astype(np.float32))
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    loss_fn = nn.BCEWithLogitsLoss()
+    history = History()
+    best, best_loss, waited = copy.deepcopy(model.state_dict()), float("inf"), 0
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(y), generator=generator)
+        total = 0.0
+        for start in range(0, len(y), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            optimiser.zero_grad()
+            loss = loss_fn(model(x[batch]), y[batch])
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(loss_fn(model(xv), yv))
+        history.train_loss.append(total / max(1, len(y)))
+        history.val_loss.append(val_loss)
+        if val_loss < best_loss - 1e-5:
+            best, best_loss, waited = copy.deepcopy(model.state_dict()), val_loss, 0
+            history.best_epoch = epoch
+        else:
+            waited += 1
+            if waited >= config.patience:
+                break
+    model.load_state_dict(best)
+    model.eval()
+    return model, history

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from rich.progress import Progress
 from sqlalchemy import Engine, func, or_, select
@@ -11,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import make_engine, make_sessionmaker, transaction
 from app.services.headlines import EventSource, extract_pending
 from app.settings import Settings
-from app.tables import Headline
+from app.tables import Headline, Price
 
-__all__ = ["open_database", "extract_all", "pending_count"]
+__all__ = ["open_database", "extract_all", "pending_count", "first_run"]
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +55,64 @@ def extract_all(
         done += n
         if bar is not None and task is not None:
             bar.update(task, completed=done)
+
+
+def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
+    """Build whatever is missing for the bundled demo: schema, data, events, embeddings and a
+    KDTCN per target. Each step is skipped when already done; returns the loaded pipeline."""
+    from app.importer import SYMBOL, import_djia_reddit
+    from app.migrate import upgrade
+    from app.services.embeddings import build_embeddings, latest_embeddings
+    from app.services.model_versions import latest_version
+    from app.services.training import train_and_register
+    from kg.pipeline import EventPipeline
+
+    started = time.perf_counter()
+    upgrade(settings.database_url)
+    factory, engine = open_database(settings)
+    with factory() as session:
+        has_prices = session.scalar(select(func.count()).select_from(Price)) or 0
+    if not has_prices:
+        say.print("first start: importing the bundled DJIA + Reddit data")
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"import {stage}", total=total)
+            bar.update(tasks[stage], completed=done)
+
+        import_djia_reddit(settings.data_dir / "djia_reddit", factory, progress=on_progress)
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    if pending_count(factory, pipeline.version):
+        extract_all(factory, pipeline, bar)
+    version = latest_embeddings(settings.artifacts_dir, kind="kg")
+    if version is None:
+        task = bar.add_task("embeddings (TransE)", total=None)
+
+        def on_epoch(epoch: int, epochs: int, loss: float) -> None:
+            bar.update(task, total=epochs, completed=epoch)
+
+        with transaction(factory) as session:
+            version, _ = build_embeddings(
+                session=session,
+                kg_triples=pipeline.graph.triples(),
+                artifacts=settings.artifacts_dir,
+                until=None,
+                progress=on_epoch,
+            )
+    for target in ("next_day", "same_day"):
+        with transaction(factory) as session:
+            if latest_version(session=session, symbol=SYMBOL, target=target) is None:
+                task = bar.add_task(f"train KDTCN {target}", total=None)
+                train_and_register(
+                    session=session,
+                    artifacts=settings.artifacts_dir,
+                    graph=pipeline.graph,
+                    symbol=SYMBOL,
+                    target=target,
+                    embedding_version=version,
+                )
+                bar.update(task, total=1, completed=1)
+    engine.dispose()
+    say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
+    return pipeline

@@ -78,16 +78,92 @@ def import_djia_reddit_cmd(
 def kg_extract() -> None:
     """Extract and link the events of every stored headline not yet processed."""
     from app.bootstrap import extract_all, open_database
+    from kg.pipeline import EventPipeline
 
     settings = get_settings()
     factory, engine = open_database(settings)
-    from kg.pipeline import EventPipeline
-
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
     with progress_bar() as bar:
         n = extract_all(factory, pipeline, bar)
     engine.dispose()
     console.print(f"processed {n} headlines")
+
+
+@kg_cli.command("embed")
+def kg_embed(
+    model: Annotated[str, typer.Option(help="Any PyKEEN model name")] = "TransE",
+    dim: int = 32,
+    epochs: int = 25,
+    until: Annotated[str | None, typer.Option(help="Only events dated up to this day")] = None,
+    without_kg: Annotated[bool, typer.Option(help="Event triples only (ablation)")] = False,
+) -> None:
+    """Train KG + event embeddings with PyKEEN and write a versioned artifact."""
+    import datetime as dt
+
+    from app.bootstrap import open_database
+    from app.db import transaction
+    from app.services.embeddings import build_embeddings
+    from kg.graph import KnowledgeGraph
+
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    kg = None if without_kg else KnowledgeGraph.load(settings.data_dir / "wd40k")
+    with progress_bar() as bar, transaction(factory) as session:
+        task = bar.add_task(f"{model} epochs", total=epochs)
+        version, emb = build_embeddings(
+            session=session,
+            kg_triples=kg.triples() if kg else None,
+            artifacts=settings.artifacts_dir,
+            until=dt.date.fromisoformat(until) if until else None,
+            model=model,
+            dim=dim,
+            epochs=epochs,
+            progress=lambda epoch, total, loss: bar.update(task, completed=epoch),
+        )
+    engine.dispose()
+    meta = emb.meta
+    console.print(
+        f"embeddings {version}: {meta.get('n_triples')} triples, "
+        f"{meta.get('train_seconds')} s, peak RSS {meta.get('peak_rss_mb')} MB"
+    )
+
+
+@cli.command("train")
+def train(
+    symbol: str = "DJIA",
+    model: str = "kdtcn",
+    target: Annotated[str, typer.Option(help="next_day or same_day")] = "next_day",
+    until: Annotated[str | None, typer.Option(help="Last day of training data")] = None,
+    embedding: Annotated[str | None, typer.Option(help="Embedding version")] = None,
+    seed: int = 0,
+) -> None:
+    """Train a model on stored data up to a date; write its artifact and record it."""
+    import datetime as dt
+
+    from app.bootstrap import open_database
+    from app.db import transaction
+    from app.services.embeddings import latest_embeddings
+    from app.services.training import train_and_register
+    from kg.graph import KnowledgeGraph
+
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+    with progress_bar() as bar, transaction(factory) as session:
+        bar.add_task(f"training {model} {target}", total=None)
+        row = train_and_register(
+            session=session,
+            artifacts=settings.artifacts_dir,
+            graph=graph,
+            symbol=symbol,
+            target=target,
+            name=model,
+            until=dt.date.fromisoformat(until) if until else None,
+            embedding_version=embedding or latest_embeddings(settings.artifacts_dir),
+            seed=seed,
+        )
+    engine.dispose()
+    console.print(f"trained {row.name} {row.version}; validation {row.metrics}")
 
 
 @cli.command("serve")
@@ -104,12 +180,15 @@ def serve(
     from app.main import create_app
 
     settings = get_settings()
+    pipeline = None
     if bootstrap and settings.bootstrap:
         from app.bootstrap import first_run
 
         with progress_bar() as bar:
-            first_run(settings, bar, console)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            pipeline = first_run(settings, bar, console)
+    factory = (lambda _s: pipeline) if pipeline is not None else None
+    app = create_app(settings, **({"pipeline_factory": factory} if factory else {}))
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:

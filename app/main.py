@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from app.api import events, health, ingest, models
+from app.api import events, health, ingest, models, predictions
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.services.predictions import ModelRegistry, PredictionCache
 from app.settings import Settings, get_settings
 
 __all__ = ["create_app"]
@@ -41,6 +44,9 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
+        graph = app.state.pipeline.graph if app.state.pipeline is not None else None
+        app.state.registry = ModelRegistry(settings.artifacts_dir, graph)
+        app.state.cache = PredictionCache()
         log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
         yield
         engine.dispose()
@@ -56,4 +62,6 @@ def create_app(
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(models.router)
+    app.include_router(predictions.router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
     return app

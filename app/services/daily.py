@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from models.explain import pool_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.tables import Event, Headline
 from kg.types import EntityLink, Phrase
 from kg.types import Event as EventTuple
+from models.explain import pool_events
 
 __all__ = ["DayEvents", "collect_days", "pooled_matrix", "to_kg_event", "headlines_between"]
 
@@ -35,6 +35,8 @@ class DayEvents:
     ranks: list[int] = field(default_factory=list)
     vectors: np.ndarray | None = None
     n_headlines: int = 0
+    n_linked: int = 0
+    rows: list[Event] = field(default_factory=list)  # the stored events, for explanations
 
     def pooled(self, dim: int, *, drop: int | None = None) -> np.ndarray:
         """Pooled vector of the day, optionally without the event at position `drop`."""
@@ -101,6 +103,8 @@ def collect_days(
         day = days[cursor]
         day.n_headlines += 1
         for row in headline.events:
+            day.rows.append(row)
+            day.n_linked += bool(row.entities)
             day.event_ids.append(row.id)
             day.ranks.append(headline.rank or 25)
             vectors[cursor].append(embed(*to_kg_event(row)))

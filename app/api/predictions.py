@@ -1,0 +1,117 @@
+"""GET predictions and explanations (JSON, an HTML page, a PNG of the effects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.api.deps import SessionDep
+from app.services.explanations import explain
+from app.services.plots import effects_png
+from app.services.predictions import (
+    NoModel,
+    NotEnoughHistory,
+    NotFound,
+    fingerprint,
+    prepare,
+    resolve_date,
+)
+
+router = APIRouter(prefix="/v1", tags=["predictions"])
+
+SymbolPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9.^\-]{1,15}$", description="1-15 characters of A-Z 0-9 . ^ -")
+]
+DateQuery = Annotated[dt.date | None, Query(description="ISO date D; default: latest with data")]
+TargetQuery = Annotated[
+    Literal["next_day", "same_day"],
+    Query(description="next_day: the move after D from data up to D; same_day: D's own move"),
+]
+
+
+def _answer(
+    request: Request, session: Any, symbol: str, date: dt.date | None, target: str, kind: str
+) -> dict[str, Any]:
+    symbol = symbol.upper()
+    state = request.app.state
+    try:
+        resolved = resolve_date(session, symbol, date, target)
+        prediction = None
+        loaded = state.registry.get(session=session, symbol=symbol, target=target)
+        window = loaded.model.config["window"]
+        key = (
+            loaded.row.version,
+            symbol,
+            resolved,
+            target,
+            kind,
+            fingerprint(session, symbol, resolved - dt.timedelta(days=2 * window + 10), resolved),
+        )
+        cached = state.cache.get(key)
+        if cached is not None:
+            return {**cached, "cached": True}
+        prediction = prepare(
+            session=session, registry=state.registry, symbol=symbol, date=resolved, target=target
+        )
+        body = (
+            prediction.public()
+            if kind == "prediction"
+            else explain(prediction, state.pipeline.graph)
+        )
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    except NotEnoughHistory as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except NoModel as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    state.cache.put(key, body)
+    return {**body, "cached": False}
+
+
+@router.get("/predictions/{symbol}")
+def get_prediction(
+    request: Request,
+    session: SessionDep,
+    symbol: SymbolPath,
+    date: DateQuery = None,
+    target: TargetQuery = "next_day",
+) -> dict[str, Any]:
+    """P(up) for the target day, with the model, its validation metrics and the data used."""
+    return _answer(request, session, symbol, date, target, "prediction")
+
+
+@router.get("/explanations/{symbol}")
+def get_explanation(
+    request: Request,
+    session: SessionDep,
+    symbol: SymbolPath,
+    date: DateQuery = None,
+    target: TargetQuery = "next_day",
+) -> dict[str, Any]:
+    """Every event of the window with its occlusion effect on P(up), groups and graph."""
+    return _answer(request, session, symbol, date, target, "explanation")
+
+
+@router.get("/explanations/{symbol}/view", response_class=HTMLResponse)
+def view_explanation(symbol: SymbolPath) -> HTMLResponse:
+    """The explanation as a page: effect bars and the interactive graph."""
+    page = resources.files("app").joinpath("static/explain.html").read_text("utf-8")
+    return HTMLResponse(page)
+
+
+@router.get("/explanations/{symbol}/effects.png", response_class=Response)
+def explanation_png(
+    request: Request,
+    session: SessionDep,
+    symbol: SymbolPath,
+    date: DateQuery = None,
+    target: TargetQuery = "next_day",
+    top: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> Response:
+    """The largest effects as a horizontal bar chart (PNG)."""
+    body = _answer(request, session, symbol, date, target, "explanation")
+    return Response(effects_png(body, top=top), media_type="image/png")

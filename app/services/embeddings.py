@@ -1,0 +1,80 @@
+"""Training and loading the KG/event embedding artifacts from stored events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.services.daily import to_kg_event
+from app.tables import Event, Headline
+from kg.embed import KGEmbeddings, event_triples, train_embeddings
+
+__all__ = ["stored_event_triples", "build_embeddings", "embeddings_dir", "latest_embeddings"]
+
+
+def embeddings_dir(artifacts: Path) -> Path:
+    return Path(artifacts) / "embeddings"
+
+
+def stored_event_triples(*, session: Session, until: dt.date | None) -> list[tuple[str, str, str]]:
+    """Event triples of every stored event whose headline is dated up to `until`."""
+    stmt = select(Event).join(Headline).options(selectinload(Event.entities))
+    if until is not None:
+        stmt = stmt.where(Headline.date <= until)
+    return event_triples(to_kg_event(row) for row in session.scalars(stmt))
+
+
+def build_embeddings(
+    *,
+    session: Session,
+    kg_triples: list[tuple[str, str, str]] | None,
+    artifacts: Path,
+    until: dt.date | None,
+    model: str = "TransE",
+    dim: int = 32,
+    epochs: int = 25,
+    seed: int = 0,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[str, KGEmbeddings]:
+    """Train on KG facts + event triples up to `until` (or event triples alone when
+    `kg_triples` is None: the EB-TCN ablation), save, and return (version, embeddings)."""
+    events = stored_event_triples(session=session, until=until)
+    triples = (kg_triples or []) + events
+    kind = "kg" if kg_triples else "nokg"
+    digest = hashlib.sha256(
+        json.dumps([model, dim, epochs, seed, len(triples), str(until)]).encode()
+    ).hexdigest()[:8]
+    version = f"{model.lower()}-{kind}-{until or 'all'}-{digest}"
+    target = embeddings_dir(artifacts) / version
+    if (target / "meta.json").exists():
+        return version, KGEmbeddings.load(target)
+    emb = train_embeddings(
+        triples, model=model, dim=dim, epochs=epochs, seed=seed, progress=progress
+    )
+    emb.meta.update(
+        {
+            "version": version,
+            "with_kg": bool(kg_triples),
+            "n_event_triples": len(events),
+            "until": str(until) if until else None,
+        }
+    )
+    emb.save(target)
+    return version, emb
+
+
+def latest_embeddings(artifacts: Path, *, kind: str = "kg") -> str | None:
+    folder = embeddings_dir(artifacts)
+    if not folder.exists():
+        return None
+    found = sorted(
+        (p for p in folder.iterdir() if f"-{kind}-" in p.name and (p / "meta.json").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return found[-1].name if found else None

@@ -1,0 +1,123 @@
+"""Per-event effects on P(up) by occlusion, and the explanation graph around them.
+
+Effect of an event = P(up with every event) - P(up with that event removed), where removing
+it re-pools its day without it; all variants are scored in one batch. So removing an event
+with effect +e lowers P(up) by exactly e (tests/test_explanations.py checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.services.graph_view import GraphEvent, build_explanation_graph
+from app.services.predictions import Prediction
+from models.explain import occlusion_effects
+
+__all__ = ["explain", "GRAPH_TOP_EVENTS"]
+
+GRAPH_TOP_EVENTS = 20  # events of other days drawn in the graph (all of the last day are)
+
+
+def _event_label(row: Any) -> str:
+    obj = f", {row.object}" if row.object else ""
+    neg = "not " if row.negated else ""
+    return f"({row.subject}, {neg}{row.predicate}{obj})"
+
+
+def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
+    """The prediction, every event of the window with its signed effect, groups and graph."""
+    embedder = prediction.loaded.embedder
+    answer: dict[str, Any] = {
+        "symbol": prediction.symbol,
+        "target": prediction.target,
+        "date": prediction.date.isoformat(),
+        "prediction": prediction.public(),
+        "method": "occlusion",
+    }
+    if embedder is None or prediction.event_rows is None:
+        answer.update(
+            events=[],
+            groups=[],
+            graph={"nodes": [], "edges": []},
+            note="this model reads prices only; no event has an effect",
+        )
+        return answer
+    first_row = 2 if prediction.target == "same_day" else 1  # first event row in the window
+    dim = embedder.dim
+    variants, index = [], []
+    for j, day in enumerate(prediction.event_days):
+        row = j + 1
+        if row < first_row:
+            continue
+        for i, event_row in enumerate(day.rows):
+            rows = prediction.event_rows.copy()
+            rows[row] = day.pooled(dim, drop=i)
+            variants.append(prediction.window(rows))
+            index.append((day, event_row))
+    p_up, effects = occlusion_effects(
+        prediction.loaded.model.predict, prediction.window(), variants
+    )
+    events = []
+    for (day, row), effect in zip(index, effects, strict=True):
+        headline = row.headline
+        events.append(
+            {
+                "id": row.id,
+                "date": headline.date.isoformat(),
+                "day": day.date.isoformat(),
+                "headline": headline.text,
+                "rank": headline.rank,
+                "subject": row.subject,
+                "predicate": row.predicate,
+                "object": row.object,
+                "negated": row.negated,
+                "effect": float(effect),
+                "entities": [
+                    {
+                        "id": x.entity_id,
+                        "label": x.label,
+                        "role": x.role,
+                        "score": round(x.score, 4),
+                    }
+                    for x in row.entities
+                ],
+            }
+        )
+    last_day = prediction.event_days[-1].date.isoformat() if prediction.event_days else None
+    others = sorted((e for e in events if e["day"] != last_day), key=lambda e: -abs(e["effect"]))[
+        :GRAPH_TOP_EVENTS
+    ]
+    drawn = [e for e in events if e["day"] == last_day] + others
+    elements, groups = build_explanation_graph(
+        [
+            GraphEvent(
+                e["id"],
+                e["subject"] + " " + e["predicate"] + " " + (e["object"] or ""),
+                e["effect"],
+                [(x["id"], x["role"]) for x in e["entities"]],
+            )
+            for e in drawn
+        ],
+        graph,
+    )
+    by_group: dict[int, dict[str, Any]] = {}
+    for e in events:
+        e["group"] = groups.get(e["id"])
+        if e["group"] is not None:
+            g = by_group.setdefault(
+                e["group"], {"id": e["group"], "events": [], "entities": set(), "effect": 0.0}
+            )
+            g["events"].append(e["id"])
+            g["entities"].update(x["id"] for x in e["entities"])
+            g["effect"] += e["effect"]
+    answer["prediction"]["p_up"] = round(p_up, 6)
+    answer["events"] = sorted(events, key=lambda e: -abs(e["effect"]))
+    answer["groups"] = [
+        {**g, "entities": sorted(g["entities"])}
+        for g in sorted(by_group.values(), key=lambda g: g["id"])
+    ]
+    answer["graph"] = elements
+    answer["total_effect"] = float(np.sum(effects)) if len(effects) else 0.0
+    return answer

@@ -1,0 +1,284 @@
+"""Predictions and explanations for one symbol, date and target, from stored data only.
+
+Data a target allows (DESIGN.md): ``next_day`` uses prices and headlines dated up to D and
+predicts the first trading day after D; ``same_day`` uses prices before D and headlines up
+to D and predicts D's close against the previous close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.services.daily import DayEvents, collect_days, pooled_matrix
+from app.services.embeddings import embeddings_dir
+from app.services.model_versions import latest_version, public
+from app.tables import Headline, ModelVersion, Price
+from kg.embed import EventEmbedder, KGEmbeddings
+from models.artifact import ServedModel, load_artifact
+from models.features import price_features, window_at
+
+__all__ = [
+    "NotFound",
+    "NotEnoughHistory",
+    "NoModel",
+    "ModelRegistry",
+    "Prediction",
+    "prepare",
+    "PredictionCache",
+    "TARGETS",
+]
+
+TARGETS = ("next_day", "same_day")
+
+
+class NotFound(LookupError):
+    pass
+
+
+class NotEnoughHistory(ValueError):
+    pass
+
+
+class NoModel(LookupError):
+    pass
+
+
+@dataclass
+class Loaded:
+    row: ModelVersion
+    model: ServedModel
+    embedder: EventEmbedder | None
+
+
+class ModelRegistry:
+    """Loads artifacts once per version; the newest recorded version is used on each call,
+    so a version trained while the service runs is picked up without a restart."""
+
+    def __init__(self, artifacts: Path, graph: Any) -> None:
+        self.artifacts = Path(artifacts)
+        self.graph = graph
+        self._loaded: dict[str, Loaded] = {}
+        self._lock = threading.Lock()
+
+    def get(self, *, session: Session, symbol: str, target: str) -> Loaded:
+        row = latest_version(session=session, symbol=symbol, target=target)
+        if row is None:
+            raise NoModel(
+                f"no model trained for {symbol} ({target}); train one with: "
+                f"kdtcn train --symbol {symbol} --model kdtcn --target {target}"
+            )
+        with self._lock:
+            if row.version not in self._loaded:
+                model = load_artifact(Path(row.artifact_path))
+                embedder = None
+                if row.embedding_version:
+                    emb = KGEmbeddings.load(embeddings_dir(self.artifacts) / row.embedding_version)
+                    embedder = EventEmbedder(emb, graph=self.graph)
+                self._loaded[row.version] = Loaded(row, model, embedder)
+            return self._loaded[row.version]
+
+    def summary(self) -> list[str]:
+        return sorted(self._loaded)
+
+
+@dataclass
+class Prediction:
+    """Everything an answer needs, including the per-day events for explanations."""
+
+    symbol: str
+    target: str
+    date: dt.date
+    loaded: Loaded
+    price_dates: list[dt.date]
+    event_days: list[DayEvents]
+    price_rows: np.ndarray  # normalised (W, P) or None-shaped
+    event_rows: np.ndarray | None  # raw pooled (W(+1), E)
+    p_up: float
+
+    def window(self, event_rows: np.ndarray | None = None) -> np.ndarray:
+        """The model input, optionally with other (raw) event rows."""
+        model = self.loaded.model
+        rows = self.event_rows if event_rows is None else event_rows
+        _, e = model.normalise(None, rows) if rows is not None else (None, None)
+        cfg = model.config
+        anchor = len(self.price_dates) - 1
+        p = self.price_rows if cfg["price_dim"] else None
+        if e is not None and cfg["target"] == "next_day":
+            e = e[: anchor + 1]
+        return window_at(p, e, anchor, cfg["window"], cfg["target"])
+
+    def public(self) -> dict[str, Any]:
+        row = self.loaded.row
+        days = self.event_days
+        last = days[-1] if days else None
+        n_events = sum(len(d.event_ids) for d in days)
+        return {
+            "symbol": self.symbol,
+            "target": self.target,
+            "date": self.date.isoformat(),
+            "target_date": self.date.isoformat()
+            if self.target == "same_day"
+            else f"first trading day after {self.date.isoformat()}",
+            "p_up": round(self.p_up, 6),
+            "direction": "up" if self.p_up >= 0.5 else "down",
+            "model": public(row),
+            "data": {
+                "prices_from": self.price_dates[0].isoformat(),
+                "prices_to": self.price_dates[-1].isoformat(),
+                "headlines_from": days[0].date.isoformat() if days else None,
+                "headlines_to": days[-1].date.isoformat() if days else None,
+            },
+            "coverage": {
+                "window_days": len(days),
+                "headlines": sum(d.n_headlines for d in days),
+                "events": n_events,
+                "linked_events": sum(d.n_linked for d in days),
+                "last_day": None
+                if last is None
+                else {
+                    "date": last.date.isoformat(),
+                    "headlines": last.n_headlines,
+                    "events": len(last.event_ids),
+                    "linked_events": last.n_linked,
+                },
+            },
+        }
+
+
+def _anchor_prices(
+    session: Session, symbol: str, date: dt.date, target: str, need: int
+) -> list[tuple]:
+    op = Price.date <= date if target == "next_day" else Price.date < date
+    rows = session.execute(
+        select(
+            Price.date,
+            Price.open,
+            Price.high,
+            Price.low,
+            Price.close,
+            Price.adj_close,
+            Price.volume,
+        )
+        .where(Price.symbol == symbol, op)
+        .order_by(Price.date.desc())
+        .limit(need)
+    ).all()
+    return list(reversed(rows))
+
+
+def resolve_date(session: Session, symbol: str, date: dt.date | None, target: str) -> dt.date:
+    """Default date: the latest day with data (next_day: last bar; same_day: last headline
+    day after the last bar, else the last bar)."""
+    last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
+    if last_bar is None:
+        raise NotFound(f"unknown symbol {symbol!r}: no prices stored")
+    if date is not None:
+        if (
+            target == "next_day"
+            and session.scalar(
+                select(func.count())
+                .select_from(Price)
+                .where(Price.symbol == symbol, Price.date == date)
+            )
+            == 0
+        ):
+            raise NotFound(
+                f"no {symbol} bar on {date}: next_day needs the close of D (last bar {last_bar})"
+            )
+        return date
+    if target == "next_day":
+        return last_bar
+    last_news = session.scalar(select(func.max(Headline.date)))
+    return last_news if last_news and last_news > last_bar else last_bar
+
+
+def prepare(
+    *, session: Session, registry: ModelRegistry, symbol: str, date: dt.date | None, target: str
+) -> Prediction:
+    import pandas as pd
+
+    date = resolve_date(session, symbol, date, target)
+    loaded = registry.get(session=session, symbol=symbol, target=target)
+    cfg = loaded.model.config
+    window = cfg["window"]
+    rows = _anchor_prices(session, symbol, date, target, need=window + 1)
+    if len(rows) < window + 1:
+        raise NotEnoughHistory(
+            f"{symbol} has {len(rows)} trading days before {date} for {target}; "
+            f"the model needs {window + 1} (a {window}-day window plus one for returns)"
+        )
+    frame = pd.DataFrame(
+        rows, columns=["date", "open", "high", "low", "close", "adj_close", "volume"]
+    ).set_index("date")
+    price_dates = list(frame.index)
+    raw = price_features(frame).to_numpy(np.float32)
+    price_rows, _ = loaded.model.normalise(raw, None)
+    if price_rows is None:
+        price_rows = np.zeros((len(raw), 0), np.float32)
+    event_days: list[DayEvents] = []
+    event_rows = None
+    if loaded.embedder is not None:
+        # Event rows aligned with price rows; same_day adds day D itself after them.
+        dates = price_dates[1:] + ([date] if target == "same_day" else [])
+        event_days = collect_days(
+            session=session,
+            dates=dates,
+            embed=loaded.embedder.embed,
+            dim=loaded.embedder.dim,
+            since=price_dates[0],
+        )
+        pooled = pooled_matrix(event_days, loaded.embedder.dim)
+        event_rows = np.concatenate([np.zeros((1, pooled.shape[1]), np.float32), pooled])
+    prediction = Prediction(
+        symbol, target, date, loaded, price_dates, event_days, price_rows, event_rows, 0.0
+    )
+    prediction.p_up = float(loaded.model.predict(prediction.window()[None])[0])
+    return prediction
+
+
+class PredictionCache:
+    """LRU of answers keyed by model version, symbol, date, target and a fingerprint of the
+    data in the window (row counts and newest ids), so any write there misses the cache and
+    replicas never serve each other's stale answers."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def fingerprint(session: Session, symbol: str, start: dt.date, end: dt.date) -> tuple:
+    prices = session.execute(
+        select(func.count(), func.max(Price.id)).where(
+            Price.symbol == symbol, Price.date >= start, Price.date <= end
+        )
+    ).one()
+    news = session.execute(
+        select(func.count(), func.max(Headline.id), func.max(Headline.extracted_version)).where(
+            Headline.date >= start - dt.timedelta(days=7), Headline.date <= end
+        )
+    ).one()
+    return tuple(prices) + tuple(news)

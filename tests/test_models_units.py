@@ -1,0 +1,162 @@
+"""Unit tests of the model pieces: causality, alignment without look-ahead, baselines, metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from models.baselines import BASELINES
+from models.explain import occlusion_effects, pool_events, rank_weights
+from models.features import Normaliser, make_windows, price_features, up_labels, window_at
+from models.metrics import abrupt_masks, bootstrap_diff, scores
+from models.networks import ENCODERS, SequenceClassifier
+from models.tcn import TemporalConvNet, receptive_field
+
+
+def test_tcn_is_causal() -> None:
+    torch.manual_seed(0)
+    net = TemporalConvNet(3, [8, 8, 8], kernel_size=3).eval()
+    x = torch.randn(2, 3, 30)
+    changed = x.clone()
+    changed[:, :, 17:] = torch.randn(2, 3, 13) * 10
+    with torch.no_grad():
+        a, b = net(x), net(changed)
+    assert torch.allclose(a[:, :, :17], b[:, :, :17], atol=1e-6)
+    assert not torch.allclose(a[:, :, 17:], b[:, :, 17:])
+
+
+def test_receptive_field_matches_the_network() -> None:
+    torch.manual_seed(0)
+    net = TemporalConvNet(2, [8, 8, 8], kernel_size=3).eval()
+    rf = receptive_field(3, 3)
+    assert rf == net.receptive_field == 29
+    x = torch.randn(16, 2, 60, requires_grad=True)
+    net(x)[:, :, -1].sum().backward()
+    reach = x.grad.abs().sum(dim=(0, 1))
+    assert torch.all(reach[: 60 - rf] == 0)  # outside the field: no influence
+    assert torch.all(reach[60 - rf :] > 0)  # inside: every step counts
+
+
+@pytest.mark.parametrize("encoder", sorted(ENCODERS))
+def test_every_encoder_reads_only_the_past_window(encoder: str) -> None:
+    torch.manual_seed(0)
+    net = SequenceClassifier(encoder=encoder, price_dim=5, event_dim=12).eval()
+    out = net(torch.randn(4, 20, 17))
+    assert out.shape == (4,) and torch.isfinite(out).all()
+
+
+def _prices(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    frame = pd.DataFrame({"open": close * (1 + rng.normal(0, 0.002, n)), "close": close,
+                          "adj_close": close, "volume": rng.integers(1e6, 2e6, n)},
+                         index=pd.date_range("2015-01-01", periods=n, freq="B"))
+    frame["high"] = frame[["open", "close"]].max(axis=1) * 1.01
+    frame["low"] = frame[["open", "close"]].min(axis=1) * 0.99
+    return frame
+
+
+@pytest.mark.parametrize("target", ["same_day", "next_day"])
+def test_windows_never_contain_the_labelled_move(target: str) -> None:
+    prices = _prices()
+    events = np.random.default_rng(1).normal(size=(len(prices), 3)).astype(np.float32)
+    up = up_labels(prices)
+    rows = price_features(prices).to_numpy(np.float32)
+    w = make_windows(rows, events, up, window=10, target=target)
+    k = 25  # a sample in the middle; its label is the move of day anchor + 1
+    anchor = int(w.anchor[k])
+    assert w.y[k] == up[anchor + 1]
+    moved = prices.copy()
+    moved.iloc[anchor + 1:, moved.columns.get_loc("adj_close")] *= 1.5  # the label day on
+    moved.iloc[anchor + 1:, moved.columns.get_loc("close")] *= 1.5
+    later_events = events.copy()
+    later_events[anchor + 2:] += 100.0  # news after the label day
+    if target == "next_day":
+        later_events[anchor + 1:] += 100.0  # next_day may not see the label day's news
+    rows2 = price_features(moved).to_numpy(np.float32)
+    x2 = window_at(rows2, later_events, anchor, 10, target)
+    np.testing.assert_array_equal(w.x[k], x2)
+    if target == "same_day":  # ...but same_day does read the label day's headlines
+        assert np.array_equal(w.x[k][-1, 5:], events[anchor + 1])
+
+
+def test_normaliser_uses_only_the_rows_it_is_fitted_on() -> None:
+    rows = np.arange(20, dtype=np.float32).reshape(10, 2)
+    norm = Normaliser.fit(rows[:5])
+    np.testing.assert_allclose(norm.mean, rows[:5].mean(axis=0))
+    assert Normaliser.from_dict(norm.to_dict()).transform(rows).shape == (10, 2)
+
+
+def test_persistence_and_reversal_on_a_known_series() -> None:
+    r = np.array([0.0, 0.01, -0.02, 0.03, 0.01, -0.01])
+    up = (r >= 0).astype(int)
+    test = np.array([2, 3, 4, 5])
+    np.testing.assert_array_equal(BASELINES["Persistence"](r, up, np.array([1]), test),
+                                  [1, 0, 1, 1])
+    np.testing.assert_array_equal(BASELINES["Reversal"](r, up, np.array([1]), test),
+                                  [0, 1, 0, 0])
+    np.testing.assert_array_equal(BASELINES["Majority"](r, up, np.array([1, 2, 3]), test),
+                                  [1, 1, 1, 1])
+
+
+def test_arima_forecasts_are_deterministic_and_use_only_the_past() -> None:
+    rng = np.random.default_rng(0)
+    r = rng.normal(0, 0.01, 300)
+    up = (r >= 0).astype(int)
+    train, test = np.arange(1, 200), np.arange(200, 300)
+    a = BASELINES["ARIMA(1,0,1)"](r, up, train, test)
+    later = r.copy()
+    later[250:] = -later[250:] * 5
+    b = BASELINES["ARIMA(1,0,1)"](later, up, train, test)
+    np.testing.assert_array_equal(a[:51], b[:51])  # forecasts up to day 250 use data < 250
+
+
+def test_always_up_has_zero_mcc_and_flattering_f1() -> None:
+    y = np.array([1, 1, 0, 1, 0, 1, 1, 0])
+    s = scores(y, np.ones_like(y))
+    assert s["mcc"] == 0.0 and s["balanced_accuracy"] == 0.5 and s["f1"] > 0.7
+
+
+def test_bootstrap_interval_of_identical_predictions_is_zero() -> None:
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    ci = bootstrap_diff(y, p, p, metric="accuracy", n_resamples=200)
+    assert ci == {"diff": 0.0, "low": 0.0, "high": 0.0}
+
+
+def test_abrupt_thresholds_come_from_training_days_only() -> None:
+    close = np.r_[np.full(50, 100.0) * np.exp(np.cumsum(np.full(50, 0.001))),
+                  np.linspace(110, 200, 50)]
+    train, test = np.arange(2, 50), np.arange(52, 100)
+    a = abrupt_masks(close, test, train)
+    close2 = close.copy()
+    close2[60:] *= 3
+    b = abrupt_masks(close2, test, train)
+    assert a["ex_post"]["threshold"] == b["ex_post"]["threshold"]
+
+
+def test_rank_pooling_weights_popular_headlines_more() -> None:
+    w = rank_weights([1, 2, 4])
+    assert np.isclose(w.sum(), 1) and w[0] > w[1] > w[2]
+    vecs = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert pool_events(vecs, [1, 3])[0] == pytest.approx(0.75)
+    assert pool_events(np.zeros((0, 2)), []).tolist() == [0.0, 0.0]
+
+
+def test_occlusion_effect_equals_the_drop_when_removed() -> None:
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=4)
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-(batch @ weights)))
+
+    events = rng.normal(size=(5, 4))
+    ranks = np.arange(1, 6)
+    base = pool_events(events, ranks)
+    variants = [pool_events(np.delete(events, i, 0), np.delete(ranks, i)) for i in range(5)]
+    p_up, effects = occlusion_effects(predict, base, variants)
+    for i, effect in enumerate(effects):
+        assert predict(variants[i][None])[0] == pytest.approx(p_up - effect)
+    assert (effects > 0).any() and (effects < 0).any()

@@ -1,0 +1,1 @@
+"""HTTP service, database, CLI: the only layer that touches FastAPI and SQLAlchemy."""

@@ -1,0 +1,212 @@
+"""End to end on a slice of the real data: import, extract, embed (PyKEEN), train, serve.
+
+One module-scoped build (first half of 2016, the whole WD40k graph, a few epochs) on a
+SQLite file; the service is then queried over real HTTP, and its page in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from app.bootstrap import extract_all
+from app.db import make_engine, make_sessionmaker, transaction
+from app.importer import import_djia_reddit
+from app.migrate import upgrade
+from app.services.embeddings import build_embeddings
+from app.services.predictions import ModelRegistry, prepare
+from app.services.training import train_and_register
+from app.settings import PROJECT_ROOT, Settings
+from models.train import TrainConfig
+from tests.conftest import DATA_DIR, LiveServer, _free_port
+
+pytestmark = pytest.mark.slow
+START = "2016-01-01"
+BREXIT = "2016-06-24"
+
+
+def _slice(out: Path) -> Path:
+    out.mkdir()
+    for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
+        with gzip.open(DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8",
+                       newline="") as fh:
+            rows = list(csv.reader(fh))
+        with (out / name).open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([rows[0], *(r for r in rows[1:] if r[0] >= START)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{root / 'kdtcn.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    import_djia_reddit(_slice(root / "raw"), factory)
+    extract_all(factory, pipeline)
+    artifacts = root / "artifacts"
+    with transaction(factory) as session:
+        version, _ = build_embeddings(session=session, kg_triples=pipeline.graph.triples(),
+                                      artifacts=artifacts, until=None, epochs=3)
+        for target in ("same_day", "next_day"):
+            train_and_register(session=session, artifacts=artifacts, graph=pipeline.graph,
+                               symbol="DJIA", target=target, embedding_version=version,
+                               config=TrainConfig(epochs=6, patience=3))
+    settings = Settings(database_url=url, artifacts_dir=artifacts,
+                        pystow_home=PROJECT_ROOT / "var" / "pystow", bootstrap=False)
+    from app.main import create_app
+
+    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
+    with LiveServer(app, _free_port()) as server:
+        yield server, factory
+    engine.dispose()
+
+
+@pytest.fixture
+def client(built):  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=built[0].base_url, timeout=120) as c:
+        yield c
+
+
+def test_events_of_the_referendum_day_link_uk_and_eu(client) -> None:  # type: ignore[no-untyped-def]
+    day = client.get("/v1/events", params={"date": BREXIT}).json()
+    ids = {x["id"] for h in day["headlines"] for e in h["events"] for x in e["entities"]}
+    assert {"Q145", "Q458"} <= ids
+    processed = [h["processed"] for h in day["headlines"]]
+    assert processed and all(processed)
+
+
+def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # type: ignore[no-untyped-def]
+    body = client.get("/v1/predictions/DJIA", params={"date": BREXIT, "target": "same_day"})
+    assert body.status_code == 200, body.text
+    p = body.json()
+    assert 0.0 < p["p_up"] < 1.0 and p["direction"] in {"up", "down"}
+    assert p["model"]["name"] == "KDTCN" and p["model"]["target"] == "same_day"
+    assert "mcc" in p["model"]["validation_metrics"]
+    # same_day: prices strictly before D, headlines up to D.
+    assert p["data"]["prices_to"] == "2016-06-23" and p["data"]["headlines_to"] == BREXIT
+    assert p["coverage"]["last_day"]["events"] > 0 and p["coverage"]["linked_events"] > 0
+    nxt = client.get("/v1/predictions/DJIA", params={"date": BREXIT}).json()
+    assert nxt["target"] == "next_day" and nxt["data"]["prices_to"] == BREXIT
+    latest = client.get("/v1/predictions/DJIA").json()
+    assert latest["date"] == "2016-07-01"
+
+
+def test_prediction_cache_hits_then_misses_after_a_write(client) -> None:  # type: ignore[no-untyped-def]
+    params = {"date": "2016-06-20", "target": "same_day"}
+    first = client.get("/v1/predictions/DJIA", params=params).json()
+    second = client.get("/v1/predictions/DJIA", params=params).json()
+    assert second["cached"] and second["p_up"] == first["p_up"]
+    client.post("/v1/headlines", json={"items": [
+        {"date": "2016-06-20", "rank": 1, "text": "Central bank raises interest rates sharply"}]})
+    third = client.get("/v1/predictions/DJIA", params=params).json()
+    assert not third["cached"]
+    assert third["coverage"]["headlines"] == first["coverage"]["headlines"] + 1
+
+
+def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-untyped-def]
+    unknown = client.get("/v1/predictions/NOPE")
+    assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
+    early = client.get("/v1/predictions/DJIA", params={"date": "2016-01-12", "target": "same_day"})
+    assert early.status_code == 422 and "needs 21" in early.json()["detail"]
+    bars = [{"date": str(dt.date(2016, 1, 4) + dt.timedelta(days=i)), "open": 10.0,
+             "high": 11.0, "low": 9.0, "close": 10.5, "volume": 100} for i in range(40)]
+    assert client.post("/v1/prices", json={"symbol": "NEW", "items": bars}).status_code == 200
+    untrained = client.get("/v1/predictions/NEW")
+    assert untrained.status_code == 409 and "kdtcn train" in untrained.json()["detail"]
+    bad = client.get("/v1/predictions/DJIA", params={"target": "tomorrow"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "target"
+
+
+def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/v1/explanations/DJIA", params={"date": BREXIT, "target": "same_day"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    brexit = [e for e in body["events"] if e["date"] == BREXIT
+              and {"Q145", "Q458"} & {x["id"] for x in e["entities"]}]
+    assert brexit, "no event of the day mentions the UK or the EU"
+    assert all(isinstance(e["effect"], float) for e in body["events"])
+    assert any(e["effect"] != 0 for e in brexit)
+    nodes = {n["data"]["id"]: n["data"] for n in body["graph"]["nodes"]}
+    assert nodes["Q145"]["label"] == "United Kingdom" and nodes["Q458"]["label"]
+    edges = [e["data"] for e in body["graph"]["edges"]]
+    kg_edges = {(e["source"], e["target"]) for e in edges if e["kind"] == "relation"}
+    assert ("Q145", "Q458") in kg_edges or ("Q458", "Q145") in kg_edges
+    assert all(e["label"] for e in edges if e["kind"] == "relation")
+    for event in brexit:
+        assert f"event:{event['id']}" in nodes
+        assert any(e["source"] == f"event:{event['id']}" and e["target"] in {"Q145", "Q458"}
+                   for e in edges)
+    # Events the graph connects share a group: UK and EU events are in one colour.
+    uk_eu_groups = {e["group"] for e in brexit}
+    assert len(uk_eu_groups) == 1 and None not in uk_eu_groups
+
+
+def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> None:  # type: ignore[no-untyped-def]
+    server, factory = built
+    registry = ModelRegistry(server.app.state.settings.artifacts_dir, pipeline.graph)
+    from app.services.explanations import explain
+
+    with factory() as session:
+        prediction = prepare(session=session, registry=registry, symbol="DJIA",
+                             date=dt.date(2016, 6, 24), target="same_day")
+        body = explain(prediction, pipeline.graph)
+        top = max(body["events"], key=lambda e: e["effect"])
+        assert top["effect"] > 0
+        rows = prediction.event_rows.copy()
+        for j, day in enumerate(prediction.event_days):
+            if top["id"] in day.event_ids:
+                rows[j + 1] = day.pooled(prediction.loaded.embedder.dim,
+                                         drop=day.event_ids.index(top["id"]))
+        without = float(prediction.loaded.model.predict(prediction.window(rows)[None])[0])
+    assert body["prediction"]["p_up"] - without == pytest.approx(top["effect"], abs=1e-6)
+    assert without < body["prediction"]["p_up"]
+
+
+def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def]
+    resp = client.get("/v1/explanations/DJIA/effects.png",
+                      params={"date": BREXIT, "target": "same_day"})
+    assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
+    assert resp.content[:8] == b"\x89PNG\r\n\x1a\n" and len(resp.content) > 5000
+
+
+def test_models_endpoint_lists_versions_with_metrics(client) -> None:  # type: ignore[no-untyped-def]
+    models = client.get("/v1/models").json()["models"]
+    assert {m["target"] for m in models} == {"same_day", "next_day"}
+    assert all(np.isfinite(m["validation_metrics"]["accuracy"]) for m in models)
+
+
+@pytest.mark.browser
+def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import chromium_driver
+
+    driver = chromium_driver()
+    if driver is None:
+        pytest.skip("chromium/chromedriver not installed (scripts/setup-system.sh)")
+    try:
+        driver.get(f"{built[0].base_url}/v1/explanations/DJIA/view?date={BREXIT}&target=same_day")
+        WebDriverWait(driver, 60).until(
+            lambda d: d.find_element(By.ID, "status").get_attribute("data-state")
+            in {"drawn", "error"})
+        assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
+        items = driver.find_elements(By.CSS_SELECTOR, "#effects li.event")
+        assert len(items) > 20
+        page = driver.find_element(By.ID, "effects").text
+        assert "Britain" in page or "EU" in page or "Brexit" in page
+        nodes = driver.execute_script("return window.kdtcnGraph.nodes().length")
+        assert nodes > 5
+        shots = PROJECT_ROOT / "var" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shots / "explanation-2016-06-24.png"))
+    finally:
+        driver.quit()

@@ -166,6 +166,60 @@ def train(
     console.print(f"trained {row.name} {row.version}; validation {row.metrics}")
 
 
+@cli.command("evaluate")
+def evaluate(
+    dataset: Annotated[str, typer.Option(help="Only djia-reddit for now")] = "djia-reddit",
+    symbol: str = "DJIA",
+    out: Annotated[Path, typer.Option(help="Folder for results.md and results.json")] = Path(
+        "docs"
+    ),
+    quick: Annotated[bool, typer.Option(help="1 seed, fixed origin, 4 models")] = False,
+) -> None:
+    """Every model, both targets, three schemes, on the same days; writes Markdown + JSON."""
+    import json
+
+    from app.bootstrap import open_database
+    from app.services.evaluation import evaluate_dataset
+    from kg.graph import KnowledgeGraph
+    from models.evaluate import EvalConfig
+    from models.report import to_markdown
+
+    if dataset != "djia-reddit":
+        raise typer.BadParameter("only djia-reddit is available", param_hint="--dataset")
+    config = EvalConfig()
+    if quick:
+        config = EvalConfig(
+            seeds=(0,), schemes=("fixed_origin",), models=("TCN", "KDTCN", "LSTM", "EB-TCN")
+        )
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+    n_neural = (
+        len(config.models)
+        * len(config.targets)
+        * (
+            len(config.seeds) * ("fixed_origin" in config.schemes)
+            + len(config.rolling_seeds) * (len(config.schemes) - ("fixed_origin" in config.schemes))
+        )
+    )
+    with progress_bar() as bar, factory() as session:
+        task = bar.add_task("model runs", total=n_neural)
+        result = evaluate_dataset(
+            session=session,
+            symbol=symbol,
+            graph=graph,
+            artifacts=settings.artifacts_dir,
+            config=config,
+            progress=lambda label: bar.update(task, advance=1, description=label),
+            say=console.print,
+        )
+    engine.dispose()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1))
+    (out / "results.md").write_text(to_markdown(result))
+    console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")
+
+
 @cli.command("serve")
 def serve(
     host: str = "127.0.0.1",

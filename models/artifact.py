@@ -33,32 +33,51 @@ class ServedModel:
     price_norm: Normaliser | None
     event_norm: Normaliser | None
 
-    def normalise(self, price_rows: np.ndarray | None,
-                  event_rows: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-        p = self.price_norm.transform(price_rows) if self.price_norm and price_rows is not None \
+    def normalise(
+        self, price_rows: np.ndarray | None, event_rows: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        p = (
+            self.price_norm.transform(price_rows)
+            if self.price_norm and price_rows is not None
             else None
-        e = self.event_norm.transform(event_rows) if self.event_norm and event_rows is not None \
+        )
+        e = (
+            self.event_norm.transform(event_rows)
+            if self.event_norm and event_rows is not None
             else None
+        )
         return p, e
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         return predict_proba(self.network, windows.astype(np.float32))
 
 
-def save_artifact(directory: Path, *, network: SequenceClassifier, config: dict[str, Any],
-                  price_norm: Normaliser | None, event_norm: Normaliser | None,
-                  metrics: dict[str, Any]) -> Path:
+def save_artifact(
+    directory: Path,
+    *,
+    network: SequenceClassifier,
+    config: dict[str, Any],
+    price_norm: Normaliser | None,
+    event_norm: Normaliser | None,
+    metrics: dict[str, Any],
+) -> Path:
     """Write weights, normalisers, config and metrics into a temp sibling, then rename."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         torch.save(network.state_dict(), tmp / "weights.pt")
-        (tmp / "config.json").write_text(json.dumps({
-            **config,
-            "price_norm": price_norm.to_dict() if price_norm else None,
-            "event_norm": event_norm.to_dict() if event_norm else None,
-        }, indent=2, default=str))
+        (tmp / "config.json").write_text(
+            json.dumps(
+                {
+                    **config,
+                    "price_norm": price_norm.to_dict() if price_norm else None,
+                    "event_norm": event_norm.to_dict() if event_norm else None,
+                },
+                indent=2,
+                default=str,
+            )
+        )
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
         if directory.exists():
             raise FileExistsError(f"artifact {directory} exists; versions are immutable")
@@ -72,10 +91,15 @@ def save_artifact(directory: Path, *, network: SequenceClassifier, config: dict[
 def load_artifact(directory: Path) -> ServedModel:
     directory = Path(directory)
     config = json.loads((directory / "config.json").read_text())
-    network = SequenceClassifier(encoder=config["encoder"], price_dim=config["price_dim"],
-                                 event_dim=config["event_dim"])
+    network = SequenceClassifier(
+        encoder=config["encoder"], price_dim=config["price_dim"], event_dim=config["event_dim"]
+    )
     network.load_state_dict(torch.load(directory / "weights.pt", weights_only=True))
     network.eval()
     pn, en = config.pop("price_norm"), config.pop("event_norm")
-    return ServedModel(network, config, Normaliser.from_dict(pn) if pn else None,
-                       Normaliser.from_dict(en) if en else None)
+    return ServedModel(
+        network,
+        config,
+        Normaliser.from_dict(pn) if pn else None,
+        Normaliser.from_dict(en) if en else None,
+    )

@@ -19,20 +19,23 @@ __all__ = ["BASELINES", "Baseline"]
 Baseline = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-def majority(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
-             test: np.ndarray) -> np.ndarray:
+def majority(
+    returns: np.ndarray, up: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     """The most frequent label of the training days, every day."""
     return np.full(len(test), int(up[train].mean() >= 0.5), dtype=np.int64)
 
 
-def persistence(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
-                test: np.ndarray) -> np.ndarray:
+def persistence(
+    returns: np.ndarray, up: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     """Tomorrow moves like today: up iff the last observed return was >= 0."""
     return (returns[test - 1] >= 0).astype(np.int64)
 
 
-def reversal(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
-             test: np.ndarray) -> np.ndarray:
+def reversal(
+    returns: np.ndarray, up: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     """Tomorrow moves against today."""
     return 1 - persistence(returns, up, train, test)
 
@@ -41,8 +44,9 @@ def _lags(returns: np.ndarray, days: np.ndarray, n_lags: int = 5) -> np.ndarray:
     return np.stack([returns[days - k] for k in range(1, n_lags + 1)], axis=1)
 
 
-def logistic(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
-             test: np.ndarray) -> np.ndarray:
+def logistic(
+    returns: np.ndarray, up: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> np.ndarray:
     """Logistic regression on the 5 previous daily returns, fitted on the training days."""
     train = train[train > 5]
     model = LogisticRegression(C=1.0, max_iter=1000)
@@ -50,8 +54,7 @@ def logistic(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
     return model.predict(_lags(returns, test) * 100).astype(np.int64)
 
 
-def arima(returns: np.ndarray, up: np.ndarray, train: np.ndarray,
-          test: np.ndarray) -> np.ndarray:
+def arima(returns: np.ndarray, up: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     """ARIMA(1,0,1) on returns fitted on the training days; one-step forecasts for test days
     with the parameters frozen (the state is filtered through the data up to t-1)."""
     from statsmodels.tsa.arima.model import ARIMA

@@ -72,10 +72,19 @@ class EvalConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-def _fit_predict(spec: NeuralSpec, price_rows: np.ndarray, event_rows: np.ndarray | None,
-                 up: np.ndarray, fit_mask_rows: np.ndarray, train_days: np.ndarray,
-                 test_days: np.ndarray, *, cfg: EvalConfig, target: str,
-                 seed: int) -> np.ndarray:
+def _fit_predict(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    up: np.ndarray,
+    fit_mask_rows: np.ndarray,
+    train_days: np.ndarray,
+    test_days: np.ndarray,
+    *,
+    cfg: EvalConfig,
+    target: str,
+    seed: int,
+) -> np.ndarray:
     """Normalise on the fitting rows, fit on windows predicting train_days, score test_days."""
     p = Normaliser.fit(price_rows[fit_mask_rows]).transform(price_rows) if spec.prices else None
     e = None
@@ -84,8 +93,11 @@ def _fit_predict(spec: NeuralSpec, price_rows: np.ndarray, event_rows: np.ndarra
     windows = make_windows(p, e, up, window=cfg.window, target=target)
     train = windows.subset(np.isin(windows.day, train_days))
     test = windows.subset(np.isin(windows.day, test_days))
-    model = SequenceClassifier(encoder=spec.encoder, price_dim=p.shape[1] if p is not None else 0,
-                               event_dim=e.shape[1] if e is not None else 0)
+    model = SequenceClassifier(
+        encoder=spec.encoder,
+        price_dim=p.shape[1] if p is not None else 0,
+        event_dim=e.shape[1] if e is not None else 0,
+    )
     model, _ = fit_classifier(model, train, config=cfg.train, seed=seed)
     probs = predict_proba(model, test.x)
     order = np.argsort(test.day)
@@ -97,8 +109,14 @@ def _blocks(test_days: np.ndarray, every: int) -> list[np.ndarray]:
     return [test_days[i : i + every] for i in range(0, len(test_days), every)]
 
 
-def _scheme_days(scheme: str, test_days: np.ndarray, all_days: np.ndarray, train_days: np.ndarray,
-                 dates: pd.DatetimeIndex, cfg: EvalConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def _scheme_days(
+    scheme: str,
+    test_days: np.ndarray,
+    all_days: np.ndarray,
+    train_days: np.ndarray,
+    dates: pd.DatetimeIndex,
+    cfg: EvalConfig,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(training days, test block)] for a scheme."""
     if scheme == "fixed_origin":
         return [(train_days, test_days)]
@@ -114,9 +132,13 @@ def _scheme_days(scheme: str, test_days: np.ndarray, all_days: np.ndarray, train
     return out
 
 
-def run_evaluation(prices: pd.DataFrame, inputs: dict[str, np.ndarray | None], *,
-                   config: EvalConfig | None = None,
-                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_evaluation(
+    prices: pd.DataFrame,
+    inputs: dict[str, np.ndarray | None],
+    *,
+    config: EvalConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run every model of `config` and return a JSON-serialisable result dict."""
     cfg = config or EvalConfig()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -129,18 +151,24 @@ def run_evaluation(prices: pd.DataFrame, inputs: dict[str, np.ndarray | None], *
     first_day = cfg.window + 1  # the first day with a full window before it
     all_days = np.arange(first_day, len(prices))
     train_days = all_days[dates[all_days] <= pd.Timestamp(cfg.train_end)]
-    test_days = all_days[(dates[all_days] >= pd.Timestamp(cfg.test_start))
-                         & (dates[all_days] <= pd.Timestamp(cfg.test_end))]
+    test_days = all_days[
+        (dates[all_days] >= pd.Timestamp(cfg.test_start))
+        & (dates[all_days] <= pd.Timestamp(cfg.test_end))
+    ]
     y = up[test_days]
     subsets = abrupt_masks(close, test_days, train_days, quantile=cfg.abrupt_quantile)
     result: dict[str, Any] = {
-        "protocol": {**{k: v for k, v in asdict(cfg).items() if k != "train"},
-                     "train": asdict(cfg.train),
-                     "n_train_days": int(len(train_days)), "n_test_days": int(len(test_days)),
-                     "test_share_up": float(y.mean()),
-                     "subsets": {k: {"threshold": v["threshold"],
-                                     "n_days": int(np.sum(v["mask"]))}
-                                 for k, v in subsets.items()}},
+        "protocol": {
+            **{k: v for k, v in asdict(cfg).items() if k != "train"},
+            "train": asdict(cfg.train),
+            "n_train_days": int(len(train_days)),
+            "n_test_days": int(len(test_days)),
+            "test_share_up": float(y.mean()),
+            "subsets": {
+                k: {"threshold": v["threshold"], "n_days": int(np.sum(v["mask"]))}
+                for k, v in subsets.items()
+            },
+        },
         "results": {},
     }
     for target in cfg.targets:
@@ -150,8 +178,9 @@ def run_evaluation(prices: pd.DataFrame, inputs: dict[str, np.ndarray | None], *
             rows: dict[str, Any] = {}
             preds_for_ci: dict[str, np.ndarray] = {}
             for name in cfg.baselines:
-                pred = np.concatenate([BASELINES[name](returns, up, fit, block)
-                                       for fit, block in plan])
+                pred = np.concatenate(
+                    [BASELINES[name](returns, up, fit, block) for fit, block in plan]
+                )
                 rows[name] = _summarise([pred], y, subsets)
                 preds_for_ci[name] = pred
             seeds = cfg.seeds if scheme == "fixed_origin" else cfg.rolling_seeds
@@ -168,9 +197,20 @@ def run_evaluation(prices: pd.DataFrame, inputs: dict[str, np.ndarray | None], *
                         fit_rows[1 : block[0]] = True  # rows observable before the block
                         if scheme == "rolling_window":
                             fit_rows[: int(fit.min())] = False
-                        parts.append(_fit_predict(spec, price_rows, event_rows, up, fit_rows,
-                                                  fit, block, cfg=cfg, target=target,
-                                                  seed=seed))
+                        parts.append(
+                            _fit_predict(
+                                spec,
+                                price_rows,
+                                event_rows,
+                                up,
+                                fit_rows,
+                                fit,
+                                block,
+                                cfg=cfg,
+                                target=target,
+                                seed=seed,
+                            )
+                        )
                     probs.append(np.concatenate(parts))
                     if progress:
                         progress(f"{target} {scheme} {name} seed {seed}")
@@ -182,21 +222,29 @@ def run_evaluation(prices: pd.DataFrame, inputs: dict[str, np.ndarray | None], *
                 for other in ("TCN", "Majority"):
                     if other in preds_for_ci:
                         cis[f"KDTCN - {other}"] = {
-                            m: bootstrap_diff(y, preds_for_ci["KDTCN"], preds_for_ci[other],
-                                              metric=m)
-                            for m in ("mcc", "accuracy")}
+                            m: bootstrap_diff(
+                                y, preds_for_ci["KDTCN"], preds_for_ci[other], metric=m
+                            )
+                            for m in ("mcc", "accuracy")
+                        }
             result["results"][target][scheme] = {"models": rows, "bootstrap": cis}
     result["protocol"]["seconds"] = round(time.perf_counter() - started, 1)
     result["protocol"]["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return result
 
 
-def _summarise(preds: list[np.ndarray], y: np.ndarray,
-               subsets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _summarise(
+    preds: list[np.ndarray], y: np.ndarray, subsets: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     def agg(per_seed: list[dict[str, float]]) -> dict[str, dict[str, float]]:
         keys = per_seed[0].keys()
-        return {k: {"mean": float(np.mean([s[k] for s in per_seed])),
-                    "std": float(np.std([s[k] for s in per_seed]))} for k in keys}
+        return {
+            k: {
+                "mean": float(np.mean([s[k] for s in per_seed])),
+                "std": float(np.std([s[k] for s in per_seed])),
+            }
+            for k in keys
+        }
 
     out = {"all": agg([scores(y, p) for p in preds])}
     for name, sub in subsets.items():

@@ -19,8 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PRICE_FEATURES", "TARGETS", "price_features", "up_labels", "Normaliser", "Windows",
-           "make_windows", "window_at"]
+__all__ = [
+    "PRICE_FEATURES",
+    "TARGETS",
+    "price_features",
+    "up_labels",
+    "Normaliser",
+    "Windows",
+    "make_windows",
+    "window_at",
+]
 
 PRICE_FEATURES = ["ret", "range", "body", "gap", "dvol"]
 TARGETS = ("same_day", "next_day")
@@ -31,13 +39,16 @@ def price_features(prices: pd.DataFrame) -> pd.DataFrame:
     close = prices["adj_close"].astype(float)
     prev = close.shift(1)
     volume = prices["volume"].astype(float).clip(lower=1.0)
-    return pd.DataFrame({
-        "ret": np.log(close / prev),
-        "range": (prices["high"] - prices["low"]) / prices["close"],
-        "body": (prices["close"] - prices["open"]) / prices["open"],
-        "gap": prices["open"] / prices["close"].shift(1) - 1.0,
-        "dvol": np.log(volume / volume.shift(1)),
-    }, index=prices.index)
+    return pd.DataFrame(
+        {
+            "ret": np.log(close / prev),
+            "range": (prices["high"] - prices["low"]) / prices["close"],
+            "body": (prices["close"] - prices["open"]) / prices["open"],
+            "gap": prices["open"] / prices["close"].shift(1) - 1.0,
+            "dvol": np.log(volume / volume.shift(1)),
+        },
+        index=prices.index,
+    )
 
 
 def up_labels(prices: pd.DataFrame) -> np.ndarray:
@@ -89,8 +100,13 @@ class Windows:
         return Windows(self.x[mask], self.y[mask], self.anchor[mask])
 
 
-def window_at(price_rows: np.ndarray | None, event_rows: np.ndarray | None, anchor: int,
-              window: int, target: str) -> np.ndarray:
+def window_at(
+    price_rows: np.ndarray | None,
+    event_rows: np.ndarray | None,
+    anchor: int,
+    window: int,
+    target: str,
+) -> np.ndarray:
     """One (W, F) window anchored on row `anchor` (see the module docstring).
 
     `event_rows` must have one more row than prices when the same_day target is asked for
@@ -107,8 +123,15 @@ def window_at(price_rows: np.ndarray | None, event_rows: np.ndarray | None, anch
     return np.concatenate(parts, axis=1)
 
 
-def make_windows(price_rows: np.ndarray | None, event_rows: np.ndarray | None,
-                 labels: np.ndarray, *, window: int, target: str, first: int = 1) -> Windows:
+def make_windows(
+    price_rows: np.ndarray | None,
+    event_rows: np.ndarray | None,
+    labels: np.ndarray,
+    *,
+    window: int,
+    target: str,
+    first: int = 1,
+) -> Windows:
     """Every window whose label (day a+1) is known; rows are already normalised.
 
     `first` is the first row with valid price features (1: the return of day 0 is unknown).

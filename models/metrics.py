@@ -26,9 +26,15 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return out
 
 
-def bootstrap_diff(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
-                   metric: str = "mcc", n_resamples: int = 2000,
-                   seed: int = 0) -> dict[str, float]:
+def bootstrap_diff(
+    y: np.ndarray,
+    pred_a: np.ndarray,
+    pred_b: np.ndarray,
+    *,
+    metric: str = "mcc",
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
     """Paired bootstrap over days of metric(a) - metric(b): mean and 95% interval."""
     rng = np.random.default_rng(seed)
     fn = METRICS[metric]
@@ -37,12 +43,16 @@ def bootstrap_diff(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *,
     for i in range(n_resamples):
         idx = rng.integers(0, n, n)
         diffs[i] = fn(y[idx], pred_a[idx]) - fn(y[idx], pred_b[idx])
-    return {"diff": float(fn(y, pred_a) - fn(y, pred_b)),
-            "low": float(np.percentile(diffs, 2.5)), "high": float(np.percentile(diffs, 97.5))}
+    return {
+        "diff": float(fn(y, pred_a) - fn(y, pred_b)),
+        "low": float(np.percentile(diffs, 2.5)),
+        "high": float(np.percentile(diffs, 97.5)),
+    }
 
 
-def abrupt_masks(close: np.ndarray, day: np.ndarray, train_days: np.ndarray, *,
-                 quantile: float = 0.9) -> dict[str, dict[str, object]]:
+def abrupt_masks(
+    close: np.ndarray, day: np.ndarray, train_days: np.ndarray, *, quantile: float = 0.9
+) -> dict[str, dict[str, object]]:
     """Abrupt-change subsets of the predicted days `day` (indices into `close`).
 
     D_t = (x_t - x_{t-1}) / x_{t-1}, C_t = D_t - D_{t-1}.
@@ -58,5 +68,7 @@ def abrupt_masks(close: np.ndarray, day: np.ndarray, train_days: np.ndarray, *,
     threshold = float(np.nanquantile(np.abs(c[train_days]), quantile))
     post = np.abs(c[day]) > threshold
     ante = np.abs(c[day - 1]) > threshold
-    return {"ex_post": {"mask": post, "threshold": threshold},
-            "ex_ante": {"mask": ante, "threshold": threshold}}
+    return {
+        "ex_post": {"mask": post, "threshold": threshold},
+        "ex_ante": {"mask": ante, "threshold": threshold},
+    }

@@ -20,11 +20,25 @@ __all__ = ["SequenceClassifier", "ENCODERS"]
 
 
 class _Recurrent(nn.Module):
-    def __init__(self, cell: type[nn.RNNBase], n_in: int, hidden: int, *, layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        cell: type[nn.RNNBase],
+        n_in: int,
+        hidden: int,
+        *,
+        layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
-        self.rnn = cell(n_in, hidden, num_layers=layers, batch_first=True,
-                        bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = cell(
+            n_in,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.out_dim = hidden * (2 if bidirectional else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, F) -> (B, H)
@@ -35,11 +49,13 @@ class _Recurrent(nn.Module):
 
 
 class _TCN(nn.Module):
-    def __init__(self, n_in: int, hidden: int, *, levels: int = 4, kernel_size: int = 3,
-                 dropout: float = 0.2) -> None:
+    def __init__(
+        self, n_in: int, hidden: int, *, levels: int = 4, kernel_size: int = 3, dropout: float = 0.2
+    ) -> None:
         super().__init__()
-        self.tcn = TemporalConvNet(n_in, [hidden] * levels, kernel_size=kernel_size,
-                                   dropout=dropout)
+        self.tcn = TemporalConvNet(
+            n_in, [hidden] * levels, kernel_size=kernel_size, dropout=dropout
+        )
         self.out_dim = hidden
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,8 +68,11 @@ class _CNN(nn.Module):
     def __init__(self, n_in: int, hidden: int, *, dropout: float = 0.2) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(n_in, hidden, 3, padding=1), nn.ReLU(), nn.Dropout(dropout),
-            nn.Conv1d(hidden, hidden, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(n_in, hidden, 3, padding=1),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Conv1d(hidden, hidden, 3, padding=1),
+            nn.ReLU(),
         )
         self.out_dim = hidden
 
@@ -75,8 +94,16 @@ ENCODERS: dict[str, Callable[[int, int], nn.Module]] = {
 class SequenceClassifier(nn.Module):
     """[prices | projected events] per step -> encoder -> linear -> logit."""
 
-    def __init__(self, *, encoder: str, price_dim: int, event_dim: int, hidden: int = 24,
-                 event_proj: int = 16, dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        *,
+        encoder: str,
+        price_dim: int,
+        event_dim: int,
+        hidden: int = 24,
+        event_proj: int = 16,
+        dropout: float = 0.2,
+    ) -> None:
         super().__init__()
         self.price_dim, self.event_dim = price_dim, event_dim
         self.project = nn.Linear(event_dim, event_proj) if event_dim else None

@@ -28,15 +28,20 @@ class Chomp1d(nn.Module):
 class TemporalBlock(nn.Module):
     """Two weight-normalised dilated causal convs with ReLU and dropout, plus a residual."""
 
-    def __init__(self, n_in: int, n_out: int, *, kernel_size: int, dilation: int,
-                 dropout: float) -> None:
+    def __init__(
+        self, n_in: int, n_out: int, *, kernel_size: int, dilation: int, dropout: float
+    ) -> None:
         super().__init__()
         pad = (kernel_size - 1) * dilation
         self.net = nn.Sequential(
             weight_norm(nn.Conv1d(n_in, n_out, kernel_size, padding=pad, dilation=dilation)),
-            Chomp1d(pad), nn.ReLU(), nn.Dropout(dropout),
+            Chomp1d(pad),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             weight_norm(nn.Conv1d(n_out, n_out, kernel_size, padding=pad, dilation=dilation)),
-            Chomp1d(pad), nn.ReLU(), nn.Dropout(dropout),
+            Chomp1d(pad),
+            nn.ReLU(),
+            nn.Dropout(dropout),
         )
         self.downsample = nn.Conv1d(n_in, n_out, 1) if n_in != n_out else nn.Identity()
         self.relu = nn.ReLU()
@@ -48,14 +53,16 @@ class TemporalBlock(nn.Module):
 class TemporalConvNet(nn.Module):
     """Stack of TemporalBlocks; input and output are (batch, channels, time)."""
 
-    def __init__(self, n_inputs: int, channels: list[int], *, kernel_size: int = 3,
-                 dropout: float = 0.2) -> None:
+    def __init__(
+        self, n_inputs: int, channels: list[int], *, kernel_size: int = 3, dropout: float = 0.2
+    ) -> None:
         super().__init__()
         layers = []
         for i, n_out in enumerate(channels):
             n_in = n_inputs if i == 0 else channels[i - 1]
-            layers.append(TemporalBlock(n_in, n_out, kernel_size=kernel_size,
-                                        dilation=2**i, dropout=dropout))
+            layers.append(
+                TemporalBlock(n_in, n_out, kernel_size=kernel_size, dilation=2**i, dropout=dropout)
+            )
         self.network = nn.Sequential(*layers)
         self.receptive_field = receptive_field(kernel_size, len(channels))
 

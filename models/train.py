@@ -53,8 +53,9 @@ def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]
     return train.subset(idx < cut), train.subset(idx >= cut)
 
 
-def fit_classifier(model: nn.Module, train: Windows, *, config: TrainConfig,
-                   seed: int) -> tuple[nn.Module, History]:
+def fit_classifier(
+    model: nn.Module, train: Windows, *, config: TrainConfig, seed: int
+) -> tuple[nn.Module, History]:
     """Fit with early stopping on validation loss; the best epoch's weights are restored."""
     seed_everything(seed)
     fit_set, val_set = split_validation(train, config.val_fraction)
@@ -62,8 +63,7 @@ def fit_classifier(model: nn.Module, train: Windows, *, config: TrainConfig,
     y = torch.from_numpy(fit_set.y.astype(np.float32))
     xv = torch.from_numpy(val_set.x)
     yv = torch.from_numpy(val_set.y.astype(np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     history = History()
     best, best_loss, waited = copy.deepcopy(model.state_dict()), float("inf"), 0

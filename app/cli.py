@@ -89,6 +89,55 @@ def kg_extract() -> None:
     console.print(f"processed {n} headlines")
 
 
+@kg_cli.command("gold")
+def kg_gold(
+    path: Annotated[Path, typer.Argument(help="Gold JSONL")] = Path("tests/gold/events_gold.jsonl"),
+) -> None:
+    """Extraction P/R/F1 (ours and textacy's) and linking P/R on the hand-annotated gold set."""
+    from rich.table import Table
+
+    from kg.gold import extraction_scores, linking_scores, load_gold, textacy_tuples, tuple_key
+    from kg.pipeline import EventPipeline
+
+    settings = get_settings()
+    gold = load_gold(path)
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    docs = list(pipeline.nlp.pipe([g["text"] for g in gold]))
+    gold_tuples = [[(t["subject"], t["predicate"], t["object"]) for t in g["tuples"]] for g in gold]
+    ours = [[tuple_key(e) for e in pipeline.extractor.extract_doc(d)] for d in docs]
+    table = Table(title=f"gold set: {len(gold)} headlines")
+    for column in ("system", "precision", "recall", "F1", "gold", "predicted"):
+        table.add_column(column)
+
+    def add(name: str, s: dict) -> None:
+        table.add_row(
+            name,
+            f"{s['precision']:.3f}",
+            f"{s['recall']:.3f}",
+            f"{s['f1']:.3f}",
+            str(s["n_gold"]),
+            str(s["n_pred"]),
+        )
+
+    add("extraction: kdtcn rules", extraction_scores(gold_tuples, ours))
+    try:
+        add(
+            "extraction: textacy SVO",
+            extraction_scores(gold_tuples, [textacy_tuples(d) for d in docs]),
+        )
+    except ImportError:
+        table.add_row("extraction: textacy SVO", "not installed", "", "", "", "")
+    gold_ids = [{e["qid"] for e in g["entities"] if e["qid"]} for g in gold]
+    by_events, by_text = [], []
+    for g, doc in zip(gold, docs, strict=True):
+        events = pipeline.extractor.extract_doc(doc)
+        by_events.append({x.entity_id for x in pipeline.linker.link_events(g["text"], events)})
+        by_text.append({x.entity_id for x in pipeline.linker.link_text(g["text"])})
+    add("linking: event phrases", linking_scores(gold_ids, by_events))
+    add("linking: whole headline", linking_scores(gold_ids, by_text))
+    console.print(table)
+
+
 @kg_cli.command("embed")
 def kg_embed(
     model: Annotated[str, typer.Option(help="Any PyKEEN model name")] = "TransE",

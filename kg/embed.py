@@ -56,10 +56,12 @@ class KGEmbeddings:
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
         try:
-            np.savez(tmp / "vectors.npz", entities=self.entity_vectors,
-                     relations=self.relation_vectors)
-            (tmp / "index.json").write_text(json.dumps(
-                {"entities": self.entity_to_id, "relations": self.relation_to_id}))
+            np.savez(
+                tmp / "vectors.npz", entities=self.entity_vectors, relations=self.relation_vectors
+            )
+            (tmp / "index.json").write_text(
+                json.dumps({"entities": self.entity_to_id, "relations": self.relation_to_id})
+            )
             (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str))
             if directory.exists():
                 shutil.rmtree(directory)
@@ -74,8 +76,13 @@ class KGEmbeddings:
         directory = Path(directory)
         arrays = np.load(directory / "vectors.npz")
         index = json.loads((directory / "index.json").read_text())
-        return cls(index["entities"], index["relations"], arrays["entities"],
-                   arrays["relations"], json.loads((directory / "meta.json").read_text()))
+        return cls(
+            index["entities"],
+            index["relations"],
+            arrays["entities"],
+            arrays["relations"],
+            json.loads((directory / "meta.json").read_text()),
+        )
 
 
 def _real(weights: np.ndarray) -> np.ndarray:
@@ -113,31 +120,51 @@ def train_embeddings(
     torch.manual_seed(seed)
     labelled = np.asarray(sorted(set(triples)), dtype=str)
     factory = TriplesFactory.from_labeled_triples(labelled)
-    kge = model_resolver.make(model, triples_factory=factory, embedding_dim=dim,
-                              random_seed=seed)
+    kge = model_resolver.make(model, triples_factory=factory, embedding_dim=dim, random_seed=seed)
     optimizer = torch.optim.Adam(kge.parameters(), lr=learning_rate)
-    loop = SLCWATrainingLoop(model=kge, triples_factory=factory, optimizer=optimizer,
-                             negative_sampler_kwargs={"num_negs_per_pos": num_negs})
+    loop = SLCWATrainingLoop(
+        model=kge,
+        triples_factory=factory,
+        optimizer=optimizer,
+        negative_sampler_kwargs={"num_negs_per_pos": num_negs},
+    )
 
     class _Report(TrainingCallback):
         def post_epoch(self, epoch: int, epoch_loss: float, **_: Any) -> None:
             if progress is not None:
                 progress(epoch, epochs, epoch_loss)
 
-    losses = loop.train(triples_factory=factory, num_epochs=epochs, batch_size=batch_size,
-                        use_tqdm=False, callbacks=[_Report()])
+    losses = loop.train(
+        triples_factory=factory,
+        num_epochs=epochs,
+        batch_size=batch_size,
+        use_tqdm=False,
+        callbacks=[_Report()],
+    )
     kge.eval()
     with torch.no_grad():
         entities = _real(kge.entity_representations[0](indices=None).cpu().numpy())
         relations = _real(kge.relation_representations[0](indices=None).cpu().numpy())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return KGEmbeddings(
-        dict(factory.entity_to_id), dict(factory.relation_to_id), entities, relations,
-        {"model": model, "dim": dim, "epochs": epochs, "batch_size": batch_size,
-         "learning_rate": learning_rate, "seed": seed, "n_triples": int(len(labelled)),
-         "n_entities": factory.num_entities, "n_relations": factory.num_relations,
-         "train_seconds": round(time.perf_counter() - started, 1),
-         "peak_rss_mb": round(peak_mb), "losses": [round(float(x), 5) for x in losses]},
+        dict(factory.entity_to_id),
+        dict(factory.relation_to_id),
+        entities,
+        relations,
+        {
+            "model": model,
+            "dim": dim,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "seed": seed,
+            "n_triples": int(len(labelled)),
+            "n_entities": factory.num_entities,
+            "n_relations": factory.num_relations,
+            "train_seconds": round(time.perf_counter() - started, 1),
+            "peak_rss_mb": round(peak_mb),
+            "losses": [round(float(x), 5) for x in losses],
+        },
     )
 
 
@@ -174,8 +201,9 @@ class EventEmbedder:
     is given (the ablation trained without the KG). Missing parts are zeros with mask 0.
     """
 
-    def __init__(self, embeddings: KGEmbeddings, *, graph: Any | None = None,
-                 max_neighbours: int = 50) -> None:
+    def __init__(
+        self, embeddings: KGEmbeddings, *, graph: Any | None = None, max_neighbours: int = 50
+    ) -> None:
         self.emb = embeddings
         self.graph = graph
         self.max_neighbours = max_neighbours
@@ -200,8 +228,11 @@ class EventEmbedder:
         d = self.emb.dim
         out = np.zeros(self.dim, dtype=np.float32)
         subject, relation, obj = event_nodes(event, links)
-        parts = [self.emb.entity(subject), self.emb.relation(relation),
-                 self.emb.entity(obj) if obj else None]
+        parts = [
+            self.emb.entity(subject),
+            self.emb.relation(relation),
+            self.emb.entity(obj) if obj else None,
+        ]
         contexts = [c for c in (self._context(x.entity_id) for x in links) if c is not None]
         parts.append(np.mean(contexts, axis=0) if contexts else None)
         for k, vec in enumerate(parts):

@@ -34,8 +34,9 @@ BREXIT = "2016-06-24"
 def _slice(out: Path) -> Path:
     out.mkdir()
     for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
-        with gzip.open(DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8",
-                       newline="") as fh:
+        with gzip.open(
+            DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8", newline=""
+        ) as fh:
             rows = list(csv.reader(fh))
         with (out / name).open("w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows([rows[0], *(r for r in rows[1:] if r[0] >= START)])
@@ -53,14 +54,29 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     extract_all(factory, pipeline)
     artifacts = root / "artifacts"
     with transaction(factory) as session:
-        version, _ = build_embeddings(session=session, kg_triples=pipeline.graph.triples(),
-                                      artifacts=artifacts, until=None, epochs=3)
+        version, _ = build_embeddings(
+            session=session,
+            kg_triples=pipeline.graph.triples(),
+            artifacts=artifacts,
+            until=None,
+            epochs=3,
+        )
         for target in ("same_day", "next_day"):
-            train_and_register(session=session, artifacts=artifacts, graph=pipeline.graph,
-                               symbol="DJIA", target=target, embedding_version=version,
-                               config=TrainConfig(epochs=6, patience=3))
-    settings = Settings(database_url=url, artifacts_dir=artifacts,
-                        pystow_home=PROJECT_ROOT / "var" / "pystow", bootstrap=False)
+            train_and_register(
+                session=session,
+                artifacts=artifacts,
+                graph=pipeline.graph,
+                symbol="DJIA",
+                target=target,
+                embedding_version=version,
+                config=TrainConfig(epochs=6, patience=3),
+            )
+    settings = Settings(
+        database_url=url,
+        artifacts_dir=artifacts,
+        pystow_home=PROJECT_ROOT / "var" / "pystow",
+        bootstrap=False,
+    )
     from app.main import create_app
 
     app = create_app(settings, pipeline_factory=lambda _s: pipeline)
@@ -104,8 +120,18 @@ def test_prediction_cache_hits_then_misses_after_a_write(client) -> None:  # typ
     first = client.get("/v1/predictions/DJIA", params=params).json()
     second = client.get("/v1/predictions/DJIA", params=params).json()
     assert second["cached"] and second["p_up"] == first["p_up"]
-    client.post("/v1/headlines", json={"items": [
-        {"date": "2016-06-20", "rank": 1, "text": "Central bank raises interest rates sharply"}]})
+    client.post(
+        "/v1/headlines",
+        json={
+            "items": [
+                {
+                    "date": "2016-06-20",
+                    "rank": 1,
+                    "text": "Central bank raises interest rates sharply",
+                }
+            ]
+        },
+    )
     third = client.get("/v1/predictions/DJIA", params=params).json()
     assert not third["cached"]
     assert third["coverage"]["headlines"] == first["coverage"]["headlines"] + 1
@@ -116,8 +142,17 @@ def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-
     assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
     early = client.get("/v1/predictions/DJIA", params={"date": "2016-01-12", "target": "same_day"})
     assert early.status_code == 422 and "needs 21" in early.json()["detail"]
-    bars = [{"date": str(dt.date(2016, 1, 4) + dt.timedelta(days=i)), "open": 10.0,
-             "high": 11.0, "low": 9.0, "close": 10.5, "volume": 100} for i in range(40)]
+    bars = [
+        {
+            "date": str(dt.date(2016, 1, 4) + dt.timedelta(days=i)),
+            "open": 10.0,
+            "high": 11.0,
+            "low": 9.0,
+            "close": 10.5,
+            "volume": 100,
+        }
+        for i in range(40)
+    ]
     assert client.post("/v1/prices", json={"symbol": "NEW", "items": bars}).status_code == 200
     untrained = client.get("/v1/predictions/NEW")
     assert untrained.status_code == 409 and "kdtcn train" in untrained.json()["detail"]
@@ -129,8 +164,11 @@ def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  
     resp = client.get("/v1/explanations/DJIA", params={"date": BREXIT, "target": "same_day"})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    brexit = [e for e in body["events"] if e["date"] == BREXIT
-              and {"Q145", "Q458"} & {x["id"] for x in e["entities"]}]
+    brexit = [
+        e
+        for e in body["events"]
+        if e["date"] == BREXIT and {"Q145", "Q458"} & {x["id"] for x in e["entities"]}
+    ]
     assert brexit, "no event of the day mentions the UK or the EU"
     assert all(isinstance(e["effect"], float) for e in body["events"])
     assert any(e["effect"] != 0 for e in brexit)
@@ -142,8 +180,9 @@ def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  
     assert all(e["label"] for e in edges if e["kind"] == "relation")
     for event in brexit:
         assert f"event:{event['id']}" in nodes
-        assert any(e["source"] == f"event:{event['id']}" and e["target"] in {"Q145", "Q458"}
-                   for e in edges)
+        assert any(
+            e["source"] == f"event:{event['id']}" and e["target"] in {"Q145", "Q458"} for e in edges
+        )
     # Events the graph connects share a group: UK and EU events are in one colour.
     uk_eu_groups = {e["group"] for e in brexit}
     assert len(uk_eu_groups) == 1 and None not in uk_eu_groups
@@ -155,24 +194,31 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
     from app.services.explanations import explain
 
     with factory() as session:
-        prediction = prepare(session=session, registry=registry, symbol="DJIA",
-                             date=dt.date(2016, 6, 24), target="same_day")
+        prediction = prepare(
+            session=session,
+            registry=registry,
+            symbol="DJIA",
+            date=dt.date(2016, 6, 24),
+            target="same_day",
+        )
         body = explain(prediction, pipeline.graph)
         top = max(body["events"], key=lambda e: e["effect"])
         assert top["effect"] > 0
         rows = prediction.event_rows.copy()
         for j, day in enumerate(prediction.event_days):
             if top["id"] in day.event_ids:
-                rows[j + 1] = day.pooled(prediction.loaded.embedder.dim,
-                                         drop=day.event_ids.index(top["id"]))
+                rows[j + 1] = day.pooled(
+                    prediction.loaded.embedder.dim, drop=day.event_ids.index(top["id"])
+                )
         without = float(prediction.loaded.model.predict(prediction.window(rows)[None])[0])
     assert body["prediction"]["p_up"] - without == pytest.approx(top["effect"], abs=1e-6)
     assert without < body["prediction"]["p_up"]
 
 
 def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def]
-    resp = client.get("/v1/explanations/DJIA/effects.png",
-                      params={"date": BREXIT, "target": "same_day"})
+    resp = client.get(
+        "/v1/explanations/DJIA/effects.png", params={"date": BREXIT, "target": "same_day"}
+    )
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/png"
     assert resp.content[:8] == b"\x89PNG\r\n\x1a\n" and len(resp.content) > 5000
 
@@ -196,8 +242,10 @@ def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ig
     try:
         driver.get(f"{built[0].base_url}/v1/explanations/DJIA/view?date={BREXIT}&target=same_day")
         WebDriverWait(driver, 60).until(
-            lambda d: d.find_element(By.ID, "status").get_attribute("data-state")
-            in {"drawn", "error"})
+            lambda d: (
+                d.find_element(By.ID, "status").get_attribute("data-state") in {"drawn", "error"}
+            )
+        )
         assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
         items = driver.find_elements(By.CSS_SELECTOR, "#effects li.event")
         assert len(items) > 20

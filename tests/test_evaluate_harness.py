@@ -14,9 +14,17 @@ from tests.conftest import DATA_DIR
 
 def _djia() -> pd.DataFrame:
     frame = pd.read_csv(DATA_DIR / "djia_reddit" / "DJIA_table.csv.gz", parse_dates=["Date"])
-    frame = frame.rename(columns={"Date": "date", "Open": "open", "High": "high", "Low": "low",
-                                  "Close": "close", "Adj Close": "adj_close",
-                                  "Volume": "volume"})
+    frame = frame.rename(
+        columns={
+            "Date": "date",
+            "Open": "open",
+            "High": "high",
+            "Low": "low",
+            "Close": "close",
+            "Adj Close": "adj_close",
+            "Volume": "volume",
+        }
+    )
     return frame.sort_values("date").set_index("date").loc["2014-01-01":]
 
 
@@ -24,24 +32,36 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
     prices = _djia()
     rng = np.random.default_rng(0)
     inputs = {"kg_events": rng.normal(size=(len(prices), 12)).astype(np.float32)}
-    config = EvalConfig(train_end="2015-09-30", test_start="2015-10-01", test_end="2016-07-01",
-                        window=10, seeds=(0, 1), rolling_seeds=(0,), refit_every=200,
-                        window_years=1, models=("TCN", "KDTCN"),
-                        train=TrainConfig(epochs=2, patience=1))
+    config = EvalConfig(
+        train_end="2015-09-30",
+        test_start="2015-10-01",
+        test_end="2016-07-01",
+        window=10,
+        seeds=(0, 1),
+        rolling_seeds=(0,),
+        refit_every=200,
+        window_years=1,
+        models=("TCN", "KDTCN"),
+        train=TrainConfig(epochs=2, patience=1),
+    )
     result = run_evaluation(prices, inputs, config=config)
     protocol = result["protocol"]
     test_days = protocol["n_test_days"]
-    assert test_days == int(((prices.index >= "2015-10-01")).sum())
+    assert test_days == int((prices.index >= "2015-10-01").sum())
     for target in ("same_day", "next_day"):
         for scheme in ("fixed_origin", "rolling_origin", "rolling_window"):
             block = result["results"][target][scheme]
             models = block["models"]
-            assert {"Majority", "Persistence", "Reversal", "ARIMA(1,0,1)", "TCN", "KDTCN"} <= set(models)
+            assert {"Majority", "Persistence", "Reversal", "ARIMA(1,0,1)", "TCN", "KDTCN"} <= set(
+                models
+            )
             # Majority on the same days: its accuracy is the share of its class in the test.
             share_up = protocol["test_share_up"]
             majority = models["Majority"]["all"]
             assert majority["mcc"]["mean"] == 0.0
-            assert min(abs(majority["accuracy"]["mean"] - v) for v in (share_up, 1 - share_up)) < 1e-9
+            assert (
+                min(abs(majority["accuracy"]["mean"] - v) for v in (share_up, 1 - share_up)) < 1e-9
+            )
             # Reversal is the mirror of persistence on every day.
             acc_p = models["Persistence"]["all"]["accuracy"]["mean"]
             assert models["Reversal"]["all"]["accuracy"]["mean"] == pytest.approx(1 - acc_p)

@@ -22,27 +22,38 @@ def _tuples(pipeline, text: str) -> list[tuple]:  # type: ignore[no-untyped-def]
         for part in (e.subject, e.predicate, e.object):
             if part is not None:
                 assert text[part.start : part.end] == part.text
-    return [(e.subject.head, e.predicate.head, e.object.head if e.object else None, e.negated)
-            for e in events]
+    return [
+        (e.subject.head, e.predicate.head, e.object.head if e.object else None, e.negated)
+        for e in events
+    ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Pound drops nearly 5%", ("pound", "drop", "%", False)),
-    ("Britain votes to leave the EU", ("britain", "leave", "eu", False)),
-    ("Sinn Fein calls for poll on United Ireland", ("fein", "call for", "poll", False)),
-    ("BREAKING: Musharraf to be impeached.", ("musharraf", "impeach", None, False)),
-    ("The journalist was arrested by Chinese police", ("police", "arrest", "journalist", False)),
-    ("Prime Minister David Cameron will not resign", ("cameron", "resign", None, True)),
-    ("Israel bombs Gaza, kills 20 civilians", ("israel", "kill", "civilian", False)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Pound drops nearly 5%", ("pound", "drop", "%", False)),
+        ("Britain votes to leave the EU", ("britain", "leave", "eu", False)),
+        ("Sinn Fein calls for poll on United Ireland", ("fein", "call for", "poll", False)),
+        ("BREAKING: Musharraf to be impeached.", ("musharraf", "impeach", None, False)),
+        (
+            "The journalist was arrested by Chinese police",
+            ("police", "arrest", "journalist", False),
+        ),
+        ("Prime Minister David Cameron will not resign", ("cameron", "resign", None, True)),
+        ("Israel bombs Gaza, kills 20 civilians", ("israel", "kill", "civilian", False)),
+    ],
+)
 def test_extraction_handles_headline_grammar(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
     assert expected in _tuples(pipeline, text)
 
 
 def test_conjoined_verbs_and_subjects_give_one_event_each(pipeline) -> None:  # type: ignore[no-untyped-def]
     got = _tuples(pipeline, "Russia and China sign deal and condemn sanctions")
-    assert {("russia", "sign", "deal", False), ("china", "sign", "deal", False),
-            ("russia", "condemn", "sanction", False)} <= set(got)
+    assert {
+        ("russia", "sign", "deal", False),
+        ("china", "sign", "deal", False),
+        ("russia", "condemn", "sanction", False),
+    } <= set(got)
 
 
 def test_of_phrases_and_compounds_are_kept_whole(pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -63,9 +74,15 @@ def test_cleaning_strips_bytes_literals() -> None:
 
 def test_linking_of_short_forms_demonyms_and_phrases(pipeline) -> None:  # type: ignore[no-untyped-def]
     linker = pipeline.linker
-    for text, qid in [("UK", "Q145"), ("Britain", "Q145"), ("British", "Q145"),
-                      ("EU", "Q458"), ("the European Union", "Q458"),
-                      ("Bank of England", "Q183231"), ("Russian", "Q159")]:
+    for text, qid in [
+        ("UK", "Q145"),
+        ("Britain", "Q145"),
+        ("British", "Q145"),
+        ("EU", "Q458"),
+        ("the European Union", "Q458"),
+        ("Bank of England", "Q183231"),
+        ("Russian", "Q159"),
+    ]:
         links = linker.link_phrase(text, 0, len(text))
         assert links and links[0].entity_id == qid, (text, links)
         assert 0.75 <= links[0].score <= 1.0
@@ -123,8 +140,11 @@ def test_transe_training_save_load_and_event_vectors(kg, tmp_path) -> None:  # t
     from kg.types import Event, Phrase
 
     triples = kg.triples()[:3000]
-    event = Event(Phrase("Britain", 0, 7, "britain"), Phrase("leave", 14, 19, "leave"),
-                  Phrase("EU", 24, 26, "eu"))
+    event = Event(
+        Phrase("Britain", 0, 7, "britain"),
+        Phrase("leave", 14, 19, "leave"),
+        Phrase("EU", 24, 26, "eu"),
+    )
     links = [EntityLink("Britain", 0, 7, "Q145", "United Kingdom", 0.95, "subject")]
     extra = event_triples([(event, links)])
     assert extra == [("Q145", "pred:leave", "w:eu")]

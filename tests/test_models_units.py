@@ -50,9 +50,15 @@ def test_every_encoder_reads_only_the_past_window(encoder: str) -> None:
 def _prices(n: int = 60, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    frame = pd.DataFrame({"open": close * (1 + rng.normal(0, 0.002, n)), "close": close,
-                          "adj_close": close, "volume": rng.integers(1e6, 2e6, n)},
-                         index=pd.date_range("2015-01-01", periods=n, freq="B"))
+    frame = pd.DataFrame(
+        {
+            "open": close * (1 + rng.normal(0, 0.002, n)),
+            "close": close,
+            "adj_close": close,
+            "volume": rng.integers(1e6, 2e6, n),
+        },
+        index=pd.date_range("2015-01-01", periods=n, freq="B"),
+    )
     frame["high"] = frame[["open", "close"]].max(axis=1) * 1.01
     frame["low"] = frame[["open", "close"]].min(axis=1) * 0.99
     return frame
@@ -69,12 +75,12 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
     anchor = int(w.anchor[k])
     assert w.y[k] == up[anchor + 1]
     moved = prices.copy()
-    moved.iloc[anchor + 1:, moved.columns.get_loc("adj_close")] *= 1.5  # the label day on
-    moved.iloc[anchor + 1:, moved.columns.get_loc("close")] *= 1.5
+    moved.iloc[anchor + 1 :, moved.columns.get_loc("adj_close")] *= 1.5  # the label day on
+    moved.iloc[anchor + 1 :, moved.columns.get_loc("close")] *= 1.5
     later_events = events.copy()
-    later_events[anchor + 2:] += 100.0  # news after the label day
+    later_events[anchor + 2 :] += 100.0  # news after the label day
     if target == "next_day":
-        later_events[anchor + 1:] += 100.0  # next_day may not see the label day's news
+        later_events[anchor + 1 :] += 100.0  # next_day may not see the label day's news
     rows2 = price_features(moved).to_numpy(np.float32)
     x2 = window_at(rows2, later_events, anchor, 10, target)
     np.testing.assert_array_equal(w.x[k], x2)
@@ -93,12 +99,13 @@ def test_persistence_and_reversal_on_a_known_series() -> None:
     r = np.array([0.0, 0.01, -0.02, 0.03, 0.01, -0.01])
     up = (r >= 0).astype(int)
     test = np.array([2, 3, 4, 5])
-    np.testing.assert_array_equal(BASELINES["Persistence"](r, up, np.array([1]), test),
-                                  [1, 0, 1, 1])
-    np.testing.assert_array_equal(BASELINES["Reversal"](r, up, np.array([1]), test),
-                                  [0, 1, 0, 0])
-    np.testing.assert_array_equal(BASELINES["Majority"](r, up, np.array([1, 2, 3]), test),
-                                  [1, 1, 1, 1])
+    np.testing.assert_array_equal(
+        BASELINES["Persistence"](r, up, np.array([1]), test), [1, 0, 1, 1]
+    )
+    np.testing.assert_array_equal(BASELINES["Reversal"](r, up, np.array([1]), test), [0, 1, 0, 0])
+    np.testing.assert_array_equal(
+        BASELINES["Majority"](r, up, np.array([1, 2, 3]), test), [1, 1, 1, 1]
+    )
 
 
 def test_arima_forecasts_are_deterministic_and_use_only_the_past() -> None:
@@ -127,8 +134,9 @@ def test_bootstrap_interval_of_identical_predictions_is_zero() -> None:
 
 
 def test_abrupt_thresholds_come_from_training_days_only() -> None:
-    close = np.r_[np.full(50, 100.0) * np.exp(np.cumsum(np.full(50, 0.001))),
-                  np.linspace(110, 200, 50)]
+    close = np.r_[
+        np.full(50, 100.0) * np.exp(np.cumsum(np.full(50, 0.001))), np.linspace(110, 200, 50)
+    ]
     train, test = np.arange(2, 50), np.arange(52, 100)
     a = abrupt_masks(close, test, train)
     close2 = close.copy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 
 __all__ = ["clean_headline", "content_hash"]
@@ -14,12 +15,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def clean_headline(raw: str) -> str:
-    """Strip the dataset's bytes-literal artefact (b'...' / b"..."), unescape, squash spaces."""
+    """Strip the bytes-literal artefact (b'...' / b"..."), unescape escapes and HTML entities."""
     text = raw.strip()
     match = _BYTES_LITERAL.match(text)
     if match:
         text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], match.group(2))
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", html.unescape(text)).strip()
 
 
 def content_hash(text: str) -> str:

@@ -69,6 +69,7 @@ def test_unparseable_headlines_give_no_events(pipeline, text: str) -> None:  # t
 def test_cleaning_strips_bytes_literals() -> None:
     assert clean_headline("b'Georgia \\'downs\\' jets'") == "Georgia 'downs' jets"
     assert clean_headline('b"It\'s  here"') == "It's here"
+    assert clean_headline("UN &amp; Saudi Arabia") == "UN & Saudi Arabia"
     assert content_hash("Pound  drops") == content_hash("pound drops")
 
 

@@ -155,7 +155,8 @@ def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-
     ]
     assert client.post("/v1/prices", json={"symbol": "NEW", "items": bars}).status_code == 200
     untrained = client.get("/v1/predictions/NEW")
-    assert untrained.status_code == 409 and "kdtcn train" in untrained.json()["detail"]
+    assert untrained.status_code == 409, untrained.text
+    assert "kdtcn train" in untrained.json()["detail"]
     bad = client.get("/v1/predictions/DJIA", params={"target": "tomorrow"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "target"
 

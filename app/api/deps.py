@@ -19,7 +19,11 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed if the handler returns, rolled back if it raises."""
+    """One transaction per request: committed if the handler returns, rolled back if it raises.
+
+    Used with scope="function" so the commit happens before the response is sent: a client
+    that got 200 can read its write back, and a failed commit is an error, not a 200.
+    """
     with request.app.state.sessionmaker() as session, session.begin():
         yield session
 
@@ -34,5 +38,5 @@ def require_write_key(request: Request, x_api_key: Annotated[str | None, Header(
         raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -40,7 +40,6 @@ def _answer(
     state = request.app.state
     try:
         resolved = resolve_date(session, symbol, date, target)
-        prediction = None
         loaded = state.registry.get(session=session, symbol=symbol, target=target)
         window = loaded.model.config["window"]
         key = (

@@ -112,8 +112,6 @@ class Prediction:
         cfg = model.config
         anchor = len(self.price_dates) - 1
         p = self.price_rows if cfg["price_dim"] else None
-        if e is not None and cfg["target"] == "next_day":
-            e = e[: anchor + 1]
         return window_at(p, e, anchor, cfg["window"], cfg["target"])
 
     def public(self) -> dict[str, Any]:

@@ -1,7 +1,12 @@
 """Entity linking of headline phrases to the local Wikidata graph.
 
 Index: every entity label, plus the curated aliases of `kg/aliases.tsv` (demonyms such as
-"British" -> United Kingdom, short forms such as "UK", "EU", "UN"). For a phrase:
+"British" -> United Kingdom, short forms such as "UK", "EU", "UN"). Short aliases need a
+capital ("Fed", "Xi"); those that are also English words ("US", "WHO") need capitals
+throughout. English stop words and surfaces under 3 characters never link otherwise
+(the pronoun "I" is not the letter I), and a single capitalised word links to a label only
+when that entity has at least `min_degree` facts (Title Case headlines are full of words
+that are also the names of obscure films and songs). For a phrase:
 
 1. exact match of the whole phrase (label 1.0, alias 0.95);
 2. normalised match: case-folded, leading "the" and possessive "'s" dropped, a plural "s"
@@ -27,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from kg.graph import KnowledgeGraph
 from kg.types import EntityLink, Event, Phrase
@@ -34,32 +40,9 @@ from kg.types import EntityLink, Event, Phrase
 __all__ = ["EntityLinker", "load_aliases", "normalise"]
 
 _TOKEN = re.compile(r"[\w][\w.'-]*[\w.]|[\w]")
-_STOP = {
-    "the",
-    "a",
-    "an",
-    "of",
-    "in",
-    "on",
-    "to",
-    "for",
-    "and",
-    "or",
-    "with",
-    "by",
-    "at",
-    "from",
-    "as",
-    "is",
-    "are",
-    "was",
-    "new",
-    "says",
-    "after",
-    "over",
-    "up",
-    "out",
-}
+_STOP = set(STOP_WORDS) | {"new", "says", "say"}
+# Aliases that are also common words: linked only when written in capitals ("US", "WHO").
+_UPPER_ONLY = {"us", "who", "un", "it", "eu", "uk"}
 
 
 def normalise(text: str) -> str:
@@ -87,10 +70,16 @@ class EntityLinker:
     """Links phrases of a headline to WD40k entities, keeping a score in [0, 1]."""
 
     def __init__(
-        self, kg: KnowledgeGraph, *, threshold: float = 0.75, aliases: dict[str, str] | None = None
+        self,
+        kg: KnowledgeGraph,
+        *,
+        threshold: float = 0.75,
+        min_degree: int = 10,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.kg = kg
         self.threshold = threshold
+        self.min_degree = min_degree
         self.exact: dict[str, list[str]] = defaultdict(list)
         self.normal: dict[str, list[str]] = defaultdict(list)
         self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
@@ -109,15 +98,33 @@ class EntityLinker:
     def _lookup_uncached(self, surface: str) -> tuple[tuple[str, ...], float]:
         """Candidates of a surface form and the score of the match kind."""
         norm = normalise(surface)
-        if not norm or norm in _STOP:
+        if not norm:
             return (), 0.0
+        raw = surface.casefold().strip()
+        if raw in self.alias:  # "U.S." keeps its dots
+            norm = raw
         if norm in self.alias:  # before labels: "Russian" is Russia, not the language
-            return (self.alias[norm],), 0.95
-        if surface in self.exact and (len(surface.split()) > 1 or surface[:1].isupper()):
-            return tuple(self.exact[surface]), 1.0
+            if norm in _UPPER_ONLY and not surface.strip(" .").isupper():
+                return (), 0.0
+            if surface[:1].isupper() or len(norm) > 4:
+                return (self.alias[norm],), 0.95
+            return (), 0.0
+        if norm in _STOP or len(norm) < 3:
+            return (), 0.0
+        single = len(norm.split()) == 1
+        if surface in self.exact and (not single or surface[:1].isupper()):
+            found = tuple(
+                q for q in self.exact[surface] if not single or self.kg.degree(q) >= self.min_degree
+            )
+            if found:
+                return found, 1.0
         capitalised = surface[:1].isupper() or len(norm.split()) > 1
         if capitalised and norm in self.normal:
-            return tuple(self.normal[norm]), 0.9
+            found = tuple(
+                q for q in self.normal[norm] if not single or self.kg.degree(q) >= self.min_degree
+            )
+            if found:
+                return found, 0.9
         if capitalised and norm.endswith("s") and norm[:-1] in self.normal:
             return tuple(self.normal[norm[:-1]]), 0.9
         if capitalised and len(norm) >= 5:

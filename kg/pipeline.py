@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ __all__ = ["EventPipeline", "PIPELINE_VERSION"]
 log = logging.getLogger(__name__)
 
 # Bump when extraction or linking rules change: stored headlines are then re-processed.
-PIPELINE_VERSION = "ev1"
+PIPELINE_VERSION = "ev2"
 
 
 class EventPipeline:
@@ -48,9 +49,25 @@ class EventPipeline:
     def process(
         self, texts: Sequence[str], *, batch_size: int = 256
     ) -> list[list[tuple[Event, list[EntityLink]]]]:
-        """For each text, its events, each with the entities linked from its subject/object."""
+        """For each text, its events, each with its entities: those linked in its subject
+        and object phrases (role "subject"/"object"), then the other entities the headline
+        names (role "headline", context for the event: "UK pound falls after Brexit vote")."""
         out: list[list[tuple[Event, list[EntityLink]]]] = []
         for text, doc in zip(texts, self.nlp.pipe(texts, batch_size=batch_size), strict=True):
             events = self.extractor.extract_doc(doc)
-            out.append([(ev, self.linker.link_events(text, [ev])) for ev in events])
+            if not events:
+                out.append([])
+                continue
+            in_headline = self.linker.link_text(text)
+            linked = []
+            for ev in events:
+                own = self.linker.link_events(text, [ev])
+                spans = [(x.start, x.end) for x in own]
+                rest = [
+                    replace(x, role="headline")
+                    for x in in_headline
+                    if all(x.end <= s or x.start >= e for s, e in spans)
+                ]
+                linked.append((ev, own + rest))
+            out.append(linked)
         return out

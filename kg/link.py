@@ -11,10 +11,12 @@ that are also the names of obscure films and songs). For a phrase:
 1. exact match of the whole phrase (label 1.0, alias 0.95);
 2. normalised match: case-folded, leading "the" and possessive "'s" dropped, a plural "s"
    stripped (0.9);
-3. the longest sub-span of the phrase that matches, so "Prime Minister David Cameron" or
-   "UK pound" still link (0.85 scaled by the share of the phrase covered, at least 0.75);
-4. fuzzy matching with rapidfuzz against labels sharing the first three letters, for
-   capitalised mentions of 5+ characters (ratio / 100 * 0.85).
+3. else the longest sub-spans of the phrase that match, left to right without overlaps, so
+   "Prime Minister David Cameron" or "UK pound" still link (0.9 x the sub-span's score);
+   spans that start or end with a stop word are not tried;
+4. for a whole event phrase only (not sub-spans, not the n-grams of `link_text`, which keeps
+   linking cheap next to parsing), fuzzy matching with rapidfuzz against labels sharing the
+   first three letters, for capitalised mentions of 5+ characters (ratio / 100 * 0.85).
 
 A candidate below `threshold` is not linked. Lower-case single words link only through the
 alias table, so common nouns ("police", "war") never link to a same-named entity. When a
@@ -95,7 +97,7 @@ class EntityLinker:
         self._lookup = lru_cache(maxsize=200_000)(self._lookup_uncached)
 
     # -- candidate generation -------------------------------------------------------------
-    def _lookup_uncached(self, surface: str) -> tuple[tuple[str, ...], float]:
+    def _lookup_uncached(self, surface: str, fuzzy: bool = False) -> tuple[tuple[str, ...], float]:
         """Candidates of a surface form and the score of the match kind."""
         norm = normalise(surface)
         if not norm:
@@ -127,7 +129,7 @@ class EntityLinker:
                 return found, 0.9
         if capitalised and norm.endswith("s") and norm[:-1] in self.normal:
             return tuple(self.normal[norm[:-1]]), 0.9
-        if capitalised and len(norm) >= 5:
+        if fuzzy and capitalised and len(norm) >= 5:
             pool = self.by_prefix.get(norm[:3], [])
             if pool:
                 best = process.extractOne(norm, pool, scorer=fuzz.ratio, score_cutoff=88)
@@ -158,17 +160,19 @@ class EntityLinker:
         self, text: str, start: int, end: int, context: set[str], role: str, max_tokens: int = 6
     ) -> list[EntityLink]:
         phrase = text[start:end]
-        cands, score = self._lookup(phrase)
+        cands, score = self._lookup(phrase, role != "")
         if cands and score >= self.threshold:
             qid = self._choose(cands, context)
             context.add(qid)
             return [EntityLink(phrase, start, end, qid, self.kg.label(qid) or qid, score, role)]
         tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(phrase)]
+        # Stop words cannot open or close a span, unless written in capitals ("US", "WHO").
+        stop = [phrase[s:e].casefold() in _STOP and not phrase[s:e].isupper() for s, e in tokens]
         taken = [False] * len(tokens)
         links: list[EntityLink] = []
         for size in range(min(max_tokens, len(tokens)), 0, -1):
             for i in range(len(tokens) - size + 1):
-                if any(taken[i : i + size]):
+                if any(taken[i : i + size]) or stop[i] or stop[i + size - 1]:
                     continue
                 s, e = tokens[i][0], tokens[i + size - 1][1]
                 cands, score = self._lookup(phrase[s:e])

@@ -96,6 +96,13 @@ def test_fuzzy_links_a_typo_but_not_gibberish_or_common_nouns(pipeline) -> None:
     assert linker.link_phrase("police", 0, 6) == []
 
 
+def test_word_like_aliases_need_capitals(pipeline) -> None:  # type: ignore[no-untyped-def]
+    linker = pipeline.linker
+    assert [x.entity_id for x in linker.link_text("WHO warns US of flu")] == ["Q7817", "Q30"]
+    assert linker.link_text("who said it was us, and I agree") == []
+    assert [x.entity_id for x in linker.link_text("U.S. troops leave")] == ["Q30"]
+
+
 def test_every_alias_points_into_the_graph(kg) -> None:  # type: ignore[no-untyped-def]
     aliases = load_aliases()
     assert len(aliases) > 80

@@ -61,10 +61,10 @@ class EvalConfig:
     test_end: str = "2016-07-01"
     window: int = 20
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    rolling_seeds: tuple[int, ...] = (0, 1, 2)
+    rolling_seeds: tuple[int, ...] = (0, 1)
     targets: tuple[str, ...] = ("same_day", "next_day")
     schemes: tuple[str, ...] = ("fixed_origin", "rolling_origin", "rolling_window")
-    refit_every: int = 126
+    refit_every: int = 189
     window_years: int = 4
     abrupt_quantile: float = 0.9
     models: tuple[str, ...] = tuple(NEURAL_MODELS)

@@ -67,6 +67,7 @@ class EvalConfig:
     refit_every: int = 189
     window_years: int = 4
     abrupt_quantile: float = 0.9
+    denoise: bool = False  # causal wavelet denoising of each window's prices (coif3, 3 levels)
     models: tuple[str, ...] = tuple(NEURAL_MODELS)
     baselines: tuple[str, ...] = tuple(BASELINES)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -90,7 +91,7 @@ def _fit_predict(
     e = None
     if spec.events is not None and event_rows is not None:
         e = Normaliser.fit(event_rows[fit_mask_rows]).transform(event_rows)
-    windows = make_windows(p, e, up, window=cfg.window, target=target)
+    windows = make_windows(p, e, up, window=cfg.window, target=target, denoise=cfg.denoise)
     train = windows.subset(np.isin(windows.day, train_days))
     test = windows.subset(np.isin(windows.day, test_days))
     model = SequenceClassifier(

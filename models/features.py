@@ -123,6 +123,28 @@ def window_at(
     return np.concatenate(parts, axis=1)
 
 
+def wavelet_denoise(
+    window_rows: np.ndarray, *, wavelet: str = "coif3", level: int = 3
+) -> np.ndarray:
+    """Soft-threshold wavelet denoising of one window's own rows, column by column.
+
+    Applied to each window separately, it only ever sees that window's past: causal by
+    construction (never to the whole series, which would leak the future into the past).
+    Universal threshold sigma * sqrt(2 log n), sigma from the finest detail coefficients.
+    """
+    import pywt
+
+    out = np.empty_like(window_rows)
+    n = window_rows.shape[0]
+    for j in range(window_rows.shape[1]):
+        coeffs = pywt.wavedec(window_rows[:, j], wavelet, level=level, mode="periodization")
+        sigma = np.median(np.abs(coeffs[-1])) / 0.6745
+        cut = sigma * np.sqrt(2 * np.log(max(n, 2)))
+        coeffs = [coeffs[0]] + [pywt.threshold(c, cut, mode="soft") for c in coeffs[1:]]
+        out[:, j] = pywt.waverec(coeffs, wavelet, mode="periodization")[:n]
+    return out
+
+
 def make_windows(
     price_rows: np.ndarray | None,
     event_rows: np.ndarray | None,
@@ -131,10 +153,12 @@ def make_windows(
     window: int,
     target: str,
     first: int = 1,
+    denoise: bool = False,
 ) -> Windows:
     """Every window whose label (day a+1) is known; rows are already normalised.
 
     `first` is the first row with valid price features (1: the return of day 0 is unknown).
+    With `denoise`, the price part of each window is wavelet-denoised on its own (causal).
     """
     n = len(labels)
     anchors = np.arange(first + window - 1, n - 1)
@@ -143,4 +167,7 @@ def make_windows(
         width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
         return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
     x = np.stack([window_at(price_rows, event_rows, a, window, target) for a in anchors])
+    if denoise and price_rows is not None:
+        width = price_rows.shape[1]
+        x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])
     return Windows(x.astype(np.float32), labels[anchors + 1], anchors)

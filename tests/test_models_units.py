@@ -9,7 +9,14 @@ import torch
 
 from models.baselines import BASELINES
 from models.explain import occlusion_effects, pool_events, rank_weights
-from models.features import Normaliser, make_windows, price_features, up_labels, window_at
+from models.features import (
+    Normaliser,
+    make_windows,
+    price_features,
+    up_labels,
+    wavelet_denoise,
+    window_at,
+)
 from models.metrics import abrupt_masks, bootstrap_diff, scores
 from models.networks import ENCODERS, SequenceClassifier
 from models.tcn import TemporalConvNet, receptive_field
@@ -168,3 +175,21 @@ def test_occlusion_effect_equals_the_drop_when_removed() -> None:
     for i, effect in enumerate(effects):
         assert predict(variants[i][None])[0] == pytest.approx(p_up - effect)
     assert (effects > 0).any() and (effects < 0).any()
+
+
+def test_wavelet_denoising_is_causal_and_smooths() -> None:
+    rng = np.random.default_rng(0)
+    prices = _prices(80)
+    rows = price_features(prices).to_numpy(np.float32).copy()
+    rows[1:] = (rows[1:] - rows[1:].mean(0)) / rows[1:].std(0)
+    up = up_labels(prices)
+    w = make_windows(rows, None, up, window=16, target="next_day", denoise=True)
+    later = rows.copy()
+    later[50:] = rng.normal(size=later[50:].shape) * 50
+    w2 = make_windows(later, None, up, window=16, target="next_day", denoise=True)
+    early = w.anchor < 50
+    np.testing.assert_allclose(w.x[early], w2.x[early], atol=1e-6)
+    noisy = np.sin(np.linspace(0, 3, 32))[:, None] + rng.normal(0, 0.3, (32, 1))
+    clean = wavelet_denoise(noisy.astype(np.float32))
+    truth = np.sin(np.linspace(0, 3, 32))[:, None]
+    assert np.abs(clean - truth).mean() < np.abs(noisy - truth).mean()

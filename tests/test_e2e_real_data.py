@@ -216,6 +216,26 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
     assert without < body["prediction"]["p_up"]
 
 
+def test_a_newly_trained_version_is_served_without_restart(built, client, pipeline) -> None:  # type: ignore[no-untyped-def]
+    server, factory = built
+    params = {"date": "2016-06-10", "target": "next_day"}
+    before = client.get("/v1/predictions/DJIA", params=params).json()["model"]["version"]
+    with transaction(factory) as session:
+        row = train_and_register(
+            session=session,
+            artifacts=server.app.state.settings.artifacts_dir,
+            graph=pipeline.graph,
+            symbol="DJIA",
+            target="next_day",
+            name="TCN",
+            config=TrainConfig(epochs=2, patience=1),
+            seed=1,
+        )
+    after = client.get("/v1/predictions/DJIA", params=params).json()
+    assert after["model"]["version"] == row.version != before
+    assert after["model"]["name"] == "TCN" and not after["cached"]
+
+
 def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def]
     resp = client.get(
         "/v1/explanations/DJIA/effects.png", params={"date": BREXIT, "target": "same_day"}

@@ -166,3 +166,25 @@ def test_rejected_item_reports_its_index(http) -> None:  # type: ignore[no-untyp
     items = [BARS[0], {**BARS[1], "open": 0}]
     errors = http.post("/v1/prices", json={"symbol": "DJIA", "items": items}).json()["errors"]
     assert [e["index"] for e in errors] == [1]
+
+
+def test_writes_need_the_api_key_when_one_is_set(tmp_path, pipeline) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from app.main import create_app
+    from app.migrate import upgrade
+    from app.settings import Settings
+    from tests.conftest import LiveServer, _free_port
+
+    url = f"sqlite:///{tmp_path / 'keyed.sqlite3'}"
+    upgrade(url)
+    settings = Settings(database_url=url, artifacts_dir=tmp_path, api_key="s3cret")
+    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
+    payload = {"symbol": "DJIA", "items": BARS}
+    with LiveServer(app, _free_port()) as server, httpx.Client(base_url=server.base_url) as c:
+        assert c.post("/v1/prices", json=payload).status_code == 401
+        wrong = c.post("/v1/prices", json=payload, headers={"X-API-Key": "nope"})
+        assert wrong.status_code == 401 and server.count("prices") == 0
+        ok = c.post("/v1/prices", json=payload, headers={"X-API-Key": "s3cret"})
+        assert ok.status_code == 200 and server.count("prices") == 2
+        assert c.get("/v1/events", params={"date": "2016-06-24"}).status_code == 200

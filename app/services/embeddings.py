@@ -47,9 +47,12 @@ def build_embeddings(
     events = stored_event_triples(session=session, until=until)
     triples = (kg_triples or []) + events
     kind = "kg" if kg_triples else "nokg"
-    digest = hashlib.sha256(
-        json.dumps([model, dim, epochs, seed, len(triples), str(until)]).encode()
-    ).hexdigest()[:8]
+    # The version names its inputs: settings and the content of every triple, so changed
+    # events (a new extractor or linker) never reuse stale vectors.
+    hasher = hashlib.sha256(json.dumps([model, dim, epochs, seed, str(until)]).encode())
+    for triple in sorted(set(triples)):
+        hasher.update("\t".join(triple).encode() + b"\n")
+    digest = hasher.hexdigest()[:8]
     version = f"{model.lower()}-{kind}-{until or 'all'}-{digest}"
     target = embeddings_dir(artifacts) / version
     if (target / "meta.json").exists():

@@ -83,10 +83,11 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
 
         import_djia_reddit(settings.data_dir / "djia_reddit", factory, progress=on_progress)
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
-    if pending_count(factory, pipeline.version):
-        extract_all(factory, pipeline, bar)
+    processed = (
+        extract_all(factory, pipeline, bar) if pending_count(factory, pipeline.version) else 0
+    )
     version = latest_embeddings(settings.artifacts_dir, kind="kg")
-    if version is None:
+    if version is None or processed:  # new events: embeddings keyed by their content
         task = bar.add_task("embeddings (TransE)", total=None)
 
         def on_epoch(epoch: int, epochs: int, loss: float) -> None:
@@ -102,7 +103,8 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
             )
     for target in ("next_day", "same_day"):
         with transaction(factory) as session:
-            if latest_version(session=session, symbol=SYMBOL, target=target) is None:
+            current = latest_version(session=session, symbol=SYMBOL, target=target)
+            if current is None or current.embedding_version != version:
                 task = bar.add_task(f"train KDTCN {target}", total=None)
                 train_and_register(
                     session=session,

@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def headlines(n: int) -> list[str]:
     out = []
-    with gzip.open(ROOT / "data/djia_reddit/RedditNews.csv.gz", "rt", encoding="utf-8",
-                   newline="") as fh:
+    with gzip.open(
+        ROOT / "data/djia_reddit/RedditNews.csv.gz", "rt", encoding="utf-8", newline=""
+    ) as fh:
         for row in csv.DictReader(fh):
             text = clean_headline(row["News"])
             if text:
@@ -50,8 +51,10 @@ def main() -> None:
     n_events = sum(len(r) for r in results)
     n_linked = sum(1 for r in results for _, links in r if links)
     with_event = sum(1 for r in results if r)
-    print(f"headlines: {len(texts)}, with >=1 event: {with_event / len(texts):.1%}, "
-          f"events: {n_events}, events with >=1 linked entity: {n_linked / max(1, n_events):.1%}")
+    print(
+        f"headlines: {len(texts)}, with >=1 event: {with_event / len(texts):.1%}, "
+        f"events: {n_events}, events with >=1 linked entity: {n_linked / max(1, n_events):.1%}"
+    )
     print(f"nlp.pipe only:        {len(texts) / min(plain):8.0f} headlines/s")
     print(f"extraction + linking: {len(texts) / min(full):8.0f} headlines/s")
     print(f"ratio: {min(plain) / min(full):.2f} (target >= 0.70)")

@@ -1,21 +1,24 @@
 """Latency of the prediction and explanation endpoints, uncached and cached, over HTTP.
 
-    .venv/bin/python benchmarks/bench_latency.py [BASE_URL]   (default http://127.0.0.1:8000)
+    DATABASE_URL=... ARTIFACTS_DIR=... .venv/bin/python benchmarks/bench_latency.py
 
-Uncached: each request names a different date (a cache miss); cached: the same request again.
-Bounded: 20 dates x 2 endpoints x 2 passes.
+Starts the service (settings from the environment, as `kdtcn serve` would, without the
+first-run build) on a free 127.0.0.1 port in this process, so the cache starts empty, and
+stops it at the end. Uncached: the first request for a date; cached: the same request again.
+Bounded: 20 dates x 2 endpoints x 2 targets x 2 passes.
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 
 import httpx
 
-DATES = [f"2016-06-{d:02d}" for d in (1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 15, 16, 17, 20, 21, 22,
-                                       23, 24, 27, 28)]
+DATES = [
+    f"2016-06-{d:02d}"
+    for d in (1, 2, 3, 6, 7, 8, 9, 10, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 27, 28)
+]
 
 
 def timed(client: httpx.Client, path: str, params: dict[str, str]) -> float:
@@ -28,13 +31,22 @@ def timed(client: httpx.Client, path: str, params: dict[str, str]) -> float:
 def report(label: str, values: list[float]) -> None:
     values = sorted(values)
     p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    print(f"{label:34s} n={len(values):3d}  median {statistics.median(values):7.1f} ms  "
-          f"p95 {p95:7.1f} ms  max {values[-1]:7.1f} ms")
+    print(
+        f"{label:34s} n={len(values):3d}  median {statistics.median(values):7.1f} ms  "
+        f"p95 {p95:7.1f} ms  max {values[-1]:7.1f} ms"
+    )
 
 
 def main() -> None:
-    base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
-    with httpx.Client(base_url=base, timeout=120) as client:
+    from app.liveserver import LiveServer
+    from app.main import create_app
+    from app.settings import get_settings
+
+    app = create_app(get_settings())
+    with (
+        LiveServer(app) as server,
+        httpx.Client(base_url=server.base_url, timeout=120) as client,
+    ):
         for path in ("/v1/predictions/DJIA", "/v1/explanations/DJIA"):
             for target in ("next_day", "same_day"):
                 cold, warm = [], []

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import text
 
 from app.db import make_engine, make_sessionmaker
+from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
 from tests.pgserver import PostgresServer, find_pg_bin
@@ -65,41 +61,6 @@ def pipeline():  # type: ignore[no-untyped-def]
     return EventPipeline.load(data_dir=DATA_DIR)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    """The app served by uvicorn on 127.0.0.1 in a thread, stopped by the fixture."""
-
-    def __init__(self, app, port: int) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-    def count(self, table: str) -> int:
-        with self.app.state.sessionmaker() as session:
-            return session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
-
-
 @pytest.fixture
 def live(database_url: str, pipeline, tmp_path: Path) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """The service over real HTTP on a fresh database of each backend."""
@@ -112,7 +73,7 @@ def live(database_url: str, pipeline, tmp_path: Path) -> Iterator[LiveServer]:  
         bootstrap=False,
     )
     app = create_app(settings, pipeline_factory=lambda _s: pipeline)
-    with LiveServer(app, _free_port()) as server:
+    with LiveServer(app, free_port()) as server:
         yield server
 
 

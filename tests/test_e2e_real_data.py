@@ -18,13 +18,14 @@ import pytest
 from app.bootstrap import extract_all
 from app.db import make_engine, make_sessionmaker, transaction
 from app.importer import import_djia_reddit
+from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.services.embeddings import build_embeddings
 from app.services.predictions import ModelRegistry, prepare
 from app.services.training import train_and_register
 from app.settings import PROJECT_ROOT, Settings
 from models.train import TrainConfig
-from tests.conftest import DATA_DIR, LiveServer, _free_port
+from tests.conftest import DATA_DIR
 
 pytestmark = pytest.mark.slow
 START = "2016-01-01"
@@ -80,7 +81,7 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     app = create_app(settings, pipeline_factory=lambda _s: pipeline)
-    with LiveServer(app, _free_port()) as server:
+    with LiveServer(app, free_port()) as server:
         yield server, factory
     engine.dispose()
 

@@ -171,17 +171,17 @@ def test_rejected_item_reports_its_index(http) -> None:  # type: ignore[no-untyp
 def test_writes_need_the_api_key_when_one_is_set(tmp_path, pipeline) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
+    from app.liveserver import LiveServer, free_port
     from app.main import create_app
     from app.migrate import upgrade
     from app.settings import Settings
-    from tests.conftest import LiveServer, _free_port
 
     url = f"sqlite:///{tmp_path / 'keyed.sqlite3'}"
     upgrade(url)
     settings = Settings(database_url=url, artifacts_dir=tmp_path, api_key="s3cret")
     app = create_app(settings, pipeline_factory=lambda _s: pipeline)
     payload = {"symbol": "DJIA", "items": BARS}
-    with LiveServer(app, _free_port()) as server, httpx.Client(base_url=server.base_url) as c:
+    with LiveServer(app, free_port()) as server, httpx.Client(base_url=server.base_url) as c:
         assert c.post("/v1/prices", json=payload).status_code == 401
         wrong = c.post("/v1/prices", json=payload, headers={"X-API-Key": "nope"})
         assert wrong.status_code == 401 and server.count("prices") == 0

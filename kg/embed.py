@@ -55,6 +55,7 @@ class KGEmbeddings:
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+        tmp.chmod(0o755)  # mkdtemp makes it private; artifacts are read by other processes
         try:
             np.savez(
                 tmp / "vectors.npz", entities=self.entity_vectors, relations=self.relation_vectors

@@ -65,6 +65,7 @@ def save_artifact(
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; artifacts are read by other processes
     try:
         torch.save(network.state_dict(), tmp / "weights.pt")
         (tmp / "config.json").write_text(

@@ -157,10 +157,17 @@ class EntityLinker:
         return [link for link in self._scan(text, start, end, context, role)]
 
     def _scan(
-        self, text: str, start: int, end: int, context: set[str], role: str, max_tokens: int = 6
+        self,
+        text: str,
+        start: int,
+        end: int,
+        context: set[str],
+        role: str,
+        max_tokens: int = 6,
+        fuzzy: bool = True,
     ) -> list[EntityLink]:
         phrase = text[start:end]
-        cands, score = self._lookup(phrase, role != "")
+        cands, score = self._lookup(phrase, fuzzy)
         if cands and score >= self.threshold:
             qid = self._choose(cands, context)
             context.add(qid)
@@ -215,4 +222,4 @@ class EntityLinker:
 
     def link_text(self, text: str) -> list[EntityLink]:
         """Linkable n-grams of a raw headline, longest first, without overlaps."""
-        return self._scan(text, 0, len(text), set(), "")
+        return self._scan(text, 0, len(text), set(), "", fuzzy=False)

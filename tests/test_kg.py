@@ -118,6 +118,8 @@ def test_ambiguous_label_resolved_by_headline_context(pipeline, kg) -> None:  # 
     for label, qids in sorted(by_label.items()):
         if len(qids) != 2 or not label[:1].isupper() or len(label) < 5:
             continue
+        if min(kg.degree(q) for q in qids) < pipeline.linker.min_degree:
+            continue  # single words link only to entities with enough facts
         low, high = sorted(qids, key=kg.degree)
         if kg.degree(low) == kg.degree(high):
             continue

@@ -27,7 +27,7 @@ from models.baselines import BASELINES
 from models.features import Normaliser, make_windows, price_features, up_labels
 from models.metrics import abrupt_masks, bootstrap_diff, scores
 from models.networks import SequenceClassifier
-from models.train import TrainConfig, fit_classifier, predict_proba
+from models.train import TrainConfig, fit_classifier, predict_proba, seed_everything
 
 __all__ = ["NEURAL_MODELS", "EvalConfig", "run_evaluation"]
 
@@ -94,6 +94,7 @@ def _fit_predict(
     windows = make_windows(p, e, up, window=cfg.window, target=target, denoise=cfg.denoise)
     train = windows.subset(np.isin(windows.day, train_days))
     test = windows.subset(np.isin(windows.day, test_days))
+    seed_everything(seed)  # the initial weights, too, come from the seed
     model = SequenceClassifier(
         encoder=spec.encoder,
         price_dim=p.shape[1] if p is not None else 0,

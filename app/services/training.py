@@ -21,7 +21,13 @@ from models.evaluate import NEURAL_MODELS
 from models.features import Normaliser, make_windows, price_features, up_labels
 from models.metrics import scores
 from models.networks import SequenceClassifier
-from models.train import TrainConfig, fit_classifier, predict_proba, split_validation
+from models.train import (
+    TrainConfig,
+    fit_classifier,
+    predict_proba,
+    seed_everything,
+    split_validation,
+)
 
 __all__ = ["SERVABLE", "train_and_register", "model_key"]
 
@@ -79,6 +85,7 @@ def train_and_register(
         window=WINDOW,
         target=target,
     )
+    seed_everything(seed)  # initial weights from the seed
     network = SequenceClassifier(
         encoder=spec.encoder,
         price_dim=price_rows.shape[1] if spec.prices else 0,

@@ -1,89 +1,52 @@
 """Knowledge-graph embeddings with PyKEEN, and event vectors built from them.
 
-`train_embeddings` fits any PyKEEN model (TransE by default) with the sLCWA training loop on
-labelled triples built from local arrays (PyKEEN's own datasets download at run time and are
-never used). The result is a `KGEmbeddings` artifact: numpy arrays plus metadata, written
-atomically as a versioned folder.
+`train_embeddings` fits any PyKEEN model (TransE by default; the name goes through PyKEEN's
+model resolver) with the sLCWA training loop on labelled triples built from local arrays.
+PyKEEN's own datasets download at run time and are never used, and PyKEEN's cache folder
+(PYSTOW_HOME) defaults to `var/pystow` of the project, not the home directory.
+
+No evaluation on the full graph (ranking every triple against 40k entities is slow on a
+CPU); `eval_sample=N` holds out N random triples instead and reports filtered MRR and
+Hits@k on them, a cheap check that the vectors learned something.
+
+The artifact type (`KGEmbeddings`) lives in `kg.kge_artifact`, the event side
+(`event_triples`, `EventEmbedder`) in `kg.event_vectors`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import resource
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kg.types import EntityLink, Event
+from kg.event_vectors import EventEmbedder, Triple, event_nodes, event_triples
+from kg.kge_artifact import FORMAT, KGEmbeddings
 
-__all__ = ["KGEmbeddings", "train_embeddings", "event_triples", "event_nodes", "EventEmbedder"]
+__all__ = [
+    "KGEmbeddings",
+    "FORMAT",
+    "train_embeddings",
+    "event_triples",
+    "event_nodes",
+    "EventEmbedder",
+    "Triple",
+]
 
-Triple = tuple[str, str, str]
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+Progress = Callable[[int, int, float], None]
 
 
-@dataclass
-class KGEmbeddings:
-    """Entity and relation vectors; rows of the arrays are indexed by the *_to_id maps."""
-
-    entity_to_id: dict[str, int]
-    relation_to_id: dict[str, int]
-    entity_vectors: np.ndarray  # (n_entities, dim) float32
-    relation_vectors: np.ndarray  # (n_relations, dim) float32
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def dim(self) -> int:
-        return int(self.entity_vectors.shape[1])
-
-    def entity(self, key: str) -> np.ndarray | None:
-        index = self.entity_to_id.get(key)
-        return None if index is None else self.entity_vectors[index]
-
-    def relation(self, key: str) -> np.ndarray | None:
-        index = self.relation_to_id.get(key)
-        return None if index is None else self.relation_vectors[index]
-
-    def save(self, directory: Path) -> Path:
-        """Write into a temporary sibling folder, then rename it into place (atomic)."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-        tmp.chmod(0o755)  # mkdtemp makes it private; artifacts are read by other processes
-        try:
-            np.savez(
-                tmp / "vectors.npz", entities=self.entity_vectors, relations=self.relation_vectors
-            )
-            (tmp / "index.json").write_text(
-                json.dumps({"entities": self.entity_to_id, "relations": self.relation_to_id})
-            )
-            (tmp / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str))
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(tmp, directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return directory
-
-    @classmethod
-    def load(cls, directory: Path) -> KGEmbeddings:
-        directory = Path(directory)
-        arrays = np.load(directory / "vectors.npz")
-        index = json.loads((directory / "index.json").read_text())
-        return cls(
-            index["entities"],
-            index["relations"],
-            arrays["entities"],
-            arrays["relations"],
-            json.loads((directory / "meta.json").read_text()),
-        )
+def _peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _real(weights: np.ndarray) -> np.ndarray:
@@ -93,24 +56,80 @@ def _real(weights: np.ndarray) -> np.ndarray:
     return weights.reshape(weights.shape[0], -1).astype(np.float32)
 
 
+def _hold_out(labelled: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held-out) rows: up to n random triples whose entities and relation all
+    still occur in the training rows (the others go back to training)."""
+    if n <= 0:
+        return labelled, labelled[:0]
+    rng = np.random.default_rng(seed)
+    picked = np.zeros(len(labelled), dtype=bool)
+    picked[rng.choice(len(labelled), size=min(n, len(labelled) // 10), replace=False)] = True
+    train = labelled[~picked]
+    entities = set(train[:, 0]) | set(train[:, 2])
+    relations = set(train[:, 1])
+    ok = np.array(
+        [h in entities and t in entities and r in relations for h, r, t in labelled[picked]],
+        dtype=bool,
+    )
+    held = labelled[picked][ok]
+    return np.concatenate([train, labelled[picked][~ok]]), held
+
+
+def _evaluate(model: Any, factory: Any, held: np.ndarray, batch_size: int) -> dict[str, float]:
+    """Filtered rank metrics (both sides, realistic ranks) on the held-out triples."""
+    from pykeen.evaluation import RankBasedEvaluator
+
+    mapped = factory.map_triples(held)
+    result = RankBasedEvaluator().evaluate(
+        model=model,
+        mapped_triples=mapped,
+        batch_size=batch_size,
+        use_tqdm=False,
+        additional_filter_triples=[factory.mapped_triples],
+    )
+    return {
+        "n_held_out": int(len(held)),
+        "mrr": round(float(result.get_metric("both.realistic.inverse_harmonic_mean_rank")), 4),
+        "hits_at_1": round(float(result.get_metric("both.realistic.hits_at_1")), 4),
+        "hits_at_10": round(float(result.get_metric("both.realistic.hits_at_10")), 4),
+        "mean_rank": round(float(result.get_metric("both.realistic.arithmetic_mean_rank")), 1),
+    }
+
+
 def train_embeddings(
     triples: Sequence[Triple],
     *,
     model: str = "TransE",
-    dim: int = 32,
+    dim: int = 64,
     epochs: int = 20,
-    batch_size: int = 8192,
+    batch_size: int = 4096,
     learning_rate: float = 0.01,
     num_negs: int = 1,
     seed: int = 0,
-    progress: Callable[[int, int, float], None] | None = None,
+    eval_sample: int = 0,
+    model_kwargs: dict[str, Any] | None = None,
+    progress: bool | Progress = False,
 ) -> KGEmbeddings:
-    """Train `model` (any name PyKEEN's model resolver knows) on labelled triples.
+    """Train `model` on (head, relation, tail) label triples and return its vectors.
 
-    `progress(epoch, epochs, loss)` is called after each epoch. The metadata records the
-    training time, the process's peak resident memory and the loss per epoch.
+    Args:
+        triples: label triples; duplicates are dropped. Labels are any strings (Q-ids,
+            "w:<lemma>", "pred:<lemma>").
+        model: a PyKEEN model name ("TransE", "DistMult", "ComplEx", "RotatE", ...).
+        dim: embedding width (complex models store 2 * dim real columns).
+        epochs, batch_size, learning_rate (Adam), num_negs (negatives per positive,
+            basic sLCWA sampler), seed: training settings.
+        eval_sample: hold this many random triples out of training and report filtered
+            rank metrics on them in `meta["eval"]` (0: train on everything, no metrics).
+        model_kwargs: extra keyword arguments for the model's constructor.
+        progress: True shows a per-epoch tqdm bar; a callable is called as
+            `progress(epoch, epochs, loss)` after each epoch. Epochs are logged at INFO.
+
+    The metadata records the settings, the training time in seconds, the process's peak
+    resident memory in MiB (`peak_rss_mb`, and `rss_before_mb` at the start) and the
+    mean loss of each epoch.
     """
-    os.environ.setdefault("PYSTOW_HOME", str(Path.cwd() / "var" / "pystow"))
+    os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
     import torch
     from pykeen.models import model_resolver
     from pykeen.training import SLCWATrainingLoop
@@ -118,10 +137,18 @@ def train_embeddings(
     from pykeen.triples import TriplesFactory
 
     started = time.perf_counter()
+    rss_before = _peak_rss_mb()
     torch.manual_seed(seed)
-    labelled = np.asarray(sorted(set(triples)), dtype=str)
-    factory = TriplesFactory.from_labeled_triples(labelled)
-    kge = model_resolver.make(model, triples_factory=factory, embedding_dim=dim, random_seed=seed)
+    labelled = np.asarray(sorted(set(triples)), dtype=str).reshape(-1, 3)
+    train, held = _hold_out(labelled, eval_sample, seed)
+    factory = TriplesFactory.from_labeled_triples(train)
+    kge = model_resolver.make(
+        model,
+        triples_factory=factory,
+        embedding_dim=dim,
+        random_seed=seed,
+        **(model_kwargs or {}),
+    )
     optimizer = torch.optim.Adam(kge.parameters(), lr=learning_rate)
     loop = SLCWATrainingLoop(
         model=kge,
@@ -132,112 +159,52 @@ def train_embeddings(
 
     class _Report(TrainingCallback):
         def post_epoch(self, epoch: int, epoch_loss: float, **_: Any) -> None:
-            if progress is not None:
+            log.info("%s epoch %d/%d: loss %.5f", model, epoch, epochs, epoch_loss)
+            if callable(progress):
                 progress(epoch, epochs, epoch_loss)
 
     losses = loop.train(
         triples_factory=factory,
         num_epochs=epochs,
         batch_size=batch_size,
-        use_tqdm=False,
+        use_tqdm=progress is True,
+        use_tqdm_batch=False,
         callbacks=[_Report()],
     )
+    train_seconds = time.perf_counter() - started
     kge.eval()
     with torch.no_grad():
         entities = _real(kge.entity_representations[0](indices=None).cpu().numpy())
         relations = _real(kge.relation_representations[0](indices=None).cpu().numpy())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return KGEmbeddings(
-        dict(factory.entity_to_id),
-        dict(factory.relation_to_id),
-        entities,
-        relations,
-        {
-            "model": model,
-            "dim": dim,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "seed": seed,
-            "n_triples": int(len(labelled)),
-            "n_entities": factory.num_entities,
-            "n_relations": factory.num_relations,
-            "train_seconds": round(time.perf_counter() - started, 1),
-            "peak_rss_mb": round(peak_mb),
-            "losses": [round(float(x), 5) for x in losses],
-        },
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "model": model,
+        "dim": dim,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "num_negs": num_negs,
+        "seed": seed,
+        "n_triples": int(len(train)),
+        "n_entities": factory.num_entities,
+        "n_relations": factory.num_relations,
+        "train_seconds": round(train_seconds, 1),
+        "rss_before_mb": round(rss_before),
+        "peak_rss_mb": round(_peak_rss_mb()),
+        "losses": [round(float(x), 5) for x in losses or []],
+    }
+    if len(held):
+        eval_started = time.perf_counter()
+        meta["eval"] = _evaluate(kge, factory, held, batch_size=256)
+        meta["eval"]["seconds"] = round(time.perf_counter() - eval_started, 1)
+    log.info(
+        "%s on %d triples: %.1f s, peak RSS %d MiB%s",
+        model,
+        len(train),
+        train_seconds,
+        meta["peak_rss_mb"],
+        f", held-out {meta['eval']}" if "eval" in meta else "",
     )
-
-
-def event_nodes(event: Event, links: Iterable[EntityLink]) -> tuple[str, str, str | None]:
-    """(subject node, relation, object node): a node is the first linked entity of that role,
-    else "w:" + the phrase's head lemma; the relation is "pred:" + the predicate lemma."""
-    by_role: dict[str, str] = {}
-    for link in links:
-        by_role.setdefault(link.role, link.entity_id)
-    subject = by_role.get("subject") or f"w:{event.subject.head}"
-    obj = None
-    if event.object is not None:
-        obj = by_role.get("object") or f"w:{event.object.head}"
-    return subject, f"pred:{event.predicate.head}", obj
-
-
-def event_triples(events: Iterable[tuple[Event, list[EntityLink]]]) -> list[Triple]:
-    """Event triples for training; an event without an object gives no triple."""
-    out = []
-    for event, links in events:
-        subject, relation, obj = event_nodes(event, links)
-        if obj is not None:
-            out.append((subject, relation, obj))
-    return out
-
-
-class EventEmbedder:
-    """Multi-channel event vector, after the paper's "multi-channel concatenation".
-
-    Channels, each `dim` wide, concatenated: [subject node, predicate relation, object node,
-    context], then 4 mask bits saying which channels are present. The context channel is the
-    mean embedding of the graph neighbours of the event's linked entities (up to
-    `max_neighbours` each), the "what the graph knows around it"; it is zero when no graph
-    is given (the ablation trained without the KG). Missing parts are zeros with mask 0.
-    """
-
-    def __init__(
-        self, embeddings: KGEmbeddings, *, graph: Any | None = None, max_neighbours: int = 50
-    ) -> None:
-        self.emb = embeddings
-        self.graph = graph
-        self.max_neighbours = max_neighbours
-        self._context_cache: dict[str, np.ndarray | None] = {}
-
-    @property
-    def dim(self) -> int:
-        return 4 * self.emb.dim + 4
-
-    def _context(self, qid: str) -> np.ndarray | None:
-        if qid not in self._context_cache:
-            vecs = []
-            if self.graph is not None:
-                for _, neighbour, _ in self.graph.neighbours(qid)[: self.max_neighbours]:
-                    vec = self.emb.entity(neighbour)
-                    if vec is not None:
-                        vecs.append(vec)
-            self._context_cache[qid] = np.mean(vecs, axis=0) if vecs else None
-        return self._context_cache[qid]
-
-    def embed(self, event: Event, links: list[EntityLink]) -> np.ndarray:
-        d = self.emb.dim
-        out = np.zeros(self.dim, dtype=np.float32)
-        subject, relation, obj = event_nodes(event, links)
-        parts = [
-            self.emb.entity(subject),
-            self.emb.relation(relation),
-            self.emb.entity(obj) if obj else None,
-        ]
-        contexts = [c for c in (self._context(x.entity_id) for x in links) if c is not None]
-        parts.append(np.mean(contexts, axis=0) if contexts else None)
-        for k, vec in enumerate(parts):
-            if vec is not None:
-                out[k * d : (k + 1) * d] = vec
-                out[4 * d + k] = 1.0
-        return out
+    return KGEmbeddings(
+        dict(factory.entity_to_id), dict(factory.relation_to_id), entities, relations, meta
+    )

@@ -195,7 +195,7 @@ def train_embeddings(
     }
     if len(held):
         eval_started = time.perf_counter()
-        meta["eval"] = _evaluate(kge, factory, held, batch_size=256)
+        meta["eval"] = _evaluate(kge, factory, held, batch_size=32)
         meta["eval"]["seconds"] = round(time.perf_counter() - eval_started, 1)
     log.info(
         "%s on %d triples: %.1f s, peak RSS %d MiB%s",

@@ -34,10 +34,7 @@ __all__ = [
     "Prediction",
     "prepare",
     "PredictionCache",
-    "TARGETS",
 ]
-
-TARGETS = ("next_day", "same_day")
 
 
 class NotFound(LookupError):

@@ -12,7 +12,7 @@ from app.schemas import PriceBarIn, WriteResult
 from app.services.upsert import insert_ignore
 from app.tables import Price
 
-__all__ = ["store_prices", "load_prices", "known_symbols"]
+__all__ = ["store_prices", "load_prices"]
 
 
 def store_prices(*, session: Session, symbol: str, items: list[PriceBarIn]) -> WriteResult:
@@ -36,10 +36,6 @@ def store_prices(*, session: Session, symbol: str, items: list[PriceBarIn]) -> W
     return WriteResult(
         received=len(items), inserted=len(inserted), already_present=len(items) - len(inserted)
     )
-
-
-def known_symbols(*, session: Session) -> list[str]:
-    return list(session.scalars(select(Price.symbol).distinct().order_by(Price.symbol)))
 
 
 def load_prices(

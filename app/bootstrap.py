@@ -68,6 +68,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     from kg.pipeline import EventPipeline
 
     started = time.perf_counter()
+    settings.ensure_dirs()  # a clean clone has no var/: create it before the first migration
     upgrade(settings.database_url)
     factory, engine = open_database(settings)
     with factory() as session:

@@ -291,7 +291,8 @@ def serve(
             pipeline = first_run(settings, bar, console)
     factory = (lambda _s: pipeline) if pipeline is not None else None
     app = create_app(settings, **({"pipeline_factory": factory} if factory else {}))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # No Server header; the access log is app.middleware.AccessLog (paths without queries).
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)
 
 
 def main() -> None:

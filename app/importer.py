@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
 from app.schemas import HeadlineIn, PriceBarIn
-from app.services.headlines import store_headlines
+from app.services.headlines import insert_headlines
 from app.services.prices import store_prices
 
 __all__ = ["ImportReport", "import_djia_reddit", "SOURCE", "SYMBOL"]
@@ -119,7 +119,7 @@ def import_djia_reddit(
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
         with transaction(factory) as session:
-            result = store_headlines(session=session, items=chunk, pipeline=None)
+            result, _ = insert_headlines(session=session, items=chunk)
         report.headlines_inserted += result.inserted
         report.headlines_present += result.already_present
         if progress:

@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from app.api import events, health, ingest, models, predictions
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.metrics import install_metrics
+from app.middleware import install_middleware
 from app.services.predictions import ModelRegistry, PredictionCache
 from app.settings import Settings, get_settings
 
@@ -45,7 +47,9 @@ def create_app(
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
         graph = app.state.pipeline.graph if app.state.pipeline is not None else None
-        app.state.registry = ModelRegistry(settings.artifacts_dir, graph)
+        app.state.registry = ModelRegistry(
+            settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
+        )
         app.state.cache = PredictionCache()
         log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
         yield
@@ -58,6 +62,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.metrics = install_metrics(app)
+    install_middleware(app, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(events.router)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,7 +20,10 @@ from pydantic import (
 from kg.text import clean_headline
 
 __all__ = [
+    "BoundedDate",
     "MAX_HEADLINE_CHARS",
+    "PlainText",
+    "check_plain_text",
     "HeadlineIn",
     "HeadlineBatch",
     "PriceBarIn",
@@ -32,16 +37,52 @@ MAX_BATCH = 5000
 
 Symbol = Annotated[str, StringConstraints(min_length=1, max_length=15, pattern=r"^[A-Z0-9.^\-]+$")]
 
+MIN_DATE, MAX_DATE = dt.date(1800, 1, 1), dt.date(2200, 12, 31)
+MAX_VOLUME = 2**63 - 1  # a signed 64-bit integer, the column's range on both backends
+
+# C0 controls other than whitespace, DEL and C1 controls. Whitespace controls (tab, newlines)
+# collapse to a space when a headline is cleaned; these are rejected instead of stored,
+# on SQLite and PostgreSQL alike (PostgreSQL cannot store NUL at all). ESC is among them, so
+# ANSI escape sequences are rejected too.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_plain_text(value: str) -> str:
+    """Reject lone surrogates and control characters, naming the first one and its position."""
+    for pattern, what in ((_SURROGATE, "a lone surrogate"), (_CONTROL, "a control character")):
+        found = pattern.search(value)
+        if found:
+            raise ValueError(
+                f"contains {what} (U+{ord(found.group()):04X}) at position {found.start()}; "
+                "text must be valid Unicode without control characters other than whitespace"
+            )
+    return value
+
+
+def check_date_range(value: dt.date) -> dt.date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"date must lie between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(check_plain_text)]
+BoundedDate = Annotated[dt.date, AfterValidator(check_date_range)]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
 class HeadlineIn(_Strict):
-    date: dt.date = Field(description="ISO date the headline belongs to (YYYY-MM-DD)")
-    text: str = Field(description="Headline text; cleaned of b'...' artefacts, 1-1000 characters")
+    date: BoundedDate = Field(description="ISO date the headline belongs to (YYYY-MM-DD)")
+    text: str = Field(
+        description="Headline text, 1-1000 characters after cleaning (b'...' artefacts and HTML "
+        "entities undone, whitespace collapsed); control characters other than whitespace and "
+        "lone surrogates are rejected"
+    )
     rank: int | None = Field(default=None, ge=1, le=1000, description="1 = most popular of the day")
-    source: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "api"
+    source: Annotated[PlainText, StringConstraints(min_length=1, max_length=64)] = "api"
 
     @field_validator("date", mode="before")
     @classmethod
@@ -53,7 +94,7 @@ class HeadlineIn(_Strict):
     def _clean_text(cls, value: str) -> str:
         if len(value) > 4 * MAX_HEADLINE_CHARS:
             raise ValueError(f"headline is longer than {MAX_HEADLINE_CHARS} characters")
-        cleaned = clean_headline(value)
+        cleaned = clean_headline(check_plain_text(value))
         if not cleaned:
             raise ValueError("headline is empty after cleaning")
         if len(cleaned) > MAX_HEADLINE_CHARS:
@@ -68,13 +109,15 @@ class HeadlineBatch(_Strict):
 
 
 class PriceBarIn(_Strict):
-    date: dt.date
+    date: BoundedDate
     open: float
     high: float
     low: float
     close: float
     adj_close: float | None = Field(default=None, description="Defaults to close")
-    volume: int = Field(ge=0, description="Shares traded, a non-negative integer")
+    volume: int = Field(
+        ge=0, le=MAX_VOLUME, description="Shares traded, a non-negative integer below 2^63"
+    )
 
     @field_validator("date", mode="before")
     @classmethod

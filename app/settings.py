@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     )
     pystow_home: Path = Field(default=PROJECT_ROOT / "var" / "pystow")
     max_batch_items: int = 5000
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        description="Largest accepted request body; larger ones get 413 before being parsed",
+    )
     bootstrap: bool = Field(
         default=True,
         description="On `kdtcn serve`, build what is missing (import, events, embeddings, model)",

@@ -42,9 +42,15 @@ class PostgresServer:
         subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
+        """initdb (first time only) and start; after `pause()` this starts the same cluster."""
+        data = self.root / "data"
+        if not data.exists():
+            self._initdb(data)
+        self._pg_ctl_start(data)
+
+    def _initdb(self, data: Path) -> None:
         if self._as:
             shutil.chown(self.root, user="postgres")
-        data = self.root / "data"
         self._run(
             str(self.bin_dir / "initdb"),
             "-D",
@@ -57,6 +63,8 @@ class PostgresServer:
             "UTF8",
             "--no-sync",
         )
+
+    def _pg_ctl_start(self, data: Path) -> None:
         opts = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
         self._run(
             str(self.bin_dir / "pg_ctl"),
@@ -83,16 +91,14 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected) but keep its data."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"
+        )
+
     def stop(self) -> None:
         try:
-            self._run(
-                str(self.bin_dir / "pg_ctl"),
-                "-D",
-                str(self.root / "data"),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            )
+            self.pause()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

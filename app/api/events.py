@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep
+from app.errors import READ_ERRORS
+from app.schemas import BoundedDate
 from app.services.headlines import events_for_date
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=READ_ERRORS)
 
 
 @router.get("/events")
 def get_events(
-    session: SessionDep, date: dt.date = Query(description="ISO date YYYY-MM-DD")
+    session: SessionDep,
+    date: Annotated[BoundedDate, Query(description="ISO date YYYY-MM-DD")],
 ) -> dict:
     """The headlines of a day with the events extracted from them and their linked entities."""
     headlines = events_for_date(session=session, date=date)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import SessionDep
+from app.errors import READ_ERRORS
 from app.services.model_versions import list_versions, public
 
-router = APIRouter(prefix="/v1", tags=["models"])
+router = APIRouter(prefix="/v1", tags=["models"], responses=READ_ERRORS)
 
 
 @router.get("/models")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -10,6 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import SessionDep
+from app.errors import READ_ERRORS, error_doc
+from app.schemas import BoundedDate
 from app.services.explanations import explain
 from app.services.plots import effects_png
 from app.services.predictions import (
@@ -21,12 +24,28 @@ from app.services.predictions import (
     resolve_date,
 )
 
-router = APIRouter(prefix="/v1", tags=["predictions"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["predictions"],
+    responses={
+        **READ_ERRORS,
+        404: error_doc("Unknown symbol"),
+        409: error_doc("No trained model for this symbol and target; names the command"),
+    },
+)
+
+# The explanation page loads only its own script, style and the vendored cytoscape.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 SymbolPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9.^\-]{1,15}$", description="1-15 characters of A-Z 0-9 . ^ -")
 ]
-DateQuery = Annotated[dt.date | None, Query(description="ISO date D; default: latest with data")]
+DateQuery = Annotated[
+    BoundedDate | None, Query(description="ISO date D; default: latest with data")
+]
 TargetQuery = Annotated[
     Literal["next_day", "same_day"],
     Query(description="next_day: the move after D from data up to D; same_day: D's own move"),
@@ -52,7 +71,9 @@ def _answer(
         )
         cached = state.cache.get(key)
         if cached is not None:
+            state.metrics.cache_hits.labels(kind).inc()
             return {**cached, "cached": True}
+        started = time.perf_counter()
         prediction = prepare(
             session=session, registry=state.registry, symbol=symbol, date=resolved, target=target
         )
@@ -67,6 +88,7 @@ def _answer(
         raise HTTPException(422, detail=str(exc)) from None
     except NoModel as exc:
         raise HTTPException(409, detail=str(exc)) from None
+    state.metrics.answer_seconds.labels(kind, target).observe(time.perf_counter() - started)
     state.cache.put(key, body)
     return {**body, "cached": False}
 
@@ -99,7 +121,7 @@ def get_explanation(
 def view_explanation(symbol: SymbolPath) -> HTMLResponse:
     """The explanation as a page: effect bars and the interactive graph."""
     page = resources.files("app").joinpath("static/explain.html").read_text("utf-8")
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/explanations/{symbol}/effects.png", response_class=Response)

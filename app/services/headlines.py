@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from app.db import run_transaction
 from app.schemas import HeadlineIn, WriteResult
 from app.services.upsert import insert_ignore
 from app.tables import Event, EventEntity, Headline
@@ -16,7 +17,13 @@ from kg.text import content_hash
 from kg.types import EntityLink
 from kg.types import Event as EventTuple
 
-__all__ = ["EventSource", "store_headlines", "extract_pending", "events_for_date"]
+__all__ = [
+    "EventSource",
+    "insert_headlines",
+    "store_headlines",
+    "extract_pending",
+    "events_for_date",
+]
 
 
 class EventSource(Protocol):
@@ -27,12 +34,13 @@ class EventSource(Protocol):
     def process(self, texts: Sequence[str]) -> list[list[tuple[EventTuple, list[EntityLink]]]]: ...
 
 
-def store_headlines(
-    *, session: Session, items: Sequence[HeadlineIn], pipeline: EventSource | None
-) -> WriteResult:
-    """Insert new headlines (deduplicated on source, date and content hash) and their events.
+def insert_headlines(
+    *, session: Session, items: Sequence[HeadlineIn]
+) -> tuple[WriteResult, list[tuple[int, str]]]:
+    """Insert new headlines (deduplicated on source, date and content hash), unprocessed.
 
-    Everything happens in the caller's transaction, so a failure stores nothing.
+    Rows go in in key order, so overlapping writers lock them in the same order and cannot
+    deadlock each other. Returns the counts and the (id, text) of the rows inserted.
     """
     rows: dict[tuple[str, dt.date, str], dict[str, Any]] = {}
     for item in items:
@@ -48,16 +56,36 @@ def store_headlines(
             },
         )
     table = Headline.__table__
-    inserted = insert_ignore(session, table, list(rows.values()), [table.c.id, table.c.text])
-    n_events = None
-    if pipeline is not None and inserted:
-        n_events = _store_events(session, pipeline, [(r.id, r.text) for r in inserted])
-    return WriteResult(
-        received=len(items),
-        inserted=len(inserted),
-        already_present=len(items) - len(inserted),
-        events_extracted=n_events,
+    ordered = [rows[key] for key in sorted(rows)]
+    inserted = insert_ignore(session, table, ordered, [table.c.id, table.c.text])
+    result = WriteResult(
+        received=len(items), inserted=len(inserted), already_present=len(items) - len(inserted)
     )
+    return result, [(row.id, row.text) for row in inserted]
+
+
+def store_headlines(
+    *, factory: sessionmaker[Session], items: Sequence[HeadlineIn], pipeline: EventSource | None
+) -> WriteResult:
+    """Store a batch in one short transaction, then extract and store the new ones' events.
+
+    The batch is committed whole or not at all. Extraction (CPU-bound spaCy work) runs after
+    that commit, outside any transaction, and its events are stored in a second short one; if
+    the process dies in between, the headlines stay pending (`extracted_version` NULL) and
+    `kdtcn kg extract` or the next `kdtcn serve` processes them. Both transactions are retried
+    on deadlocks and serialization failures (`app.db.run_transaction`).
+    """
+    result, new_rows = run_transaction(
+        factory, lambda session: insert_headlines(session=session, items=items)
+    )
+    if pipeline is not None and new_rows:
+        extracted = pipeline.process([text for _, text in new_rows])
+        ids = [headline_id for headline_id, _ in new_rows]
+        result.events_extracted = run_transaction(
+            factory,
+            lambda session: _replace_events(session, pipeline.version, ids, extracted),
+        )
+    return result
 
 
 def extract_pending(*, session: Session, pipeline: EventSource, limit: int = 2000) -> int:
@@ -76,19 +104,23 @@ def extract_pending(*, session: Session, pipeline: EventSource, limit: int = 200
     ).all()
     if not pending:
         return 0
-    ids = [row.id for row in pending]
-    old = session.scalars(select(Event).where(Event.headline_id.in_(ids))).all()
-    for event in old:
-        session.delete(event)
-    session.flush()
-    _store_events(session, pipeline, [(row.id, row.text) for row in pending])
+    extracted = pipeline.process([row.text for row in pending])
+    _replace_events(session, pipeline.version, [row.id for row in pending], extracted)
     return len(pending)
 
 
-def _store_events(session: Session, pipeline: EventSource, rows: list[tuple[int, str]]) -> int:
-    results = pipeline.process([text for _, text in rows])
+def _replace_events(
+    session: Session,
+    version: str,
+    ids: list[int],
+    results: list[list[tuple[EventTuple, list[EntityLink]]]],
+) -> int:
+    """Replace the events of headlines `ids` with `results` and mark them processed."""
+    for event in session.scalars(select(Event).where(Event.headline_id.in_(ids))).all():
+        session.delete(event)
+    session.flush()
     n = 0
-    for (headline_id, _), extracted in zip(rows, results, strict=True):
+    for headline_id, extracted in zip(ids, results, strict=True):
         for position, (ev, links) in enumerate(extracted):
             obj = ev.object
             event = Event(
@@ -125,8 +157,8 @@ def _store_events(session: Session, pipeline: EventSource, rows: list[tuple[int,
     session.flush()
     session.execute(
         Headline.__table__.update()
-        .where(Headline.__table__.c.id.in_([hid for hid, _ in rows]))
-        .values(extracted_version=pipeline.version)
+        .where(Headline.__table__.c.id.in_(ids))
+        .values(extracted_version=version)
     )
     return n
 

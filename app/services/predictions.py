@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +62,12 @@ class ModelRegistry:
     """Loads artifacts once per version; the newest recorded version is used on each call,
     so a version trained while the service runs is picked up without a restart."""
 
-    def __init__(self, artifacts: Path, graph: Any) -> None:
+    def __init__(
+        self, artifacts: Path, graph: Any, on_load: Callable[[float], None] | None = None
+    ) -> None:
         self.artifacts = Path(artifacts)
         self.graph = graph
+        self.on_load = on_load
         self._loaded: dict[str, Loaded] = {}
         self._lock = threading.Lock()
 
@@ -75,12 +80,15 @@ class ModelRegistry:
             )
         with self._lock:
             if row.version not in self._loaded:
+                started = time.perf_counter()
                 model = load_artifact(Path(row.artifact_path))
                 embedder = None
                 if row.embedding_version:
                     emb = KGEmbeddings.load(embeddings_dir(self.artifacts) / row.embedding_version)
                     embedder = EventEmbedder(emb, graph=self.graph)
                 self._loaded[row.version] = Loaded(row, model, embedder)
+                if self.on_load is not None:
+                    self.on_load(time.perf_counter() - started)
             return self._loaded[row.version]
 
     def summary(self) -> list[str]:

@@ -32,7 +32,9 @@ def store_prices(*, session: Session, symbol: str, items: list[PriceBarIn]) -> W
                 "volume": bar.volume,
             },
         )
-    inserted = insert_ignore(session, Price.__table__, list(rows.values()), [Price.__table__.c.id])
+    # Key order (dates ascending): overlapping writers lock rows in the same order.
+    ordered = [rows[date] for date in sorted(rows)]
+    inserted = insert_ignore(session, Price.__table__, ordered, [Price.__table__.c.id])
     return WriteResult(
         received=len(items), inserted=len(inserted), already_present=len(items) - len(inserted)
     )

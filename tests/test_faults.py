@@ -143,7 +143,9 @@ def test_wrong_api_key_is_401_without_reading_the_body(tmp_path: Path) -> None:
         assert head.startswith("HTTP/1.1 401"), head
         with httpx.Client(base_url=live.base_url) as client:
             ok = client.post(
-                "/v1/prices", json={"symbol": "DJIA", "items": [BAR]}, headers={"X-API-Key": "s3cret"}
+                "/v1/prices",
+                json={"symbol": "DJIA", "items": [BAR]},
+                headers={"X-API-Key": "s3cret"},
             )
             assert ok.status_code == 200, ok.text
 

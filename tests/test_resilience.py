@@ -1,0 +1,207 @@
+"""The service under failure, over real HTTP: the database going away and coming back,
+overlapping concurrent writers on PostgreSQL, and a SIGKILL in the middle of a large batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.db import make_engine
+from app.liveserver import LiveServer, free_port
+from app.main import create_app
+from app.migrate import upgrade
+from app.settings import PROJECT_ROOT, Settings
+from tests.pgserver import PostgresServer, find_pg_bin
+
+pytestmark = pytest.mark.postgres
+
+BAR = {
+    "date": "2016-06-24",
+    "open": 17946.63,
+    "high": 17946.63,
+    "low": 17356.34,
+    "close": 17400.75,
+    "volume": 239000000,
+}
+COUNTRIES = ["France", "China", "Russia", "Brazil", "India", "Japan", "Germany", "Iran"]
+
+
+def _headlines(n: int, start: dt.date = dt.date(2015, 1, 1)) -> list[dict]:
+    return [
+        {
+            "date": (start + dt.timedelta(days=i // 25)).isoformat(),
+            "rank": i % 25 + 1,
+            "text": f"{COUNTRIES[i % 8]} announces new trade policy number {i} with {COUNTRIES[(i * 3) % 8]}",
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def private_pg() -> PostgresServer:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing in CI")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_database_down_is_503_json_and_recovers_without_restart(
+    private_pg: PostgresServer, pipeline, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    url = private_pg.create_database("down")
+    upgrade(url)
+    settings = Settings(database_url=url, artifacts_dir=tmp_path / "a", bootstrap=False)
+    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
+    with LiveServer(app, free_port()) as live, httpx.Client(base_url=live.base_url) as http:
+        assert http.post("/v1/prices", json={"symbol": "DJIA", "items": [BAR]}).status_code == 200
+        private_pg.pause()
+        try:
+            for method, path, body in [
+                ("GET", "/v1/events?date=2016-06-24", None),
+                ("GET", "/v1/predictions/DJIA", None),
+                ("GET", "/v1/models", None),
+                ("POST", "/v1/prices", {"symbol": "DJIA", "items": [BAR]}),
+                ("POST", "/v1/headlines", {"items": [{"date": "2016-06-24", "text": "Hi"}]}),
+            ]:
+                resp = http.request(method, path, json=body)
+                assert resp.status_code == 503, (path, resp.status_code, resp.text)
+                assert resp.json()["detail"].startswith("database unavailable")
+                assert int(resp.headers["retry-after"]) > 0
+            assert http.get("/healthz").status_code == 200
+            ready = http.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["ready"] is False
+        finally:
+            private_pg.start()
+        day = http.get("/v1/events", params={"date": "2016-06-24"})
+        assert day.status_code == 200, day.text
+        assert http.get("/readyz").status_code == 200
+        again = http.post("/v1/prices", json={"symbol": "DJIA", "items": [BAR]})
+        assert again.status_code == 200 and again.json()["already_present"] == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_overlapping_writers_in_different_orders(http, live) -> None:  # type: ignore[no-untyped-def]
+    """8 clients post the same 2,000 headlines, each in its own order and batch size, at once.
+
+    Before the fix (rows inserted in client order inside a transaction held open through
+    extraction) 13 of 85 requests answered 500 with DeadlockDetected.
+    """
+    items = _headlines(2000)
+    sizes = [50, 100, 125, 250, 333, 500, 1000, 2000]
+
+    def client(k: int) -> list[tuple[int, int]]:
+        order = items[:]
+        random.Random(k).shuffle(order)
+        size = sizes[k]
+        out = []
+        with httpx.Client(base_url=live.base_url, timeout=300) as c:
+            for i in range(0, len(order), size):
+                resp = c.post("/v1/headlines", json={"items": order[i : i + size]})
+                ok = resp.status_code == 200
+                out.append((resp.status_code, resp.json()["inserted"] if ok else 0))
+        return out
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [r for rs in pool.map(client, range(8)) for r in rs]
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: len(results)}, statuses
+    assert sum(inserted for _, inserted in results) == 2000
+    assert live.count("headlines") == 2000
+    with live.app.state.sessionmaker() as session:
+        distinct = session.execute(
+            text("SELECT COUNT(DISTINCT (source, date, content_hash)) FROM headlines")
+        ).scalar_one()
+        pending = session.execute(
+            text("SELECT COUNT(*) FROM headlines WHERE extracted_version IS NULL")
+        ).scalar_one()
+    assert distinct == 2000 and pending == 0
+
+
+def _start_server(url: str, tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("server exited during start")
+        time.sleep(0.25)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [0.3, 3.0])
+def test_sigkill_during_a_large_batch_leaves_it_whole_or_absent(
+    database_url: str, tmp_path: Path, kill_after: float
+) -> None:
+    items = _headlines(2000)
+    proc, base = _start_server(database_url, tmp_path)
+    outcome: dict[str, object] = {}
+
+    def post() -> None:
+        try:
+            outcome["status"] = httpx.post(
+                f"{base}/v1/headlines", json={"items": items}, timeout=300
+            ).status_code
+        except httpx.TransportError as exc:
+            outcome["error"] = type(exc).__name__
+
+    sender = threading.Thread(target=post)
+    sender.start()
+    time.sleep(kill_after)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    sender.join(timeout=60)
+    assert "error" in outcome, f"the batch finished before the kill: {outcome}"
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM headlines")).scalar_one()
+    engine.dispose()
+    assert stored in (0, len(items)), f"partial batch after SIGKILL: {stored} of {len(items)}"
+
+    proc, base = _start_server(database_url, tmp_path)
+    try:
+        again = httpx.post(f"{base}/v1/headlines", json={"items": items}, timeout=300)
+        assert again.status_code == 200, again.text
+        body = again.json()
+        assert body["already_present"] == stored and body["inserted"] == len(items) - stored
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

@@ -44,7 +44,7 @@ def _headlines(n: int, start: dt.date = dt.date(2015, 1, 1)) -> list[dict]:
         {
             "date": (start + dt.timedelta(days=i // 25)).isoformat(),
             "rank": i % 25 + 1,
-            "text": f"{COUNTRIES[i % 8]} announces new trade policy number {i} with {COUNTRIES[(i * 3) % 8]}",
+            "text": f"{COUNTRIES[i % 8]} announces trade policy {i} with {COUNTRIES[i * 3 % 8]}",
         }
         for i in range(n)
     ]

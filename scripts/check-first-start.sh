@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# A newcomer's first start, as CI proves it: a clean clone of this checkout into a temporary
+# folder, the README's run command (scripts/serve.sh) with no project environment variables,
+# then a prediction and an explanation for the demo data over HTTP. Prints how long the
+# install and the first start took, stops the server and removes the clone.
+set -euo pipefail
+src="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d /tmp/kdtcn-first-start.XXXXXX)"
+port="${CHECK_PORT:-8000}"
+log="$work/serve.log"
+pid=""
+
+cleanup() {
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port is in use; set CHECK_PORT" >&2
+  exit 1
+fi
+
+git clone --quiet "$src" "$work/kdtcn"
+cd "$work/kdtcn"
+test ! -e var || { echo "the clone already has var/" >&2; exit 1; }
+
+echo "first start: scripts/serve.sh in a clean clone ($work/kdtcn), port $port"
+started=$(date +%s)
+# Only what a shell always has: no DATABASE_URL, ARTIFACTS_DIR, PYSTOW_HOME or API_KEY.
+env -i HOME="$HOME" PATH="$PATH" LANG=C.UTF-8 PORT="$port" scripts/serve.sh >"$log" 2>&1 &
+pid=$!
+
+deadline=$((started + 3600))
+until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "the server exited during its first start; last lines of its log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  if [ "$(date +%s)" -gt "$deadline" ]; then
+    echo "not ready after an hour" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  sleep 2
+done
+ready=$(date +%s)
+installed=$(stat -c %Y .venv/.installed-* 2>/dev/null | sort -n | tail -1 || echo "$started")
+
+"$src/.venv/bin/python" - "$port" <<'PY'
+import sys
+
+import httpx
+
+base = f"http://127.0.0.1:{sys.argv[1]}"
+params = {"date": "2016-06-24", "target": "same_day"}
+with httpx.Client(base_url=base, timeout=120) as http:
+    pred = http.get("/v1/predictions/DJIA", params=params)
+    assert pred.status_code == 200, (pred.status_code, pred.text[:500])
+    body = pred.json()
+    missing = {"p_up", "direction", "model", "data", "coverage", "cached"} - set(body)
+    assert not missing, f"prediction lacks {missing}"
+    assert 0.0 <= body["p_up"] <= 1.0 and body["direction"] in ("up", "down")
+    assert body["data"]["prices_to"] < "2016-06-24" <= body["data"]["headlines_to"]
+    assert body["coverage"]["events"] > 0, body["coverage"]
+    latest = http.get("/v1/predictions/DJIA")
+    assert latest.status_code == 200, latest.text[:500]
+    expl = http.get("/v1/explanations/DJIA", params=params)
+    assert expl.status_code == 200, (expl.status_code, expl.text[:500])
+    ex = expl.json()
+    missing = {"prediction", "method", "events", "groups", "graph"} - set(ex)
+    assert not missing, f"explanation lacks {missing}"
+    assert ex["events"] and ex["graph"]["nodes"] and ex["graph"]["edges"]
+    assert any(e["date"] == "2016-06-24" for e in ex["events"])
+    page = http.get("/v1/explanations/DJIA/view")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    print(
+        f"prediction 2016-06-24 same_day: p_up={body['p_up']} ({body['direction']}), "
+        f"model {body['model']['name']} {body['model']['version']}; "
+        f"explanation: {len(ex['events'])} events, {len(ex['graph']['nodes'])} nodes"
+    )
+PY
+
+echo "install (pip, new .venv): $((installed - started)) s;" \
+  "first start after install: $((ready - installed)) s; total until ready: $((ready - started)) s"
+grep -E "ready after|first start" "$log" | sed 's/^/  serve.sh: /' || true

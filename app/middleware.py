@@ -134,7 +134,7 @@ class JsonErrors:
             await _send_json(
                 send,
                 500,
-                {"detail": f"internal error (id {error_id}); any write was rolled back"},
+                {"detail": f"internal error (id {error_id}); the server log has its details"},
             )
 
 

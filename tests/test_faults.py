@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 
-from app.db import make_engine
+from app.db import DatabaseBusy, make_engine, make_sessionmaker, run_transaction
 from app.liveserver import LiveServer, free_port
 from app.main import create_app
 from app.migrate import upgrade
@@ -231,3 +231,57 @@ def test_metrics_in_prometheus_format(http) -> None:  # type: ignore[no-untyped-
     assert 'http_requests_total{handler="/v1/events",method="GET",status="200"}' in body
     assert 'handler="/v1/predictions/{symbol}"' in body  # templated, never the raw path
     assert "kdtcn_model_load_seconds_count" in body and "kdtcn_answer_seconds" in body
+
+
+class _Orig(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def _conflict(sqlstate: str = "40P01") -> OperationalError:
+    return OperationalError("INSERT ...", {}, _Orig(sqlstate))
+
+
+def test_run_transaction_retries_conflicts_then_gives_up(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    factory = make_sessionmaker(engine)
+    calls = []
+
+    def flaky(session: object) -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise _conflict()
+        return "done"
+
+    assert run_transaction(factory, flaky, base_delay=0.001) == "done" and len(calls) == 3
+
+    def always(session: object) -> None:
+        raise _conflict("40001")
+
+    with pytest.raises(DatabaseBusy):
+        run_transaction(factory, always, attempts=3, base_delay=0.001)
+
+    def other(session: object) -> None:
+        raise _conflict("23505")  # unique violation: a bug, not a conflict to retry
+
+    with pytest.raises(OperationalError):
+        run_transaction(factory, other, base_delay=0.001)
+    engine.dispose()
+
+
+class _BusyPipeline(_BrokenPipeline):
+    def process(self, texts: list[str]) -> list:
+        raise DatabaseBusy("lock conflict persisted over 5 attempts")
+
+
+def test_persistent_conflict_is_503_with_retry_after(tmp_path: Path) -> None:
+    with (
+        _serve(tmp_path, pipeline=_BusyPipeline()) as live,
+        httpx.Client(base_url=live.base_url) as client,
+    ):
+        resp = client.post(
+            "/v1/headlines", json={"items": [{"date": "2016-06-24", "text": "Markets fall"}]}
+        )
+        assert resp.status_code == 503 and int(resp.headers["retry-after"]) > 0
+        assert "retry later" in resp.json()["detail"]

@@ -57,9 +57,13 @@ class KnowledgeGraph:
         relation_names: dict[str, str],
     ) -> None:
         self.graph = nx.MultiDiGraph()
+        # A plain undirected copy built in file order, not `to_undirected(as_view=True)`:
+        # the view iterates neighbours through a set, so shortest-path ties were broken by
+        # the process's string-hash seed and two replicas could draw different paths.
+        self.undirected = nx.Graph()
         for head, relation, tail in triples:
             self.graph.add_edge(head, tail, key=relation)
-        self.undirected = self.graph.to_undirected(as_view=True)
+            self.undirected.add_edge(head, tail)
         self.labels = labels
         self.descriptions = descriptions
         self.relation_names = relation_names

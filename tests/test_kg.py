@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import pytest
 
+from app.settings import PROJECT_ROOT
 from kg.embed import EventEmbedder, KGEmbeddings, event_nodes, event_triples, train_embeddings
 from kg.link import load_aliases
 from kg.text import clean_headline, content_hash
@@ -172,3 +176,36 @@ def test_transe_training_save_load_and_event_vectors(kg, tmp_path) -> None:  # t
     bare = EventEmbedder(again, graph=None).embed(event, [])
     assert bare[-4:].tolist() == [0.0, 1.0, 1.0, 0.0]  # "w:britain" unseen, no context
     assert event_nodes(event, []) == ("w:britain", "pred:leave", "w:eu")
+
+
+def test_paths_do_not_depend_on_the_hash_seed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two processes (two API replicas) draw the same paths: tie-breaking follows file order,
+    not the per-process string-hash seed (networkx's undirected view iterated a set)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "paths.py"
+    script.write_text(
+        "import json, random\n"
+        "from kg.graph import KnowledgeGraph\n"
+        "from tests.conftest import DATA_DIR\n"
+        "kg = KnowledgeGraph.load(DATA_DIR / 'wd40k')\n"
+        "nodes = sorted(kg.graph.nodes)\n"
+        "rng = random.Random(0)\n"
+        "pairs = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(300)]\n"
+        "print(json.dumps([kg.shortest_path(a, b) for a, b in pairs]))\n"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, str(script)],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(PROJECT_ROOT)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    paths = json.loads(outputs[0])
+    assert sum(1 for p in paths if p and len(p) >= 2) >= 10  # ties are possible on these
+    assert outputs[0] == outputs[1]

@@ -66,8 +66,16 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     from app.services.model_versions import latest_version
     from app.services.training import train_and_register
     from kg.pipeline import EventPipeline
+    from models.targets import TARGETS
 
-    started = time.perf_counter()
+    started = step = time.perf_counter()
+
+    def done(what: str) -> None:
+        nonlocal step
+        now = time.perf_counter()
+        say.print(f"first start: {what} in {now - step:.0f} s")
+        step = now
+
     settings.ensure_dirs()  # a clean clone has no var/: create it before the first migration
     upgrade(settings.database_url)
     factory, engine = open_database(settings)
@@ -83,10 +91,14 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
             bar.update(tasks[stage], completed=done)
 
         import_djia_reddit(settings.data_dir / "djia_reddit", factory, progress=on_progress)
+        done("imported the bundled data")
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    step = time.perf_counter()
     processed = (
         extract_all(factory, pipeline, bar) if pending_count(factory, pipeline.version) else 0
     )
+    if processed:
+        done(f"extracted and linked the events of {processed} headlines")
     version = latest_embeddings(settings.artifacts_dir, kind="kg")
     if version is None or processed:  # new events: embeddings keyed by their content
         task = bar.add_task("embeddings (TransE)", total=None)
@@ -102,7 +114,8 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 until=None,
                 progress=on_epoch,
             )
-    for target in ("next_day", "same_day"):
+        done(f"trained the embeddings {version}")
+    for target in TARGETS:
         with transaction(factory) as session:
             current = latest_version(session=session, symbol=SYMBOL, target=target)
             if current is None or current.embedding_version != version:
@@ -116,6 +129,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                     embedding_version=version,
                 )
                 bar.update(task, total=1, completed=1)
+                done(f"trained KDTCN for {target}")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

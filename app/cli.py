@@ -181,7 +181,7 @@ def kg_embed(
 def train(
     symbol: str = "DJIA",
     model: str = "kdtcn",
-    target: Annotated[str, typer.Option(help="next_day or same_day")] = "next_day",
+    target: Annotated[str, typer.Option(help="a target of models.targets")] = "next_day",
     until: Annotated[str | None, typer.Option(help="Last day of training data")] = None,
     embedding: Annotated[str | None, typer.Option(help="Embedding version")] = None,
     seed: int = 0,

@@ -31,7 +31,6 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data", description="Bundled demo data (DJIA + Reddit, WD40k)"
     )
     pystow_home: Path = Field(default=PROJECT_ROOT / "var" / "pystow")
-    max_batch_items: int = 5000
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         description="Largest accepted request body; larger ones get 413 before being parsed",

@@ -2,14 +2,10 @@
 
 Alignment. A sample is anchored on day `a`, the last day whose price is used; its label is
 the move of day a+1 (close[a+1] >= close[a], on adjusted closes: the dataset's label). The
-window holds W days of price features ending at `a`. The event channel depends on the target:
-
-* ``next_day``: events of days a-W+1..a (news up to the anchor; a user can trade on it);
-* ``same_day``: events of days a-W+2..a+1, i.e. shifted one step so the last step carries
-  the news of the very day being predicted, with the prices of the day before, as in the
-  paper and the dataset's label.
-
-The predicted day is always a+1, so the same chronological split applies to both targets.
+window holds W days of price features ending at `a`, and event rows a-W+1+s..a+s where s is
+the target's `event_shift` (models.targets: 0 for next_day, 1 for same_day, whose last step
+carries the news of the very day being predicted). The predicted day is always a+1, so the
+same chronological split applies to every target.
 """
 
 from __future__ import annotations
@@ -19,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models.targets import get_target
+
 __all__ = [
     "PRICE_FEATURES",
-    "TARGETS",
     "price_features",
     "up_labels",
     "Normaliser",
@@ -31,7 +28,6 @@ __all__ = [
 ]
 
 PRICE_FEATURES = ["ret", "range", "body", "gap", "dvol"]
-TARGETS = ("same_day", "next_day")
 
 
 def price_features(prices: pd.DataFrame) -> pd.DataFrame:
@@ -112,13 +108,11 @@ def window_at(
     `event_rows` must have one more row than prices when the same_day target is asked for
     the day after the last price row.
     """
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
+    shift = get_target(target).event_shift
     parts = []
     if price_rows is not None:
         parts.append(price_rows[anchor - window + 1 : anchor + 1])
     if event_rows is not None:
-        shift = 1 if target == "same_day" else 0
         parts.append(event_rows[anchor - window + 1 + shift : anchor + 1 + shift])
     return np.concatenate(parts, axis=1)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from sqlalchemy import delete, func, select, update
 
 from app.bootstrap import extract_all
 from app.db import make_engine, make_sessionmaker, transaction
@@ -24,6 +25,9 @@ from app.services.embeddings import build_embeddings
 from app.services.predictions import ModelRegistry, prepare
 from app.services.training import train_and_register
 from app.settings import PROJECT_ROOT, Settings
+from app.tables import Headline, Price
+from models.features import PRICE_FEATURES
+from models.targets import TARGETS
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
 
@@ -280,3 +284,49 @@ def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ig
         driver.save_screenshot(str(shots / "explanation-2016-06-24.png"))
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("date", ["2016-05-20", BREXIT])
+def test_target_contract_no_input_after_what_the_target_allows(built, target, date) -> None:  # type: ignore[no-untyped-def]
+    """Every target, the same checks: deleting all data dated after what the target allows
+    leaves the model input unchanged, while changing the last data it allows changes it."""
+    server, factory = built
+    rule = TARGETS[target]
+    day = dt.date.fromisoformat(date)
+
+    def model_input(session) -> tuple[np.ndarray, bool]:  # type: ignore[no-untyped-def]
+        p = prepare(
+            session=session,
+            registry=server.app.state.registry,
+            symbol="DJIA",
+            date=day,
+            target=target,
+        )
+        return p.window(), p.loaded.embedder is not None
+
+    with factory() as session:
+        base, reads_events = model_input(session)
+        session.execute(delete(Headline).where(Headline.date > rule.last_headline_date(day)))
+        session.execute(delete(Price).where(Price.date > rule.last_price_date(day)))
+        np.testing.assert_allclose(model_input(session)[0], base, atol=1e-6)
+        # The data the target does allow is read: its last headlines (by a model that reads
+        # events; another test may have registered a price-only version) and its last bar.
+        if reads_events:
+            last_news = rule.last_headline_date(day)
+            session.execute(delete(Headline).where(Headline.date == last_news))
+            assert not np.allclose(model_input(session)[0], base, atol=1e-6)
+        last_bar = session.scalar(
+            select(func.max(Price.date)).where(Price.date <= rule.last_price_date(day))
+        )
+        session.execute(
+            update(Price)
+            .where(Price.date == last_bar)
+            .values(
+                close=Price.close * 1.01, adj_close=Price.adj_close * 1.01, high=Price.high * 1.01
+            )
+        )
+        after, _ = model_input(session)
+        width = len(PRICE_FEATURES)
+        assert not np.allclose(after[:, :width], base[:, :width], atol=1e-6)
+        session.rollback()

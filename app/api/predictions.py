@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import SessionDep
@@ -16,13 +16,11 @@ from app.schemas import BoundedDate
 from app.services.explanations import explain
 from app.services.plots import effects_png
 from app.services.predictions import (
-    NoModel,
-    NotEnoughHistory,
-    NotFound,
     fingerprint,
     prepare,
     resolve_date,
 )
+from models.targets import DEFAULT_TARGET, TargetName
 
 router = APIRouter(
     prefix="/v1",
@@ -47,7 +45,7 @@ DateQuery = Annotated[
     BoundedDate | None, Query(description="ISO date D; default: latest with data")
 ]
 TargetQuery = Annotated[
-    Literal["next_day", "same_day"],
+    TargetName,
     Query(description="next_day: the move after D from data up to D; same_day: D's own move"),
 ]
 
@@ -57,37 +55,28 @@ def _answer(
 ) -> dict[str, Any]:
     symbol = symbol.upper()
     state = request.app.state
-    try:
-        resolved = resolve_date(session, symbol, date, target)
-        loaded = state.registry.get(session=session, symbol=symbol, target=target)
-        window = loaded.model.config["window"]
-        key = (
-            loaded.row.version,
-            symbol,
-            resolved,
-            target,
-            kind,
-            fingerprint(session, symbol, resolved - dt.timedelta(days=2 * window + 10), resolved),
-        )
-        cached = state.cache.get(key)
-        if cached is not None:
-            state.metrics.cache_hits.labels(kind).inc()
-            return {**cached, "cached": True}
-        started = time.perf_counter()
-        prediction = prepare(
-            session=session, registry=state.registry, symbol=symbol, date=resolved, target=target
-        )
-        body = (
-            prediction.public()
-            if kind == "prediction"
-            else explain(prediction, state.pipeline.graph)
-        )
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-    except NotEnoughHistory as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    except NoModel as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    resolved = resolve_date(session, symbol, date, target)
+    loaded = state.registry.get(session=session, symbol=symbol, target=target)
+    window = loaded.model.config["window"]
+    key = (
+        loaded.row.version,
+        symbol,
+        resolved,
+        target,
+        kind,
+        fingerprint(session, symbol, resolved - dt.timedelta(days=2 * window + 10), resolved),
+    )
+    cached = state.cache.get(key)
+    if cached is not None:
+        state.metrics.cache_hits.labels(kind).inc()
+        return {**cached, "cached": True}
+    started = time.perf_counter()
+    prediction = prepare(
+        session=session, registry=state.registry, symbol=symbol, date=resolved, target=target
+    )
+    body = (
+        prediction.public() if kind == "prediction" else explain(prediction, state.pipeline.graph)
+    )
     state.metrics.answer_seconds.labels(kind, target).observe(time.perf_counter() - started)
     state.cache.put(key, body)
     return {**body, "cached": False}
@@ -99,7 +88,7 @@ def get_prediction(
     session: SessionDep,
     symbol: SymbolPath,
     date: DateQuery = None,
-    target: TargetQuery = "next_day",
+    target: TargetQuery = DEFAULT_TARGET,
 ) -> dict[str, Any]:
     """P(up) for the target day, with the model, its validation metrics and the data used."""
     return _answer(request, session, symbol, date, target, "prediction")
@@ -111,7 +100,7 @@ def get_explanation(
     session: SessionDep,
     symbol: SymbolPath,
     date: DateQuery = None,
-    target: TargetQuery = "next_day",
+    target: TargetQuery = DEFAULT_TARGET,
 ) -> dict[str, Any]:
     """Every event of the window with its occlusion effect on P(up), groups and graph."""
     return _answer(request, session, symbol, date, target, "explanation")
@@ -130,7 +119,7 @@ def explanation_png(
     session: SessionDep,
     symbol: SymbolPath,
     date: DateQuery = None,
-    target: TargetQuery = "next_day",
+    target: TargetQuery = DEFAULT_TARGET,
     top: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> Response:
     """The largest effects as a horizontal bar chart (PNG)."""

@@ -14,6 +14,7 @@ import numpy as np
 from app.services.graph_view import GraphEvent, build_explanation_graph
 from app.services.predictions import Prediction
 from models.explain import occlusion_effects
+from models.targets import get_target
 
 __all__ = ["explain", "GRAPH_TOP_EVENTS"]
 
@@ -44,7 +45,7 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
             note="this model reads prices only; no event has an effect",
         )
         return answer
-    first_row = 2 if prediction.target == "same_day" else 1  # first event row in the window
+    first_row = get_target(prediction.target).first_event_row()
     dim = embedder.dim
     variants, index = [], []
     for j, day in enumerate(prediction.event_days):

@@ -1,4 +1,7 @@
-"""The effect bar chart as a PNG (matplotlib, headless)."""
+"""The effect bar chart as a PNG (matplotlib, headless).
+
+The figure is built as a plain `Figure` on the Agg canvas, never through pyplot: requests run
+in thread-pool threads, and pyplot's global state is not thread-safe."""
 
 from __future__ import annotations
 
@@ -10,13 +13,11 @@ __all__ = ["effects_png"]
 
 
 def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     events = sorted(explanation.get("events", []), key=lambda e: -abs(e["effect"]))[:top][::-1]
-    fig, ax = plt.subplots(figsize=(10, 0.35 * max(4, len(events)) + 1.2), dpi=100)
+    fig = Figure(figsize=(10, 0.35 * max(4, len(events)) + 1.2), dpi=100)
+    ax = fig.add_subplot()
     labels = [textwrap.shorten(f"#{e['rank']} {e['headline']}", 70) for e in events]
     values = [e["effect"] * 100 for e in events]
     ax.barh(range(len(events)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
@@ -32,5 +33,4 @@ def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     return buffer.getvalue()

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.domain import NoModel, NotEnoughHistory, NotFound
 from app.services.daily import DayEvents, collect_days, pooled_matrix
 from app.services.embeddings import embeddings_dir
 from app.services.model_versions import latest_version, public
@@ -27,6 +28,7 @@ from app.tables import Headline, ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import ServedModel, load_artifact
 from models.features import price_features, window_at
+from models.targets import get_target
 
 __all__ = [
     "NotFound",
@@ -37,18 +39,6 @@ __all__ = [
     "prepare",
     "PredictionCache",
 ]
-
-
-class NotFound(LookupError):
-    pass
-
-
-class NotEnoughHistory(ValueError):
-    pass
-
-
-class NoModel(LookupError):
-    pass
 
 
 @dataclass
@@ -128,9 +118,7 @@ class Prediction:
             "symbol": self.symbol,
             "target": self.target,
             "date": self.date.isoformat(),
-            "target_date": self.date.isoformat()
-            if self.target == "same_day"
-            else f"first trading day after {self.date.isoformat()}",
+            "target_date": get_target(self.target).target_day(self.date),
             "p_up": round(self.p_up, 6),
             "direction": "up" if self.p_up >= 0.5 else "down",
             "model": public(row),
@@ -160,7 +148,7 @@ class Prediction:
 def _anchor_prices(
     session: Session, symbol: str, date: dt.date, target: str, need: int
 ) -> list[tuple]:
-    op = Price.date <= date if target == "next_day" else Price.date < date
+    last = get_target(target).last_price_date(date)
     rows = session.execute(
         select(
             Price.date,
@@ -171,7 +159,7 @@ def _anchor_prices(
             Price.adj_close,
             Price.volume,
         )
-        .where(Price.symbol == symbol, op)
+        .where(Price.symbol == symbol, Price.date <= last)
         .order_by(Price.date.desc())
         .limit(need)
     ).all()
@@ -179,14 +167,14 @@ def _anchor_prices(
 
 
 def resolve_date(session: Session, symbol: str, date: dt.date | None, target: str) -> dt.date:
-    """Default date: the latest day with data (next_day: last bar; same_day: last headline
-    day after the last bar, else the last bar)."""
+    """The asked date, checked, or by default the latest day the target's data allows."""
+    rule = get_target(target)
     last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
     if last_bar is None:
         raise NotFound(f"unknown symbol {symbol!r}: no prices stored")
     if date is not None:
         if (
-            target == "next_day"
+            rule.bar_of_date_is_input
             and session.scalar(
                 select(func.count())
                 .select_from(Price)
@@ -195,13 +183,13 @@ def resolve_date(session: Session, symbol: str, date: dt.date | None, target: st
             == 0
         ):
             raise NotFound(
-                f"no {symbol} bar on {date}: next_day needs the close of D (last bar {last_bar})"
+                f"no {symbol} bar on {date}: {target} needs the close of D (last bar {last_bar})"
             )
         return date
-    if target == "next_day":
-        return last_bar
-    last_news = session.scalar(select(func.max(Headline.date)))
-    return last_news if last_news and last_news > last_bar else last_bar
+    last_news = (
+        None if rule.bar_of_date_is_input else session.scalar(select(func.max(Headline.date)))
+    )
+    return rule.default_date(last_bar, last_news)
 
 
 def prepare(
@@ -230,8 +218,8 @@ def prepare(
     event_days: list[DayEvents] = []
     event_rows = None
     if loaded.embedder is not None:
-        # Event rows aligned with price rows; same_day adds day D itself after them.
-        dates = price_dates[1:] + ([date] if target == "same_day" else [])
+        # Event rows beside the price rows, as the target shifts them.
+        dates = get_target(target).event_dates(price_dates, date)
         event_days = collect_days(
             session=session,
             dates=dates,

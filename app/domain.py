@@ -1,0 +1,29 @@
+"""Domain errors raised by services; `app.errors` maps each to its HTTP status in one place."""
+
+from __future__ import annotations
+
+__all__ = ["DomainError", "NotFound", "NotEnoughHistory", "NoModel"]
+
+
+class DomainError(Exception):
+    """A request the service understood but cannot answer; `status` is its HTTP code."""
+
+    status = 400
+
+
+class NotFound(DomainError, LookupError):
+    """Unknown symbol, or no bar on the date a target needs."""
+
+    status = 404
+
+
+class NotEnoughHistory(DomainError, ValueError):
+    """Fewer trading days before the date than the model's window needs."""
+
+    status = 422
+
+
+class NoModel(DomainError, LookupError):
+    """No trained model version for this symbol and target (the message names the command)."""
+
+    status = 409

@@ -127,7 +127,7 @@ def score_gold(
 ) -> dict[str, dict[str, float]]:
     """All scores of one gold set: extraction (ours, textacy's when installed) and linking
     (of the event phrases, and of the whole headline, which is what the pipeline stores)."""
-    docs = list(nlp.pipe([g["text"] for g in gold]))
+    docs = list(extractor.parse([g["text"] for g in gold]))
     gold_tuples = [[(t["subject"], t["predicate"], t["object"]) for t in g["tuples"]] for g in gold]
     events = [extractor.extract_doc(d) for d in docs]
     out = {

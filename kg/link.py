@@ -18,6 +18,12 @@ that are also the names of obscure films and songs). For a phrase:
    linking cheap next to parsing), fuzzy matching with rapidfuzz against labels sharing the
    first three letters, for capitalised mentions of 5+ characters (ratio / 100 * 0.85).
 
+Only named entities are indexed by label: concepts (labels Wikidata writes in lower case,
+"journalist", "war", "square") and given or family names ("Hans", "Edward") are left out,
+since a headline's "Journalist Assaulted" or "Hans Rosling" never means them; they still
+link through the alias table. Tokens split at hyphens ("China-India"), and a capitalised
+plural of an alias links like the alias ("Canadians", "Palestinians").
+
 A candidate below `threshold` is not linked. Lower-case single words link only through the
 alias table, so common nouns ("police", "war") never link to a same-named entity. When a
 surface form names several entities, the one adjacent in the graph to the headline's other
@@ -41,7 +47,8 @@ from kg.types import EntityLink, Event, Phrase
 
 __all__ = ["EntityLinker", "load_aliases", "normalise"]
 
-_TOKEN = re.compile(r"[\w][\w.'-]*[\w.]|[\w]")
+_TOKEN = re.compile(r"\w[\w.'’]*[\w.]|\w")
+_NAME_ONLY = re.compile(r"\b(given name|family name|surname)\b")
 _STOP = set(STOP_WORDS) | {"new", "says", "say"}
 # Aliases that are also common words: linked only when written in capitals ("US", "WHO").
 _UPPER_ONLY = {"us", "who", "un", "it", "eu", "uk"}
@@ -87,7 +94,7 @@ class EntityLinker:
         self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
         by_prefix: dict[str, list[str]] = defaultdict(list)
         for qid, label in kg.labels.items():
-            if qid not in kg or not label:
+            if qid not in kg or not label or not self.is_named(qid):
                 continue
             self.exact[label].append(qid)
             norm = normalise(label)
@@ -95,6 +102,13 @@ class EntityLinker:
             by_prefix[norm[:3]].append(norm)
         self.by_prefix = {k: sorted(set(v)) for k, v in by_prefix.items()}
         self._lookup = lru_cache(maxsize=200_000)(self._lookup_uncached)
+
+    def is_named(self, qid: str) -> bool:
+        """Whether an entity links by its label: a named entity, not a concept or a name."""
+        label = self.kg.label(qid) or ""
+        if label == label.lower():
+            return False
+        return not _NAME_ONLY.search(self.kg.description(qid) or "")
 
     # -- candidate generation -------------------------------------------------------------
     def _lookup_uncached(self, surface: str, fuzzy: bool = False) -> tuple[tuple[str, ...], float]:
@@ -105,6 +119,14 @@ class EntityLinker:
         raw = surface.casefold().strip()
         if raw in self.alias:  # "U.S." keeps its dots
             norm = raw
+        elif (
+            norm not in self.alias
+            and norm.endswith("s")
+            and norm[:-1] in self.alias
+            and len(norm) > 4
+            and surface[:1].isupper()
+        ):
+            norm = norm[:-1]  # "Canadians" -> "canadian"
         if norm in self.alias:  # before labels: "Russian" is Russia, not the language
             if norm in _UPPER_ONLY and not surface.strip(" .").isupper():
                 return (), 0.0

@@ -89,6 +89,8 @@ class EntityLinker:
         self.kg = kg
         self.threshold = threshold
         self.min_degree = min_degree
+        # Facts per entity, counted once: a MultiDiGraph's degree walks every edge.
+        self.degree: dict[str, int] = dict(kg.graph.degree())
         self.exact: dict[str, list[str]] = defaultdict(list)
         self.normal: dict[str, list[str]] = defaultdict(list)
         self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
@@ -138,14 +140,14 @@ class EntityLinker:
         single = len(norm.split()) == 1
         if surface in self.exact and (not single or surface[:1].isupper()):
             found = tuple(
-                q for q in self.exact[surface] if not single or self.kg.degree(q) >= self.min_degree
+                q for q in self.exact[surface] if not single or self.degree[q] >= self.min_degree
             )
             if found:
                 return found, 1.0
         capitalised = surface[:1].isupper() or len(norm.split()) > 1
         if capitalised and norm in self.normal:
             found = tuple(
-                q for q in self.normal[norm] if not single or self.kg.degree(q) >= self.min_degree
+                q for q in self.normal[norm] if not single or self.degree[q] >= self.min_degree
             )
             if found:
                 return found, 0.9
@@ -166,7 +168,7 @@ class EntityLinker:
                 for c in context
                 if c != qid and self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid)
             )
-            return near, self.kg.degree(qid)
+            return near, self.degree.get(qid, 0)
 
         return max(candidates, key=rank)
 

@@ -138,7 +138,7 @@ def _phrase_tokens(token: Any) -> list[Any]:
 
 def _singular(word: str, common: frozenset[str]) -> str:
     """A capitalised common noun's lemma ("Surgeons" -> "surgeon"); names stay as written."""
-    if word not in common or not word.endswith("s"):
+    if not word.endswith("s") or len(word) < 4:
         return word
     for stem in (word[:-3] + "y" if word.endswith("ies") else "", word[:-1], word[:-2]):
         if stem and stem in common:
@@ -152,6 +152,8 @@ def _head_word(token: Any) -> str:
         if symbol is not None:
             return symbol  # "$124 billion" -> "$"
     if token.pos_ == "PROPN":
+        if token.text.isupper():
+            return token.lower_  # "ISIS", "NATO"
         return _singular(token.lower_, common_words())
     return token.lemma_.lower()
 
@@ -237,7 +239,10 @@ def _inherited(verb: Any) -> Any | None:
         if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"}:
             subj, _ = _subject(head) if head.pos_ == "VERB" else (_own_subject(head), None)
             return subj
-    if verb.dep_ in {"conj", "ccomp"} and head.pos_ in {"VERB", "AUX"}:
+    purpose = verb.dep_ == "advcl" and any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children
+    )  # "gives $1bn to rebuild Georgia"
+    if (verb.dep_ in {"conj", "ccomp"} or purpose) and head.pos_ in {"VERB", "AUX"}:
         subj, _ = _subject(head)
         return subj
     return None
@@ -251,9 +256,10 @@ def _fragment_head(noun: Any) -> bool:
 
 
 def _infinitive_subject(verb: Any) -> Any | None:
-    """The subject of an infinitive complement: "allow Jedi to perform", "help them overcome"."""
+    """The subject of an infinitive or small-clause complement: "allow Jedi to perform",
+    "help them overcome", "declares internet porn illegal"."""
     for child in verb.children:
-        if child.dep_ == "ccomp" and child.tag_ == "VB":
+        if child.dep_ == "ccomp" and (child.tag_ == "VB" or child.pos_ == "ADJ"):
             subj = next((c for c in child.children if c.dep_ == "nsubj"), None)
             if (
                 subj is not None
@@ -304,6 +310,14 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     for token, suffix in found:
         out.append((token, suffix))
         out.extend((c, suffix) for c in token.conjuncts if c.i > token.i)
+        out.extend(  # "bribed doctors, hospitals": a comma list of plain nouns
+            (c, suffix)
+            for c in token.children
+            if c.dep_ == "appos"
+            and c.pos_ == "NOUN"
+            and token.pos_ == "NOUN"
+            and c.tag_ == token.tag_
+        )
     return out
 
 
@@ -352,7 +366,9 @@ class EventExtractor:
             if verb.pos_ != "VERB" or verb.dep_ in {"amod", "aux", "auxpass"}:
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i or subj.pos_ == "VERB":
+            if subj is None or subj.i == verb.i or subj.lower_ in _RELATIVE:
+                continue
+            if subj.pos_ == "VERB":
                 continue
             objects = _objects(verb, patient)
             if not objects and _xcomp_target(verb) is not None:

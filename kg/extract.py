@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from kg.truecase import common_words, lower_title_case
+from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
 __all__ = ["load_nlp", "EventExtractor", "MODEL_NAME"]
@@ -113,6 +113,26 @@ _REPORTING = {
 # "hit with", "planned for", "accused of" give an instrument, purpose or charge.
 _PASSIVE_PREPS = {"to", "toward", "towards", "into", "onto", "on", "from", "against"}
 _CURRENCY = {"$", "£", "€", "¥"}
+# Verbs whose object is the subject of their infinitive ("asks government to pay").
+_CONTROL = {
+    "ask",
+    "tell",
+    "urge",
+    "force",
+    "order",
+    "allow",
+    "permit",
+    "persuade",
+    "invite",
+    "encourage",
+    "require",
+    "help",
+    "let",
+    "make",
+    "say",
+    "want",
+    "expect",
+}
 
 
 def load_nlp(*, with_ner: bool = False) -> Any:
@@ -154,7 +174,9 @@ def _head_word(token: Any) -> str:
     if token.pos_ == "PROPN":
         if token.text.isupper():
             return token.lower_  # "ISIS", "NATO"
-        return _singular(token.lower_, common_words())
+        if token.doc.user_data.get("title_case"):  # "Trade Preferences", not "United States"
+            return _singular(token.lower_, common_words())
+        return token.lower_
     return token.lemma_.lower()
 
 
@@ -232,6 +254,9 @@ def _inherited(verb: Any) -> Any | None:
     if head is verb:
         return None
     if verb.dep_ == "xcomp":
+        controller = next((c for c in head.children if c.dep_ in {"dobj", "obj"}), None)
+        if controller is not None and controller.i < verb.i and _verb_lemma(head) in _CONTROL:
+            return controller  # "urges Britain to leave": Britain leaves
         while head.dep_ in {"acomp", "xcomp"} and head.pos_ in {"ADJ", "ADP", "AUX", "VERB"}:
             if _own_subject(head) is not None:
                 break
@@ -274,7 +299,11 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     """[(object token, predicate suffix)] with conjoined objects expanded."""
     found: list[tuple[Any, str]] = []
     children = list(verb.children)
-    if _verb_lemma(verb) in _REPORTING and any(c.dep_ in {"ccomp", "xcomp"} for c in children):
+    if (
+        passive_patient is None
+        and _verb_lemma(verb) in _REPORTING
+        and any(c.dep_ in {"ccomp", "xcomp"} for c in children)
+    ):
         return []  # "X says Y": the clause is its own event
     direct = [c for c in children if c.dep_ in {"dobj", "obj"}]
     direct = direct or [
@@ -354,6 +383,7 @@ class EventExtractor:
         for text, doc in zip(texts, self.nlp.pipe(prepared, batch_size=batch_size), strict=True):
             if doc.text != text:
                 doc.user_data["text"] = text
+                doc.user_data["title_case"] = True
             yield doc
 
     def extract(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[Event]]:
@@ -362,8 +392,13 @@ class EventExtractor:
     def extract_doc(self, doc: Any) -> list[Event]:
         events: list[Event] = []
         seen: set[tuple[int, int, int | None]] = set()
+        # In a sentence-case headline a capitalised word inside a sentence is a name, even
+        # when tagged as a verb ("Port Said").
+        named = not is_title_case(doc.user_data.get("text", doc.text))
         for verb in doc:
             if verb.pos_ != "VERB" or verb.dep_ in {"amod", "aux", "auxpass"}:
+                continue
+            if named and verb.i > 0 and verb.text[:1].isupper() and doc[verb.i - 1].is_alpha:
                 continue
             subj, patient = _subject(verb)
             if subj is None or subj.i == verb.i or subj.lower_ in _RELATIVE:

@@ -166,7 +166,7 @@ class EntityLinker:
             near = sum(
                 1
                 for c in context
-                if c != qid and self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid)
+                if c != qid and (self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid))
             )
             return near, self.degree.get(qid, 0)
 
@@ -200,7 +200,7 @@ class EntityLinker:
         # Stop words cannot open or close a span, unless written in capitals ("US", "WHO").
         stop = [phrase[s:e].casefold() in _STOP and not phrase[s:e].isupper() for s, e in tokens]
         taken = [False] * len(tokens)
-        links: list[EntityLink] = []
+        found: list[tuple[int, int, tuple[str, ...], float]] = []
         for size in range(min(max_tokens, len(tokens)), 0, -1):
             for i in range(len(tokens) - size + 1):
                 if any(taken[i : i + size]) or stop[i] or stop[i + size - 1]:
@@ -209,21 +209,20 @@ class EntityLinker:
                 cands, score = self._lookup(phrase[s:e])
                 score = score * 0.9 if len(tokens) > 1 else score
                 if cands and score >= self.threshold:
-                    qid = self._choose(cands, context)
-                    links.append(
-                        EntityLink(
-                            phrase[s:e],
-                            start + s,
-                            start + e,
-                            qid,
-                            self.kg.label(qid) or qid,
-                            round(score, 4),
-                            role,
-                        )
-                    )
-                    context.add(qid)
+                    found.append((s, e, cands, score))
                     taken[i : i + size] = [True] * size
-        return sorted(links, key=lambda link: link.start)
+        # Ambiguous mentions are resolved once every mention is matched, so "Georgia" in
+        # "Georgia governor visits Atlanta" sees Atlanta.
+        context.update(c[0] for _, _, c, _ in found if len(c) == 1)
+        links: list[EntityLink] = []
+        for s, e, cands, score in sorted(found):
+            qid = self._choose(cands, context)
+            context.add(qid)
+            label = self.kg.label(qid) or qid
+            links.append(
+                EntityLink(phrase[s:e], start + s, start + e, qid, label, round(score, 4), role)
+            )
+        return links
 
     # -- public API -----------------------------------------------------------------------
     def link_mentions(self, text: str, mentions: list[tuple[int, int]]) -> list[EntityLink]:

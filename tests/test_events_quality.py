@@ -129,3 +129,12 @@ def test_linker_plural_aliases_and_hyphenated_names(pipeline) -> None:  # type: 
     ids = [x.entity_id for x in linker.link_text("The Coming China-India Conflict")]
     assert ids == ["Q148", "Q668"]
     assert linker.link_text("Ten new oceans found") == []  # lower case plural is no alias
+
+
+def test_ambiguous_mention_sees_the_entities_after_it(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Georgia the US state (Q1428) next to Atlanta; the country (Q230) next to Tbilisi."""
+    linker = pipeline.linker
+    got = {x.mention: x.entity_id for x in linker.link_text("Georgia governor visits Atlanta")}
+    assert got["Georgia"] == "Q1428"
+    got = {x.mention: x.entity_id for x in linker.link_text("Georgia joins NATO, Tbilisi says")}
+    assert got["Georgia"] == "Q230"

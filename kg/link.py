@@ -19,7 +19,8 @@ that are also the names of obscure films and songs). For a phrase:
    first three letters, for capitalised mentions of 5+ characters (ratio / 100 * 0.85).
 
 Only named entities are indexed by label: concepts (labels Wikidata writes in lower case,
-"journalist", "war", "square") and given or family names ("Hans", "Edward") are left out,
+"journalist", "war", "square"), given or family names ("Hans", "Edward") and Wikimedia
+pages (by their "instance of" facts or description) are left out,
 since a headline's "Journalist Assaulted" or "Hans Rosling" never means them; they still
 link through the alias table. Tokens split at hyphens ("China-India"), and a capitalised
 plural of an alias links like the alias ("Canadians", "Palestinians").
@@ -48,6 +49,18 @@ from kg.types import EntityLink, Event, Phrase
 __all__ = ["EntityLinker", "load_aliases", "normalise"]
 
 _TOKEN = re.compile(r"\w[\w.'’]*[\w.]|\w")
+# instance of (P31): Wikimedia category, list article, template, disambiguation page; given
+# name, male and female given name, family name.
+_NOT_ENTITY_CLASSES = {
+    "Q4167836",
+    "Q13406463",
+    "Q11266439",
+    "Q4167410",
+    "Q202444",
+    "Q12308941",
+    "Q11879590",
+    "Q101352",
+}
 _NAME_ONLY = re.compile(r"\b(given name|family name|surname)\b")
 _STOP = set(STOP_WORDS) | {"new", "says", "say"}
 # Aliases that are also common words: linked only when written in capitals ("US", "WHO").
@@ -91,6 +104,10 @@ class EntityLinker:
         self.min_degree = min_degree
         # Facts per entity, counted once: a MultiDiGraph's degree walks every edge.
         self.degree: dict[str, int] = dict(kg.graph.degree())
+        # Type constraint from the graph: pages and names are not what a headline names.
+        self.not_entities = {
+            h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t in _NOT_ENTITY_CLASSES
+        }
         self.exact: dict[str, list[str]] = defaultdict(list)
         self.normal: dict[str, list[str]] = defaultdict(list)
         self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
@@ -109,6 +126,8 @@ class EntityLinker:
         """Whether an entity links by its label: a named entity, not a concept or a name."""
         label = self.kg.label(qid) or ""
         if label == label.lower():
+            return False
+        if qid in self.not_entities:
             return False
         return not _NAME_ONLY.search(self.kg.description(qid) or "")
 

@@ -138,3 +138,10 @@ def test_ambiguous_mention_sees_the_entities_after_it(pipeline) -> None:  # type
     assert got["Georgia"] == "Q1428"
     got = {x.mention: x.entity_id for x in linker.link_text("Georgia joins NATO, Tbilisi says")}
     assert got["Georgia"] == "Q230"
+
+
+def test_wikimedia_pages_and_names_are_not_linkable(pipeline) -> None:  # type: ignore[no-untyped-def]
+    linker, kg = pipeline.linker, pipeline.graph
+    pages = [h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t == "Q4167836"]
+    assert pages and not any(linker.is_named(q) for q in pages)
+    assert linker.is_named("Q145") and linker.is_named("Q192")  # United Kingdom, David Cameron

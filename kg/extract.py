@@ -41,6 +41,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+from spacy.attrs import POS
+from spacy.symbols import VERB
+
 from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
@@ -199,7 +203,7 @@ def _phrase(token: Any) -> Phrase:
     while first < token.i and doc[first].dep_ in {"det", "punct"}:
         first += 1
     span = doc[first : last + 1]
-    text = doc.user_data.get("text", doc.text)[span.start_char : span.end_char]
+    text = doc.user_data["text"][span.start_char : span.end_char]
     return Phrase(text, span.start_char, span.end_char, _head_word(token) or token.lower_)
 
 
@@ -356,7 +360,7 @@ def _predicate(verb: Any, suffix: str) -> Phrase:
     if suffix:
         parts.append(suffix)
     end_tok = particle if particle is not None and particle.i > verb.i else verb
-    text = verb.doc.user_data.get("text", verb.doc.text)
+    text = verb.doc.user_data["text"]
     return Phrase(
         text[verb.idx : end_tok.idx + len(end_tok.text)],
         verb.idx,
@@ -379,11 +383,14 @@ class EventExtractor:
         """Parse headlines (Title Case ones lower-cased, kg.truecase); each doc keeps the
         headline as written in ``doc.user_data["text"]``."""
         texts = list(texts)
-        prepared = (lower_title_case(t) for t in texts)
-        for text, doc in zip(texts, self.nlp.pipe(prepared, batch_size=batch_size), strict=True):
-            if doc.text != text:
-                doc.user_data["text"] = text
-                doc.user_data["title_case"] = True
+        titles = [is_title_case(t) for t in texts]
+        prepared = (
+            lower_title_case(t, check=False) if c else t for t, c in zip(texts, titles, strict=True)
+        )
+        docs = self.nlp.pipe(prepared, batch_size=batch_size)
+        for text, title, doc in zip(texts, titles, docs, strict=True):
+            doc.user_data["title_case"] = title
+            doc.user_data["text"] = text  # as written (the parse may be of it lower-cased)
             yield doc
 
     def extract(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[Event]]:
@@ -394,9 +401,13 @@ class EventExtractor:
         seen: set[tuple[int, int, int | None]] = set()
         # In a sentence-case headline a capitalised word inside a sentence is a name, even
         # when tagged as a verb ("Port Said").
-        named = not is_title_case(doc.user_data.get("text", doc.text))
-        for verb in doc:
-            if verb.pos_ != "VERB" or verb.dep_ in {"amod", "aux", "auxpass"}:
+        if "text" not in doc.user_data:  # a doc not made by `parse`
+            doc.user_data["text"] = doc.text
+            doc.user_data["title_case"] = is_title_case(doc.text)
+        named = not doc.user_data["title_case"]
+        for i in np.flatnonzero(doc.to_array(POS) == VERB).tolist():  # only verbs: fast
+            verb = doc[i]
+            if verb.dep_ in {"amod", "aux", "auxpass"}:
                 continue
             if named and verb.i > 0 and verb.text[:1].isupper() and doc[verb.i - 1].is_alpha:
                 continue

@@ -38,9 +38,10 @@ def is_title_case(text: str) -> bool:
     return capitalised >= 0.8 * len(words) and capitalised >= len(words) - 1
 
 
-def lower_title_case(text: str, common: frozenset[str] | None = None) -> str:
-    """The headline with its common words lower-cased when it is in Title Case, else as is."""
-    if not is_title_case(text):
+def lower_title_case(text: str, common: frozenset[str] | None = None, *, check: bool = True) -> str:
+    """The headline with its common words lower-cased when it is in Title Case, else as is
+    (``check=False``: the caller has already found it in Title Case)."""
+    if check and not is_title_case(text):
         return text
     common = common_words() if common is None else common
     out = list(text)

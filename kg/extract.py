@@ -235,14 +235,22 @@ def _subject(verb: Any) -> tuple[Any | None, Any | None]:
     if agent is not None:
         pobj = next((c for c in agent.children if c.dep_ == "pobj"), None)
         if pobj is not None:
+            if patient is None:  # "Officer shot dead by sniper" (labelled nsubj)
+                patient = _own_subject(verb)
             if patient is None and verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL:
                 patient = verb.head  # "Applebaum arrested by anti-corruption unit"
             return pobj, patient
-    for child in verb.children:
-        if child.dep_ in _SUBJ:
-            if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
-                return verb.head, None  # "planet that challenges theories"
-            return child, None
+    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    if len(subjects) > 1 and _verb_lemma(verb) in _REPORTING:
+        subjects = [c for c in subjects if c.i > verb.i] or subjects  # "..., says Germany"
+    for child in subjects:
+        if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
+            return verb.head, None  # "planet that challenges theories"
+        return child, None
+    if verb.dep_ == "compound":  # misparse "ISIS executes journalist": verb inside a noun
+        left = [c for c in verb.children if c.dep_ == "compound" and c.pos_ in _NOMINAL]
+        if left and left[-1].i < verb.i:
+            return left[-1], None
     inherited = _inherited(verb)
     if inherited is not None:
         return inherited, None
@@ -322,6 +330,8 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
             if c.dep_ == "npadvmod"
             and (c.like_num or c.text == "%" or any(g.like_num for g in c.children))
         ]
+    if not direct and verb.dep_ == "compound" and verb.head.pos_ in {"NOUN", "PROPN"}:
+        direct = [verb.head]  # "ISIS executes journalist", "Sarkozy signs bill"
     if not direct and passive_patient is None:
         subj = _infinitive_subject(verb)
         direct = [subj] if subj is not None else []

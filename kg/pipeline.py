@@ -19,7 +19,7 @@ __all__ = ["EventPipeline", "PIPELINE_VERSION"]
 log = logging.getLogger(__name__)
 
 # Bump when extraction or linking rules change: stored headlines are then re-processed.
-PIPELINE_VERSION = "ev2"
+PIPELINE_VERSION = "ev3"
 
 
 class EventPipeline:
@@ -53,7 +53,8 @@ class EventPipeline:
         and object phrases (role "subject"/"object"), then the other entities the headline
         names (role "headline", context for the event: "UK pound falls after Brexit vote")."""
         out: list[list[tuple[Event, list[EntityLink]]]] = []
-        for text, doc in zip(texts, self.nlp.pipe(texts, batch_size=batch_size), strict=True):
+        docs = self.extractor.parse(texts, batch_size=batch_size)
+        for text, doc in zip(texts, docs, strict=True):
             events = self.extractor.extract_doc(doc)
             if not events:
                 out.append([])

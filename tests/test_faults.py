@@ -200,6 +200,15 @@ def test_openapi_describes_the_real_error_bodies(http) -> None:  # type: ignore[
         assert ref.endswith("/ErrorBody"), status
     get = doc["paths"]["/v1/predictions/{symbol}"]["get"]["responses"]
     assert {"404", "409", "422", "503"} <= set(get)
+    # Answers are typed too: the document names their schemas.
+    for path, name in [
+        ("/v1/predictions/{symbol}", "PredictionPublic"),
+        ("/v1/explanations/{symbol}", "ExplanationPublic"),
+        ("/v1/events", "EventsOfDay"),
+        ("/v1/models", "ModelList"),
+    ]:
+        ok = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert ok["schema"]["$ref"].endswith("/" + name), path
     # A rejected write says nothing was written; a rejected read does not.
     write = http.post("/v1/prices", json={"symbol": "DJIA", "items": []})
     assert write.json()["detail"] == "request rejected; nothing was written"

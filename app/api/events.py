@@ -9,12 +9,13 @@ from fastapi import APIRouter, Query
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
 from app.schemas import BoundedDate
+from app.schemas_public import EventsOfDay
 from app.services.headlines import events_for_date
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=READ_ERRORS)
 
 
-@router.get("/events")
+@router.get("/events", response_model=EventsOfDay)
 def get_events(
     session: SessionDep,
     date: Annotated[BoundedDate, Query(description="ISO date YYYY-MM-DD")],

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
+from app.schemas_public import ExplanationPublic, PredictionPublic
+from app.services.answer_cache import fingerprint
 from app.services.explanations import explain
 from app.services.plots import effects_png
 from app.services.predictions import (
-    fingerprint,
     prepare,
     resolve_date,
 )
@@ -82,7 +83,7 @@ def _answer(
     return {**body, "cached": False}
 
 
-@router.get("/predictions/{symbol}")
+@router.get("/predictions/{symbol}", response_model=PredictionPublic)
 def get_prediction(
     request: Request,
     session: SessionDep,
@@ -94,7 +95,7 @@ def get_prediction(
     return _answer(request, session, symbol, date, target, "prediction")
 
 
-@router.get("/explanations/{symbol}")
+@router.get("/explanations/{symbol}", response_model=ExplanationPublic)
 def get_explanation(
     request: Request,
     session: SessionDep,

@@ -1,88 +1,25 @@
-"""Predictions and explanations for one symbol, date and target, from stored data only.
-
-Data a target allows (DESIGN.md): ``next_day`` uses prices and headlines dated up to D and
-predicts the first trading day after D; ``same_day`` uses prices before D and headlines up
-to D and predicts D's close against the previous close.
-"""
+"""A prediction for one symbol, date and target, from stored data only: which data a target
+may see is asked of `models.targets`; the model comes from `app.services.registry`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, NotEnoughHistory, NotFound
+from app.domain import NotEnoughHistory, NotFound
 from app.services.daily import DayEvents, collect_days, pooled_matrix
-from app.services.embeddings import embeddings_dir
-from app.services.model_versions import latest_version, public
-from app.tables import Headline, ModelVersion, Price
-from kg.embed import EventEmbedder, KGEmbeddings
-from models.artifact import ServedModel, load_artifact
+from app.services.model_versions import public
+from app.services.registry import Loaded, ModelRegistry
+from app.tables import Headline, Price
 from models.features import price_features, window_at
 from models.targets import get_target
 
-__all__ = [
-    "NotFound",
-    "NotEnoughHistory",
-    "NoModel",
-    "ModelRegistry",
-    "Prediction",
-    "prepare",
-    "PredictionCache",
-]
-
-
-@dataclass
-class Loaded:
-    row: ModelVersion
-    model: ServedModel
-    embedder: EventEmbedder | None
-
-
-class ModelRegistry:
-    """Loads artifacts once per version; the newest recorded version is used on each call,
-    so a version trained while the service runs is picked up without a restart."""
-
-    def __init__(
-        self, artifacts: Path, graph: Any, on_load: Callable[[float], None] | None = None
-    ) -> None:
-        self.artifacts = Path(artifacts)
-        self.graph = graph
-        self.on_load = on_load
-        self._loaded: dict[str, Loaded] = {}
-        self._lock = threading.Lock()
-
-    def get(self, *, session: Session, symbol: str, target: str) -> Loaded:
-        row = latest_version(session=session, symbol=symbol, target=target)
-        if row is None:
-            raise NoModel(
-                f"no model trained for {symbol} ({target}); train one with: "
-                f"kdtcn train --symbol {symbol} --model kdtcn --target {target}"
-            )
-        with self._lock:
-            if row.version not in self._loaded:
-                started = time.perf_counter()
-                model = load_artifact(Path(row.artifact_path))
-                embedder = None
-                if row.embedding_version:
-                    emb = KGEmbeddings.load(embeddings_dir(self.artifacts) / row.embedding_version)
-                    embedder = EventEmbedder(emb, graph=self.graph)
-                self._loaded[row.version] = Loaded(row, model, embedder)
-                if self.on_load is not None:
-                    self.on_load(time.perf_counter() - started)
-            return self._loaded[row.version]
-
-    def summary(self) -> list[str]:
-        return sorted(self._loaded)
+__all__ = ["ModelRegistry", "Prediction", "prepare", "resolve_date"]
 
 
 @dataclass
@@ -234,42 +171,3 @@ def prepare(
     )
     prediction.p_up = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction
-
-
-class PredictionCache:
-    """LRU of answers keyed by model version, symbol, date, target and a fingerprint of the
-    data in the window (row counts and newest ids), so any write there misses the cache and
-    replicas never serve each other's stale answers."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Any | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            return None
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-def fingerprint(session: Session, symbol: str, start: dt.date, end: dt.date) -> tuple:
-    prices = session.execute(
-        select(func.count(), func.max(Price.id)).where(
-            Price.symbol == symbol, Price.date >= start, Price.date <= end
-        )
-    ).one()
-    news = session.execute(
-        select(func.count(), func.max(Headline.id), func.max(Headline.extracted_version)).where(
-            Headline.date >= start - dt.timedelta(days=7), Headline.date <= end
-        )
-    ).one()
-    return tuple(prices) + tuple(news)

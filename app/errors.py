@@ -128,7 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("503 busy on %s %s: %s", request.method, request.url.path, exc)
         return error_response(
             503,
-            "database busy with conflicting writes; nothing was written, retry later",
+            "database busy with conflicting writes; this transaction was rolled back, retry later",
             **{"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 

@@ -14,7 +14,7 @@ from app.db import make_engine, make_sessionmaker
 from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
-from tests.pgserver import PostgresServer, find_pg_bin
+from tests.pgserver import PostgresServer, started_server
 
 os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
 
@@ -24,13 +24,7 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries are missing in CI (.ci/run installs them)")
-        pytest.skip("PostgreSQL server binaries not installed")
-    server = PostgresServer(bin_dir)
-    server.start()
+    server = started_server()
     yield server
     server.stop()
 

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["PostgresServer", "find_pg_bin"]
+__all__ = ["PostgresServer", "find_pg_bin", "started_server"]
 
 
 def find_pg_bin() -> Path | None:
@@ -26,6 +26,20 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def started_server() -> PostgresServer:
+    """A started private server; the test is skipped without the binaries (failed in CI)."""
+    import pytest
+
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing in CI (.ci/run installs them)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = PostgresServer(bin_dir)
+    server.start()
+    return server
 
 
 class PostgresServer:

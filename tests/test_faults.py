@@ -20,15 +20,8 @@ from app.liveserver import LiveServer, free_port
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
+from tests.samples import BAR
 
-BAR = {
-    "date": "2016-06-24",
-    "open": 17946.63,
-    "high": 17946.63,
-    "low": 17356.34,
-    "close": 17400.75,
-    "volume": 239000000,
-}
 TABLES = ("headlines", "prices", "events", "event_entities")
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,18 +25,11 @@ from app.liveserver import LiveServer, free_port
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
-from tests.pgserver import PostgresServer, find_pg_bin
+from tests.pgserver import PostgresServer, started_server
+from tests.samples import BAR
 
 pytestmark = pytest.mark.postgres
 
-BAR = {
-    "date": "2016-06-24",
-    "open": 17946.63,
-    "high": 17946.63,
-    "low": 17356.34,
-    "close": 17400.75,
-    "volume": 239000000,
-}
 COUNTRIES = ["France", "China", "Russia", "Brazil", "India", "Japan", "Germany", "Iran"]
 
 
@@ -51,14 +45,9 @@ def _headlines(n: int, start: dt.date = dt.date(2015, 1, 1)) -> list[dict]:
 
 
 @pytest.fixture
-def private_pg() -> PostgresServer:
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries are missing in CI")
-        pytest.skip("PostgreSQL server binaries not installed")
-    server = PostgresServer(bin_dir)
-    server.start()
+def private_pg() -> Iterator[PostgresServer]:
+    """A server of this test's own, which it stops and restarts."""
+    server = started_server()
     yield server
     server.stop()
 

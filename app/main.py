@@ -16,7 +16,7 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
 from app.middleware import install_middleware
-from app.services.answer_cache import AnswerCache
+from app.services.answers import AnswerCache, Answers
 from app.services.registry import ModelRegistry
 from app.settings import Settings, get_settings
 
@@ -51,7 +51,9 @@ def create_app(
         app.state.registry = ModelRegistry(
             settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
         )
-        app.state.cache = AnswerCache()
+        app.state.answers = Answers(
+            registry=app.state.registry, graph=graph, cache=AnswerCache(), metrics=app.state.metrics
+        )
         log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
         yield
         engine.dispose()

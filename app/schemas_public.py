@@ -16,6 +16,9 @@ __all__ = [
     "PredictionPublic",
     "ExplanationPublic",
     "EventsOfDay",
+    "EventPublic",
+    "event_public",
+    "model_version_public",
 ]
 
 
@@ -79,11 +82,34 @@ class PredictionPublic(PredictionBody):
     cached: bool
 
 
-class EntityRef(_Out):
+class Span(_Out):
+    text: str
+    head: str | None
+    span: list[int | None]
+
+
+class PredicateSpan(_Out):
+    text: str
+    lemma: str
+    span: list[int | None]
+
+
+class EntityMention(_Out):
+    role: str
+    mention: str
+    span: list[int]
     id: str
     label: str | None
-    role: str
     score: float
+
+
+class EventPublic(_Out):
+    id: int
+    subject: Span
+    predicate: PredicateSpan
+    object: Span | None
+    negated: bool
+    entities: list[EntityMention]
 
 
 class ExplainedEvent(_Out):
@@ -97,7 +123,7 @@ class ExplainedEvent(_Out):
     object: str | None
     negated: bool
     effect: float = Field(description="P(up) with every event minus P(up) without this one")
-    entities: list[EntityRef]
+    entities: list[EntityMention]
     group: int | None
 
 
@@ -129,36 +155,6 @@ class ExplanationPublic(_Out):
     cached: bool
 
 
-class Span(_Out):
-    text: str
-    head: str | None
-    span: list[int | None]
-
-
-class PredicateSpan(_Out):
-    text: str
-    lemma: str
-    span: list[int | None]
-
-
-class EntityMention(_Out):
-    role: str
-    mention: str
-    span: list[int]
-    id: str
-    label: str | None
-    score: float
-
-
-class EventPublic(_Out):
-    id: int
-    subject: Span
-    predicate: PredicateSpan
-    object: Span | None
-    negated: bool
-    entities: list[EntityMention]
-
-
 class HeadlinePublic(_Out):
     id: int
     rank: int | None
@@ -171,3 +167,50 @@ class HeadlinePublic(_Out):
 class EventsOfDay(_Out):
     date: dt.date
     headlines: list[HeadlinePublic]
+
+
+def event_public(row: Any) -> EventPublic:
+    """The one mapping from a stored event (app.tables.Event with its entities loaded) to
+    its public form; /v1/events and explanations both use it."""
+
+    return EventPublic(
+        id=row.id,
+        subject=Span(
+            text=row.subject, head=row.subject_head, span=[row.subject_start, row.subject_end]
+        ),
+        predicate=PredicateSpan(
+            text=row.predicate_text,
+            lemma=row.predicate,
+            span=[row.predicate_start, row.predicate_end],
+        ),
+        object=None
+        if row.object is None
+        else Span(text=row.object, head=row.object_head, span=[row.object_start, row.object_end]),
+        negated=row.negated,
+        entities=[
+            EntityMention(
+                role=x.role,
+                mention=x.mention,
+                span=[x.start, x.end],
+                id=x.entity_id,
+                label=x.label,
+                score=round(x.score, 4),
+            )
+            for x in row.entities
+        ],
+    )
+
+
+def model_version_public(row: Any) -> dict[str, Any]:
+    """A recorded model version (app.tables.ModelVersion) in its public form."""
+    return {
+        "name": row.name,
+        "version": row.version,
+        "symbol": row.symbol,
+        "target": row.target,
+        "embedding_version": row.embedding_version,
+        "train_start": row.train_start.isoformat() if row.train_start else None,
+        "train_end": row.train_end.isoformat() if row.train_end else None,
+        "validation_metrics": row.metrics,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }

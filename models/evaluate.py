@@ -24,7 +24,8 @@ import pandas as pd
 import torch
 
 from models.baselines import BASELINES
-from models.features import Normaliser, make_windows, price_features, up_labels
+from models.features import Normaliser, price_features, up_labels
+from models.inputs import make_windows
 from models.metrics import abrupt_masks, bootstrap_diff, scores
 from models.networks import SequenceClassifier
 from models.train import TrainConfig, fit_classifier, predict_proba, seed_everything

@@ -1,4 +1,4 @@
-"""Pooling a day's events, and occlusion effects of single events on P(up)."""
+"""Occlusion effects of single events on P(up) (pooling lives in models.inputs)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["rank_weights", "pool_events", "occlusion_effects"]
-
-
-def rank_weights(ranks: Sequence[int] | np.ndarray) -> np.ndarray:
-    """Popularity weights: proportional to 1/rank (rank 1 = hottest), summing to 1."""
-    ranks = np.asarray(ranks, dtype=np.float64)
-    if ranks.size == 0:
-        return ranks
-    w = 1.0 / np.clip(ranks, 1.0, None)
-    return w / w.sum()
-
-
-def pool_events(vectors: np.ndarray, ranks: Sequence[int] | np.ndarray) -> np.ndarray:
-    """(n, d) event vectors of one day -> (d,) weighted mean; zeros for a day without events."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.shape[0] == 0:
-        return np.zeros(vectors.shape[1] if vectors.ndim == 2 else 0, dtype=np.float32)
-    return (rank_weights(ranks)[:, None] * vectors).sum(axis=0).astype(np.float32)
+__all__ = ["occlusion_effects"]
 
 
 def occlusion_effects(

@@ -57,14 +57,15 @@ class Target:
         return date.isoformat()
 
     def event_dates(self, price_dates: list[dt.date], date: dt.date) -> list[dt.date]:
-        """Trading days whose news fills the event rows beside `price_dates` (the window's
-        bars plus the one before it for returns). The first price row has no event row (it
-        only provides the previous close); a shifted target adds the asked date itself."""
-        return list(price_dates[1:]) + ([date] if self.event_shift else [])
+        """Trading days whose news the window of `price_dates` (its W bars plus the one before
+        them for returns) reads, oldest first: one per event row. A shifted target reads the
+        news of the asked date itself in its last step."""
+        first = 1 + self.event_shift
+        return list(price_dates[first:]) + ([date] if self.event_shift else [])
 
-    def first_event_row(self) -> int:
-        """Index of the first event row that a window of the latest anchor reads, in the
-        event matrix that has a leading zero row (see `event_dates`)."""
+    def leading_event_rows(self) -> int:
+        """Event rows before the first day in `event_dates`: they stand beside price rows
+        whose news the window does not read, and are zeros."""
         return 1 + self.event_shift
 
     def default_date(self, last_bar: dt.date, last_news: dt.date | None) -> dt.date:

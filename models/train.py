@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.features import Windows
+from models.inputs import Windows
 
 __all__ = ["TrainConfig", "fit_classifier", "predict_proba", "seed_everything"]
 

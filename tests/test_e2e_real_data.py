@@ -21,12 +21,16 @@ from app.db import make_engine, make_sessionmaker, transaction
 from app.importer import import_djia_reddit
 from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
+from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
+from app.services.explanations import explain
 from app.services.predictions import ModelRegistry, prepare
+from app.services.prices import load_prices
 from app.services.training import train_and_register
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
-from models.features import PRICE_FEATURES
+from models.features import PRICE_FEATURES, price_features, up_labels
+from models.inputs import event_rows, make_windows, window_at
 from models.targets import TARGETS
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
@@ -197,8 +201,6 @@ def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  
 def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> None:  # type: ignore[no-untyped-def]
     server, factory = built
     registry = ModelRegistry(server.app.state.settings.artifacts_dir, pipeline.graph)
-    from app.services.explanations import explain
-
     with factory() as session:
         prediction = prepare(
             session=session,
@@ -210,15 +212,70 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
         body = explain(prediction, pipeline.graph)
         top = max(body["events"], key=lambda e: e["effect"])
         assert top["effect"] > 0
-        rows = prediction.event_rows.copy()
-        for j, day in enumerate(prediction.event_days):
-            if top["id"] in day.event_ids:
-                rows[j + 1] = day.pooled(
-                    prediction.loaded.embedder.dim, drop=day.event_ids.index(top["id"])
-                )
-        without = float(prediction.loaded.model.predict(prediction.window(rows)[None])[0])
+        drop = {
+            j: (day.event_ids.index(top["id"]),)
+            for j, day in enumerate(prediction.event_days)
+            if top["id"] in day.event_ids
+        }
+        without = float(prediction.loaded.model.predict(prediction.window(drop=drop)[None])[0])
     assert body["prediction"]["p_up"] - without == pytest.approx(top["effect"], abs=1e-6)
     assert without < body["prediction"]["p_up"]
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_served_inputs_and_effects_equal_the_training_path(built, target) -> None:  # type: ignore[no-untyped-def]
+    """Serving and training cut the same input (models.inputs): for several dates, the
+    window a prediction reads equals the window training builds over the whole stored
+    series for the same predicted day, its p_up is the model's output on it, and an event's
+    effect is the drop in P(up) when the training path pools its day without it."""
+    server, factory = built
+    with factory() as session:
+        loaded = server.app.state.registry.get(session=session, symbol="DJIA", target=target)
+        model, cfg = loaded.model, loaded.model.config
+        prices = load_prices(session=session, symbol="DJIA")
+        dates = [d.date() for d in prices.index]
+        days = None
+        if loaded.embedder is not None:
+            days = collect_days(
+                session=session, dates=dates, embed=loaded.embedder.embed, dim=loaded.embedder.dim
+            )
+        raw_events = event_rows(days, loaded.embedder.dim) if days is not None else None
+        p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
+        p = p if cfg["price_dim"] else None
+        windows = make_windows(p, e, up_labels(prices), window=cfg["window"], target=target)
+        checked = 0
+        for date in ("2016-03-01", "2016-04-15", "2016-05-20", "2016-06-23", BREXIT):
+            day = dt.date.fromisoformat(date)
+            served = prepare(
+                session=session,
+                registry=server.app.state.registry,
+                symbol="DJIA",
+                date=day,
+                target=target,
+            )
+            # The training window that predicts the same day as the served answer.
+            if TARGETS[target].bar_of_date_is_input:
+                k = int(np.flatnonzero(windows.anchor == dates.index(day))[0])
+            else:
+                k = int(np.flatnonzero(windows.day == dates.index(day))[0])
+            np.testing.assert_allclose(served.window(), windows.x[k], atol=1e-6)
+            expected = float(model.predict(windows.x[k][None])[0])
+            assert served.p_up == pytest.approx(expected, abs=1e-6)
+            if days is None:
+                continue
+            graph = server.app.state.pipeline.graph
+            effects = {ev["id"]: ev["effect"] for ev in explain(served, graph)["events"]}
+            anchor, shift = int(windows.anchor[k]), TARGETS[target].event_shift
+            # Every day whose event row the window reads, its first event left out.
+            for j in range(anchor - cfg["window"] + 1 + shift, anchor + 1 + shift):
+                if not days[j].event_ids:
+                    continue
+                pooled = event_rows(days, loaded.embedder.dim, drop={j: (0,)})
+                x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg["window"], target)
+                drop = served.p_up - float(model.predict(x[None])[0])
+                assert effects[days[j].event_ids[0]] == pytest.approx(drop, abs=1e-6)
+                checked += 1
+        assert checked >= 5 or days is None
 
 
 def test_a_newly_trained_version_is_served_without_restart(built, client, pipeline) -> None:  # type: ignore[no-untyped-def]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from models.baselines import BASELINES
-from models.explain import occlusion_effects, pool_events, rank_weights
-from models.features import (
-    Normaliser,
+from models.explain import occlusion_effects
+from models.features import Normaliser, price_features, up_labels
+from models.inputs import (
+    DayEvents,
+    assign_days,
+    event_rows,
     make_windows,
-    price_features,
-    up_labels,
+    pool_events,
+    rank_weights,
     wavelet_denoise,
     window_at,
 )
@@ -193,3 +198,37 @@ def test_wavelet_denoising_is_causal_and_smooths() -> None:
     clean = wavelet_denoise(noisy.astype(np.float32))
     truth = np.sin(np.linspace(0, 3, 32))[:, None]
     assert np.abs(clean - truth).mean() < np.abs(noisy - truth).mean()
+
+
+def test_headlines_go_to_the_first_trading_day_on_or_after_their_date() -> None:
+    d = dt.date.fromisoformat
+    trading = [d("2016-06-23"), d("2016-06-24"), d("2016-06-27")]  # Thu, Fri, Mon
+    news = ["2016-06-22", "2016-06-23", "2016-06-24", "2016-06-25", "2016-06-26", "2016-06-28"]
+    got = assign_days([d(x) for x in news], trading).tolist()
+    # Weekend news reaches Monday; news after the last trading day is dropped.
+    assert got == [0, 0, 1, 2, 2, -1]
+    # News on or before `since` (the day before the first trading day) is not wanted.
+    assert assign_days([d(x) for x in news], trading, since=d("2016-06-22")).tolist()[:2] == [
+        -1,
+        0,
+    ]
+
+
+def test_event_rows_pool_each_day_and_drop_only_what_is_asked() -> None:
+    rng = np.random.default_rng(0)
+    days = [
+        DayEvents(dt.date(2016, 1, 4 + i), list(range(n)), list(range(1, n + 1)), v)
+        for i, (n, v) in enumerate(
+            (n, rng.normal(size=(n, 3)).astype(np.float32)) for n in (2, 0, 3)
+        )
+    ]
+    base = event_rows(days, 3, leading=2)
+    assert base.shape == (5, 3) and not base[:2].any() and not base[3].any()
+    np.testing.assert_allclose(base[4], pool_events(days[2].vectors, [1, 2, 3]), atol=1e-7)
+    dropped = event_rows(days, 3, leading=2, drop={2: (0, 2)})
+    np.testing.assert_allclose(dropped[4], days[2].vectors[1], atol=1e-6)
+    np.testing.assert_array_equal(dropped[:4], base[:4])
+    # Re-pooling only the touched day from `base` gives the same rows as pooling them all.
+    np.testing.assert_array_equal(
+        event_rows(days, 3, leading=2, drop={2: (0, 2)}, base=base), dropped
+    )

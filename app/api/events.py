@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
 from app.schemas import BoundedDate
-from app.schemas_public import EventsOfDay
+from app.schemas_public import EventsOfDay, event_public
 from app.services.headlines import events_for_date
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=READ_ERRORS)
@@ -31,41 +31,7 @@ def get_events(
                 "source": h.source,
                 "text": h.text,
                 "processed": h.extracted_version is not None,
-                "events": [
-                    {
-                        "id": e.id,
-                        "subject": {
-                            "text": e.subject,
-                            "head": e.subject_head,
-                            "span": [e.subject_start, e.subject_end],
-                        },
-                        "predicate": {
-                            "text": e.predicate_text,
-                            "lemma": e.predicate,
-                            "span": [e.predicate_start, e.predicate_end],
-                        },
-                        "object": None
-                        if e.object is None
-                        else {
-                            "text": e.object,
-                            "head": e.object_head,
-                            "span": [e.object_start, e.object_end],
-                        },
-                        "negated": e.negated,
-                        "entities": [
-                            {
-                                "role": x.role,
-                                "mention": x.mention,
-                                "span": [x.start, x.end],
-                                "id": x.entity_id,
-                                "label": x.label,
-                                "score": round(x.score, 4),
-                            }
-                            for x in e.entities
-                        ],
-                    }
-                    for e in h.events
-                ],
+                "events": [event_public(e) for e in h.events],
             }
             for h in headlines
         ],

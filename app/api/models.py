@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
-from app.schemas_public import ModelList
-from app.services.model_versions import list_versions, public
+from app.schemas_public import ModelList, model_version_public
+from app.services.model_versions import list_versions
 
 router = APIRouter(prefix="/v1", tags=["models"], responses=READ_ERRORS)
 
@@ -15,4 +15,4 @@ router = APIRouter(prefix="/v1", tags=["models"], responses=READ_ERRORS)
 @router.get("/models", response_model=ModelList)
 def get_models(session: SessionDep) -> dict:
     """Trained model versions, newest first, with their validation metrics."""
-    return {"models": [public(row) for row in list_versions(session=session)]}
+    return {"models": [model_version_public(row) for row in list_versions(session=session)]}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from importlib import resources
 from typing import Annotated, Any
 
@@ -14,13 +12,7 @@ from app.api.deps import SessionDep
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
-from app.services.answer_cache import fingerprint
-from app.services.explanations import explain
 from app.services.plots import effects_png
-from app.services.predictions import (
-    prepare,
-    resolve_date,
-)
 from models.targets import DEFAULT_TARGET, TargetName
 
 router = APIRouter(
@@ -51,38 +43,6 @@ TargetQuery = Annotated[
 ]
 
 
-def _answer(
-    request: Request, session: Any, symbol: str, date: dt.date | None, target: str, kind: str
-) -> dict[str, Any]:
-    symbol = symbol.upper()
-    state = request.app.state
-    resolved = resolve_date(session, symbol, date, target)
-    loaded = state.registry.get(session=session, symbol=symbol, target=target)
-    window = loaded.model.config["window"]
-    key = (
-        loaded.row.version,
-        symbol,
-        resolved,
-        target,
-        kind,
-        fingerprint(session, symbol, resolved - dt.timedelta(days=2 * window + 10), resolved),
-    )
-    cached = state.cache.get(key)
-    if cached is not None:
-        state.metrics.cache_hits.labels(kind).inc()
-        return {**cached, "cached": True}
-    started = time.perf_counter()
-    prediction = prepare(
-        session=session, registry=state.registry, symbol=symbol, date=resolved, target=target
-    )
-    body = (
-        prediction.public() if kind == "prediction" else explain(prediction, state.pipeline.graph)
-    )
-    state.metrics.answer_seconds.labels(kind, target).observe(time.perf_counter() - started)
-    state.cache.put(key, body)
-    return {**body, "cached": False}
-
-
 @router.get("/predictions/{symbol}", response_model=PredictionPublic)
 def get_prediction(
     request: Request,
@@ -92,7 +52,9 @@ def get_prediction(
     target: TargetQuery = DEFAULT_TARGET,
 ) -> dict[str, Any]:
     """P(up) for the target day, with the model, its validation metrics and the data used."""
-    return _answer(request, session, symbol, date, target, "prediction")
+    return request.app.state.answers.get(
+        session, symbol=symbol, date=date, target=target, kind="prediction"
+    )
 
 
 @router.get("/explanations/{symbol}", response_model=ExplanationPublic)
@@ -104,7 +66,9 @@ def get_explanation(
     target: TargetQuery = DEFAULT_TARGET,
 ) -> dict[str, Any]:
     """Every event of the window with its occlusion effect on P(up), groups and graph."""
-    return _answer(request, session, symbol, date, target, "explanation")
+    return request.app.state.answers.get(
+        session, symbol=symbol, date=date, target=target, kind="explanation"
+    )
 
 
 @router.get("/explanations/{symbol}/view", response_class=HTMLResponse)
@@ -124,5 +88,7 @@ def explanation_png(
     top: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> Response:
     """The largest effects as a horizontal bar chart (PNG)."""
-    body = _answer(request, session, symbol, date, target, "explanation")
+    body = request.app.state.answers.get(
+        session, symbol=symbol, date=date, target=target, kind="explanation"
+    )
     return Response(effects_png(body, top=top), media_type="image/png")

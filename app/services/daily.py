@@ -1,16 +1,12 @@
-"""From stored headlines and events to one feature row per trading day.
-
-A trading day t collects the headlines dated after the previous trading day and up to t
-(so weekend and holiday news reaches the next session; nothing dated after t is used).
-Each event becomes a vector (the embedder's multi-channel concatenation) and a day's events
-are pooled with weights by headline rank (models.explain.pool_events).
+"""The query behind a model's daily inputs: stored headlines and events of a run of trading
+days, each event embedded. Which day a headline belongs to and how a day is pooled is
+decided by models.inputs (news of weekends and holidays goes to the next trading day).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
@@ -19,31 +15,11 @@ from sqlalchemy.orm import Session, selectinload
 from app.tables import Event, Headline
 from kg.types import EntityLink, Phrase
 from kg.types import Event as EventTuple
-from models.explain import pool_events
+from models.inputs import DEFAULT_RANK, DayEvents, assign_days
 
-__all__ = ["DayEvents", "collect_days", "pooled_matrix", "to_kg_event", "headlines_between"]
+__all__ = ["collect_days", "to_kg_event", "headlines_between"]
 
 LOOKBACK = dt.timedelta(days=7)  # how far before the first trading day news is collected
-
-
-@dataclass
-class DayEvents:
-    """The events assigned to one trading day; `vectors` is (n_events, dim)."""
-
-    date: dt.date
-    event_ids: list[int] = field(default_factory=list)
-    ranks: list[int] = field(default_factory=list)
-    vectors: np.ndarray | None = None
-    n_headlines: int = 0
-    n_linked: int = 0
-    rows: list[Event] = field(default_factory=list)  # the stored events, for explanations
-
-    def pooled(self, dim: int, *, drop: int | None = None) -> np.ndarray:
-        """Pooled vector of the day, optionally without the event at position `drop`."""
-        if self.vectors is None or not len(self.event_ids):
-            return np.zeros(dim, dtype=np.float32)
-        keep = [i for i in range(len(self.event_ids)) if i != drop]
-        return pool_events(self.vectors[keep], np.asarray(self.ranks)[keep])
 
 
 def to_kg_event(row: Event) -> tuple[EventTuple, list[EntityLink]]:
@@ -92,29 +68,21 @@ def collect_days(
         return []
     days = [DayEvents(date=d) for d in dates]
     vectors: list[list[np.ndarray]] = [[] for _ in dates]
-    start = since + dt.timedelta(days=1) if since else dates[0] - LOOKBACK
+    since = since or dates[0] - LOOKBACK - dt.timedelta(days=1)
+    start = since + dt.timedelta(days=1)
     headlines = headlines_between(session=session, start=start, end=dates[-1])
-    cursor = 0
-    for headline in headlines:
-        while cursor < len(dates) and dates[cursor] < headline.date:
-            cursor += 1
-        if cursor == len(dates):
-            break
-        day = days[cursor]
+    which = assign_days([h.date for h in headlines], dates, since=since)
+    for headline, j in zip(headlines, which, strict=True):
+        if j < 0:
+            continue
+        day = days[j]
         day.n_headlines += 1
         for row in headline.events:
             day.rows.append(row)
             day.n_linked += bool(row.entities)
             day.event_ids.append(row.id)
-            day.ranks.append(headline.rank or 25)
-            vectors[cursor].append(embed(*to_kg_event(row)))
+            day.ranks.append(headline.rank or DEFAULT_RANK)
+            vectors[j].append(embed(*to_kg_event(row)))
     for day, vecs in zip(days, vectors, strict=True):
         day.vectors = np.stack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32)
     return days
-
-
-def pooled_matrix(days: Sequence[DayEvents], dim: int) -> np.ndarray:
-    """(n_days, dim) pooled event features."""
-    if not days:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.stack([day.pooled(dim) for day in days]).astype(np.float32)

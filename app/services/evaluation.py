@@ -16,14 +16,14 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.services.daily import collect_days, pooled_matrix
+from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
 from app.services.prices import load_prices
 from app.tables import Headline
 from kg.embed import EventEmbedder
 from kg.words import HeadlineLSA
 from models.evaluate import EvalConfig, run_evaluation
-from models.explain import pool_events
+from models.inputs import DEFAULT_RANK, assign_days, event_rows, pool_events
 
 __all__ = ["evaluation_inputs", "evaluate_dataset"]
 
@@ -35,13 +35,12 @@ def _word_rows(session: Session, dates: list[dt.date], train_end: dt.date) -> np
     lsa = HeadlineLSA().fit([r.text for r in rows if r.date <= train_end])
     vectors = lsa.transform([r.text for r in rows])
     out = np.zeros((len(dates), lsa.dim), np.float32)
-    cursor, start = 0, 0
-    for i, day in enumerate(dates):
-        while cursor < len(rows) and rows[cursor].date <= day:
-            cursor += 1
-        if cursor > start:
-            out[i] = pool_events(vectors[start:cursor], [r.rank or 25 for r in rows[start:cursor]])
-        start = cursor
+    which = assign_days([r.date for r in rows], dates)
+    ranks = np.array([r.rank or DEFAULT_RANK for r in rows])
+    for i in range(len(dates)):
+        mine = np.flatnonzero(which == i)
+        if len(mine):
+            out[i] = pool_events(vectors[mine], ranks[mine])
     return out
 
 
@@ -69,7 +68,7 @@ def evaluation_inputs(
         say(f"{kind}: embeddings {version} ({emb.meta.get('train_seconds')} s)")
         embedder = EventEmbedder(emb, graph=graph if kg_triples else None)
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
-        inputs[kind] = pooled_matrix(days, embedder.dim)
+        inputs[kind] = event_rows(days, embedder.dim)
     inputs["words"] = _word_rows(session, dates, train_end)
     say("words: LSA (TF-IDF + SVD, 64 dims) fitted on training-period headlines")
     return prices, inputs

@@ -2,7 +2,7 @@
 
 Effect of an event = P(up with every event) - P(up with that event removed), where removing
 it re-pools its day without it; all variants are scored in one batch. So removing an event
-with effect +e lowers P(up) by exactly e (tests/test_explanations.py checks it).
+with effect +e lowers P(up) by exactly e (tests/test_e2e_real_data.py checks it).
 """
 
 from __future__ import annotations
@@ -11,20 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from app.schemas_public import event_public
 from app.services.graph_view import GraphEvent, build_explanation_graph
 from app.services.predictions import Prediction
 from models.explain import occlusion_effects
-from models.targets import get_target
 
 __all__ = ["explain", "GRAPH_TOP_EVENTS"]
 
 GRAPH_TOP_EVENTS = 20  # events of other days drawn in the graph (all of the last day are)
-
-
-def _event_label(row: Any) -> str:
-    obj = f", {row.object}" if row.object else ""
-    neg = "not " if row.negated else ""
-    return f"({row.subject}, {neg}{row.predicate}{obj})"
 
 
 def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
@@ -45,17 +39,10 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
             note="this model reads prices only; no event has an effect",
         )
         return answer
-    first_row = get_target(prediction.target).first_event_row()
-    dim = embedder.dim
     variants, index = [], []
     for j, day in enumerate(prediction.event_days):
-        row = j + 1
-        if row < first_row:
-            continue
         for i, event_row in enumerate(day.rows):
-            rows = prediction.event_rows.copy()
-            rows[row] = day.pooled(dim, drop=i)
-            variants.append(prediction.window(rows))
+            variants.append(prediction.window(drop={j: (i,)}))
             index.append((day, event_row))
     p_up, effects = occlusion_effects(
         prediction.loaded.model.predict, prediction.window(), variants
@@ -63,27 +50,20 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
     events = []
     for (day, row), effect in zip(index, effects, strict=True):
         headline = row.headline
+        event = event_public(row)
         events.append(
             {
-                "id": row.id,
+                "id": event.id,
                 "date": headline.date.isoformat(),
                 "day": day.date.isoformat(),
                 "headline": headline.text,
                 "rank": headline.rank,
-                "subject": row.subject,
-                "predicate": row.predicate,
-                "object": row.object,
-                "negated": row.negated,
+                "subject": event.subject.text,
+                "predicate": event.predicate.lemma,
+                "object": event.object.text if event.object else None,
+                "negated": event.negated,
                 "effect": float(effect),
-                "entities": [
-                    {
-                        "id": x.entity_id,
-                        "label": x.label,
-                        "role": x.role,
-                        "score": round(x.score, 4),
-                    }
-                    for x in row.entities
-                ],
+                "entities": [x.model_dump() for x in event.entities],
             }
         )
     last_day = prediction.event_days[-1].date.isoformat() if prediction.event_days else None

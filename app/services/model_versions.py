@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.tables import ModelVersion
 
-__all__ = ["record_version", "latest_version", "list_versions", "public"]
+__all__ = ["record_version", "latest_version", "list_versions"]
 
 
 def record_version(
@@ -55,17 +55,3 @@ def latest_version(
 
 def list_versions(*, session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
-
-
-def public(row: ModelVersion) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "version": row.version,
-        "symbol": row.symbol,
-        "target": row.target,
-        "embedding_version": row.embedding_version,
-        "train_start": row.train_start.isoformat() if row.train_start else None,
-        "train_end": row.train_end.isoformat() if row.train_end else None,
-        "validation_metrics": row.metrics,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-    }

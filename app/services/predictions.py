@@ -4,6 +4,7 @@ may see is asked of `models.targets`; the model comes from `app.services.registr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,14 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain import NotEnoughHistory, NotFound
-from app.services.daily import DayEvents, collect_days, pooled_matrix
-from app.services.model_versions import public
+from app.schemas_public import model_version_public
+from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
-from models.features import price_features, window_at
+from models.features import price_features
+from models.inputs import DayEvents, event_rows, window_at
 from models.targets import get_target
 
-__all__ = ["ModelRegistry", "Prediction", "prepare", "resolve_date"]
+__all__ = ["ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
 
 
 @dataclass
@@ -33,13 +35,22 @@ class Prediction:
     price_dates: list[dt.date]
     event_days: list[DayEvents]
     price_rows: np.ndarray  # normalised (W, P) or None-shaped
-    event_rows: np.ndarray | None  # raw pooled (W(+1), E)
+    event_rows: np.ndarray | None  # raw pooled, aligned with price_dates (models.inputs)
     p_up: float
 
-    def window(self, event_rows: np.ndarray | None = None) -> np.ndarray:
-        """The model input, optionally with other (raw) event rows."""
+    def window(self, *, drop: Mapping[int, Collection[int]] | None = None) -> np.ndarray:
+        """The model input; `drop` leaves events out ({position in event_days: positions of
+        its events}), as occlusion and attribution ask."""
         model = self.loaded.model
-        rows = self.event_rows if event_rows is None else event_rows
+        rows = self.event_rows
+        if rows is not None and drop:
+            rows = event_rows(
+                self.event_days,
+                rows.shape[1],
+                leading=get_target(self.target).leading_event_rows(),
+                drop=drop,
+                base=rows,
+            )
         _, e = model.normalise(None, rows) if rows is not None else (None, None)
         cfg = model.config
         anchor = len(self.price_dates) - 1
@@ -58,7 +69,7 @@ class Prediction:
             "target_date": get_target(self.target).target_day(self.date),
             "p_up": round(self.p_up, 6),
             "direction": "up" if self.p_up >= 0.5 else "down",
-            "model": public(row),
+            "model": model_version_public(row),
             "data": {
                 "prices_from": self.price_dates[0].isoformat(),
                 "prices_to": self.price_dates[-1].isoformat(),
@@ -132,10 +143,18 @@ def resolve_date(session: Session, symbol: str, date: dt.date | None, target: st
 def prepare(
     *, session: Session, registry: ModelRegistry, symbol: str, date: dt.date | None, target: str
 ) -> Prediction:
-    import pandas as pd
-
+    """The prediction of the served model for `date` (default: the latest allowed)."""
     date = resolve_date(session, symbol, date, target)
     loaded = registry.get(session=session, symbol=symbol, target=target)
+    return build(session=session, loaded=loaded, symbol=symbol, date=date, target=target)
+
+
+def build(
+    *, session: Session, loaded: Loaded, symbol: str, date: dt.date, target: str
+) -> Prediction:
+    """The prediction of `loaded` for the resolved `date`: its bars, day events, P(up)."""
+    import pandas as pd
+
     cfg = loaded.model.config
     window = cfg["window"]
     rows = _anchor_prices(session, symbol, date, target, need=window + 1)
@@ -153,21 +172,20 @@ def prepare(
     if price_rows is None:
         price_rows = np.zeros((len(raw), 0), np.float32)
     event_days: list[DayEvents] = []
-    event_rows = None
+    pooled = None
     if loaded.embedder is not None:
-        # Event rows beside the price rows, as the target shifts them.
-        dates = get_target(target).event_dates(price_dates, date)
+        rule = get_target(target)
+        dates = rule.event_dates(price_dates, date)
         event_days = collect_days(
             session=session,
             dates=dates,
             embed=loaded.embedder.embed,
             dim=loaded.embedder.dim,
-            since=price_dates[0],
+            since=max(d for d in price_dates if d < dates[0]),
         )
-        pooled = pooled_matrix(event_days, loaded.embedder.dim)
-        event_rows = np.concatenate([np.zeros((1, pooled.shape[1]), np.float32), pooled])
+        pooled = event_rows(event_days, loaded.embedder.dim, leading=rule.leading_event_rows())
     prediction = Prediction(
-        symbol, target, date, loaded, price_dates, event_days, price_rows, event_rows, 0.0
+        symbol, target, date, loaded, price_dates, event_days, price_rows, pooled, 0.0
     )
     prediction.p_up = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sqlalchemy.orm import Session
 
-from app.services.daily import collect_days, pooled_matrix
+from app.services.daily import collect_days
 from app.services.embeddings import embeddings_dir
 from app.services.model_versions import record_version
 from app.services.prices import load_prices
@@ -18,7 +18,9 @@ from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
 from models.evaluate import NEURAL_MODELS
-from models.features import Normaliser, make_windows, price_features, up_labels
+from models.features import Normaliser, price_features, up_labels
+from models.inputs import event_rows as pooled_rows
+from models.inputs import make_windows
 from models.metrics import scores
 from models.networks import SequenceClassifier
 from models.train import (
@@ -74,7 +76,7 @@ def train_and_register(
         emb = KGEmbeddings.load(embeddings_dir(artifacts) / embedding_version)
         embedder = EventEmbedder(emb, graph=graph)
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
-        event_rows = pooled_matrix(days, embedder.dim)
+        event_rows = pooled_rows(days, embedder.dim)
     up = up_labels(prices)
     pn = Normaliser.fit(price_rows[1:]) if price_rows is not None else None
     en = Normaliser.fit(event_rows) if event_rows is not None else None

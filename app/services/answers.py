@@ -1,0 +1,109 @@
+"""Answers to prediction and explanation requests: the date asked, the model that answers,
+and the answer cache.
+
+Answers are cached by model version, symbol, date, target, kind and a fingerprint of the
+data in the window (row counts and newest ids), so any write there misses the cache and
+replicas never serve each other's stale answers.
+
+The path of one answer: `Answers.get` -> predictions.resolve_date -> registry.get (the model
+version, loaded once) -> fingerprint -> predictions.build (bars, the day events of
+app.services.daily, the window of models.inputs, P(up)) -> explanations.explain for an
+explanation -> back to the handler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from typing import Any, Literal
+
+from cachetools import LRUCache
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.services.explanations import explain
+from app.services.predictions import build, resolve_date
+from app.services.registry import ModelRegistry
+from app.tables import Headline, Price
+
+__all__ = ["Answers", "AnswerCache", "fingerprint"]
+
+Kind = Literal["prediction", "explanation"]
+
+
+class AnswerCache:
+    """A thread-safe LRU of answers (cachetools)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._items: LRUCache[tuple, Any] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+
+
+def fingerprint(session: Session, symbol: str, start: dt.date, end: dt.date) -> tuple:
+    """Counts and newest ids of the symbol's bars and of the headlines between the dates."""
+    prices = session.execute(
+        select(func.count(), func.max(Price.id)).where(
+            Price.symbol == symbol, Price.date >= start, Price.date <= end
+        )
+    ).one()
+    news = session.execute(
+        select(func.count(), func.max(Headline.id), func.max(Headline.extracted_version)).where(
+            Headline.date >= start - dt.timedelta(days=7), Headline.date <= end
+        )
+    ).one()
+    return tuple(prices) + tuple(news)
+
+
+class Answers:
+    """Predictions and explanations of one service process, cached."""
+
+    def __init__(
+        self, *, registry: ModelRegistry, graph: Any, cache: AnswerCache, metrics: Any = None
+    ) -> None:
+        self.registry = registry
+        self.graph = graph
+        self.cache = cache
+        self.metrics = metrics  # app.metrics.ServiceMetrics or None
+
+    def get(
+        self, session: Session, *, symbol: str, date: dt.date | None, target: str, kind: Kind
+    ) -> dict[str, Any]:
+        """The answer of `kind` for `symbol` on `date` (default: the latest the data allows),
+        with `cached` saying whether it came from the cache."""
+        symbol = symbol.upper()
+        resolved = resolve_date(session, symbol, date, target)
+        loaded = self.registry.get(session=session, symbol=symbol, target=target)
+        window = loaded.model.config["window"]
+        since = resolved - dt.timedelta(days=2 * window + 10)
+        key = (
+            loaded.row.version,
+            symbol,
+            resolved,
+            target,
+            kind,
+            fingerprint(session, symbol, since, resolved),
+        )
+        cached = self.cache.get(key)
+        if cached is not None:
+            if self.metrics is not None:
+                self.metrics.cache_hits.labels(kind).inc()
+            return {**cached, "cached": True}
+        started = time.perf_counter()
+        prediction = build(
+            session=session, loaded=loaded, symbol=symbol, date=resolved, target=target
+        )
+        body = prediction.public() if kind == "prediction" else explain(prediction, self.graph)
+        if self.metrics is not None:
+            elapsed = time.perf_counter() - started
+            self.metrics.answer_seconds.labels(kind, target).observe(elapsed)
+        self.cache.put(key, body)
+        return {**body, "cached": False}

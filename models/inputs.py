@@ -1,0 +1,216 @@
+"""Daily inputs of a model: which trading day a headline belongs to, how a day's events are
+pooled, and the one function that cuts a model's window from price and event rows.
+
+Training, evaluation, prediction and explanation all go through this module; none of them
+decides alignment on its own. What a target may see is asked of `models.targets`.
+
+* Trading days. A headline dated d belongs to the first trading day on or after d: news of a
+  weekend or a holiday reaches the next session, and nothing dated after a trading day is
+  used for it. News dated after the last trading day given is dropped.
+* Pooling. A day's event vectors are averaged with weights proportional to 1/rank (rank 1 =
+  the hottest headline), summing to 1; a day without events pools to zeros.
+* Windows. A window anchored on row `a` holds the W price rows ending at `a` and the W event
+  rows ending at `a + event_shift` of the target (see models.targets). Its label is the move
+  of row a+1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.targets import get_target
+
+__all__ = [
+    "assign_days",
+    "rank_weights",
+    "pool_events",
+    "DayEvents",
+    "event_rows",
+    "Windows",
+    "window_at",
+    "make_windows",
+    "wavelet_denoise",
+]
+
+DEFAULT_RANK = 25  # rank given to a headline stored without one (the dataset's last rank)
+
+
+def assign_days(
+    headline_dates: Sequence[dt.date],
+    trading_days: Sequence[dt.date],
+    *,
+    since: dt.date | None = None,
+) -> np.ndarray:
+    """Index into `trading_days` (ascending) of the day each headline belongs to, or -1.
+
+    -1 marks a headline dated after the last trading day, or on or before `since` (the
+    trading day before the first one, whose news is not wanted).
+    """
+    days = np.asarray(trading_days, dtype="datetime64[D]")
+    dates = np.asarray(headline_dates, dtype="datetime64[D]")
+    out = np.searchsorted(days, dates, side="left").astype(np.int64)
+    out[out == len(days)] = -1
+    if since is not None:
+        out[dates <= np.datetime64(since, "D")] = -1
+    return out
+
+
+def rank_weights(ranks: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Popularity weights: proportional to 1/rank (rank 1 = hottest), summing to 1."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        return ranks
+    w = 1.0 / np.clip(ranks, 1.0, None)
+    return w / w.sum()
+
+
+def pool_events(vectors: np.ndarray, ranks: Sequence[int] | np.ndarray) -> np.ndarray:
+    """(n, d) event vectors of one day -> (d,) weighted mean; zeros for a day without events."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape[0] == 0:
+        return np.zeros(vectors.shape[1] if vectors.ndim == 2 else 0, dtype=np.float32)
+    return (rank_weights(ranks)[:, None] * vectors).sum(axis=0).astype(np.float32)
+
+
+@dataclass
+class DayEvents:
+    """The events assigned to one trading day; `vectors` is (n_events, dim).
+
+    `rows` carries the stored events (any objects) for explanations; this module never
+    reads them.
+    """
+
+    date: dt.date
+    event_ids: list[int] = field(default_factory=list)
+    ranks: list[int] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    n_headlines: int = 0
+    n_linked: int = 0
+    rows: list[Any] = field(default_factory=list)
+
+    def pooled(self, dim: int, *, drop: Collection[int] = ()) -> np.ndarray:
+        """Pooled vector of the day without the events at positions `drop`."""
+        if self.vectors is None or not len(self.event_ids):
+            return np.zeros(dim, dtype=np.float32)
+        keep = [i for i in range(len(self.event_ids)) if i not in drop]
+        return pool_events(self.vectors[keep], np.asarray(self.ranks)[keep])
+
+
+def event_rows(
+    days: Sequence[DayEvents],
+    dim: int,
+    *,
+    leading: int = 0,
+    drop: Mapping[int, Collection[int]] | None = None,
+    base: np.ndarray | None = None,
+) -> np.ndarray:
+    """(leading + n_days, dim) pooled event rows, one per day, after `leading` zero rows.
+
+    `leading` pads rows that stand beside price rows whose news is not read (see
+    Target.leading_event_rows). `drop` maps a day's position in `days` to the positions of
+    its events left out (occlusion and attribution). `base`, the rows without any drop,
+    saves re-pooling the days that `drop` leaves alone.
+    """
+    drop = drop or {}
+    if base is not None:
+        out = base.copy()
+        for j, positions in drop.items():
+            out[leading + j] = days[j].pooled(dim, drop=positions)
+        return out
+    out = np.zeros((leading + len(days), dim), dtype=np.float32)
+    for j, day in enumerate(days):
+        out[leading + j] = day.pooled(dim, drop=drop.get(j, ()))
+    return out
+
+
+@dataclass
+class Windows:
+    """x: (n, W, F) float32; y: (n,) labels; anchor: (n,) index of day a; day: a + 1."""
+
+    x: np.ndarray
+    y: np.ndarray
+    anchor: np.ndarray
+
+    @property
+    def day(self) -> np.ndarray:
+        return self.anchor + 1
+
+    def subset(self, mask: np.ndarray) -> Windows:
+        return Windows(self.x[mask], self.y[mask], self.anchor[mask])
+
+
+def window_at(
+    price_rows: np.ndarray | None,
+    event_rows: np.ndarray | None,
+    anchor: int,
+    window: int,
+    target: str,
+) -> np.ndarray:
+    """One (W, F) window anchored on row `anchor` (see the module docstring): the one place
+    where a model input is cut, for training, evaluation, prediction and explanation.
+
+    A shifted target needs event rows up to `anchor + event_shift`: when it is asked about
+    the day after the last price row, `event_rows` has that many more rows than prices.
+    """
+    shift = get_target(target).event_shift
+    parts = []
+    if price_rows is not None:
+        parts.append(price_rows[anchor - window + 1 : anchor + 1])
+    if event_rows is not None:
+        parts.append(event_rows[anchor - window + 1 + shift : anchor + 1 + shift])
+    return np.concatenate(parts, axis=1)
+
+
+def wavelet_denoise(
+    window_rows: np.ndarray, *, wavelet: str = "coif3", level: int = 3
+) -> np.ndarray:
+    """Soft-threshold wavelet denoising of one window's own rows, column by column.
+
+    Applied to each window separately, it only ever sees that window's past: causal by
+    construction (never to the whole series, which would leak the future into the past).
+    Universal threshold sigma * sqrt(2 log n), sigma from the finest detail coefficients.
+    """
+    import pywt
+
+    out = np.empty_like(window_rows)
+    n = window_rows.shape[0]
+    for j in range(window_rows.shape[1]):
+        coeffs = pywt.wavedec(window_rows[:, j], wavelet, level=level, mode="periodization")
+        sigma = np.median(np.abs(coeffs[-1])) / 0.6745
+        cut = sigma * np.sqrt(2 * np.log(max(n, 2)))
+        coeffs = [coeffs[0]] + [pywt.threshold(c, cut, mode="soft") for c in coeffs[1:]]
+        out[:, j] = pywt.waverec(coeffs, wavelet, mode="periodization")[:n]
+    return out
+
+
+def make_windows(
+    price_rows: np.ndarray | None,
+    event_rows: np.ndarray | None,
+    labels: np.ndarray,
+    *,
+    window: int,
+    target: str,
+    first: int = 1,
+    denoise: bool = False,
+) -> Windows:
+    """Every window whose label (day a+1) is known; rows are already normalised.
+
+    `first` is the first row with valid price features (1: the return of day 0 is unknown).
+    With `denoise`, the price part of each window is wavelet-denoised on its own (causal).
+    """
+    n = len(labels)
+    anchors = np.arange(first + window - 1, n - 1)
+    anchors = anchors[labels[anchors + 1] >= 0]
+    if len(anchors) == 0:
+        width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
+        return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
+    x = np.stack([window_at(price_rows, event_rows, a, window, target) for a in anchors])
+    if denoise and price_rows is not None:
+        width = price_rows.shape[1]
+        x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])
+    return Windows(x.astype(np.float32), labels[anchors + 1], anchors)

@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select, update
 from app.bootstrap import extract_all
 from app.db import make_engine, make_sessionmaker, transaction
 from app.importer import import_djia_reddit
-from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.services.embeddings import build_embeddings
 from app.services.predictions import ModelRegistry, prepare
@@ -30,6 +29,7 @@ from models.features import PRICE_FEATURES
 from models.targets import TARGETS
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
+from tests.liveserver import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 START = "2016-01-01"

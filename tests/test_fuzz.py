@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.liveserver import LiveServer
+from tests.liveserver import LiveServer
 
 CHECKS = [
     not_a_server_error,

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import text
 
 from app.db import make_engine
-from app.liveserver import LiveServer, free_port
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
+from tests.liveserver import LiveServer, free_port
 from tests.pgserver import PostgresServer, started_server
 from tests.samples import BAR
 

@@ -16,6 +16,7 @@ from app.settings import PROJECT_ROOT, Settings
 from tests.liveserver import LiveServer, free_port
 from tests.pgserver import PostgresServer, started_server
 
+# For tests that train embeddings through kg.embed directly, without Settings.ensure_dirs().
 os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
 
 DATA_DIR = PROJECT_ROOT / "data"

@@ -100,23 +100,19 @@ def kg_gold(
     reported separately: the rules were tuned on the first set; the blind one is honest."""
     from rich.table import Table
 
-    from kg.gold import GOLD_SETS, load_gold, score_gold
+    from kg.gold import score_gold_sets
     from kg.pipeline import EventPipeline
 
     settings = get_settings()
-    named = (
-        [(p.name, p) for p in paths]
-        if paths
-        else [(name, PROJECT_ROOT / p) for name, p in GOLD_SETS.items()]
-    )
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
-    for name, path in named:
-        gold = load_gold(path)
-        scores = score_gold(gold, pipeline.nlp, pipeline.extractor, pipeline.linker)
-        table = Table(title=f"{name}: {path.name}, {len(gold)} headlines ({pipeline.version})")
+    for result in score_gold_sets(pipeline, paths, root=PROJECT_ROOT):
+        table = Table(
+            title=f"{result.name}: {result.path.name}, {result.n_headlines} headlines "
+            f"({pipeline.version})"
+        )
         for column in ("system", "precision", "recall", "F1", "gold", "predicted"):
             table.add_column(column)
-        for system, s in scores.items():
+        for system, s in result.scores.items():
             table.add_row(
                 system,
                 f"{s['precision']:.3f}",
@@ -220,6 +216,7 @@ def evaluate(
     from app.bootstrap import open_database
     from app.services.evaluation import evaluate_dataset
     from kg.graph import KnowledgeGraph
+    from models.eval_runs import neural_runs
     from models.evaluate import EvalConfig
     from models.report import to_markdown
 
@@ -233,16 +230,8 @@ def evaluate(
     settings = get_settings()
     factory, engine = open_database(settings)
     graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
-    n_neural = (
-        len(config.models)
-        * len(config.targets)
-        * (
-            len(config.seeds) * ("fixed_origin" in config.schemes)
-            + len(config.rolling_seeds) * (len(config.schemes) - ("fixed_origin" in config.schemes))
-        )
-    )
     with progress_bar() as bar, factory() as session:
-        task = bar.add_task("model runs", total=n_neural)
+        task = bar.add_task("model runs", total=neural_runs(config))
         result = evaluate_dataset(
             session=session,
             symbol=symbol,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +31,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=PROJECT_ROOT / "data", description="Bundled demo data (DJIA + Reddit, WD40k)"
     )
-    pystow_home: Path = Field(default=PROJECT_ROOT / "var" / "pystow")
+    pystow_home: Path = Field(
+        default=PROJECT_ROOT / "var" / "pystow",
+        description="PyKEEN's cache folder (pystow's PYSTOW_HOME); nothing is downloaded",
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         description="Largest accepted request body; larger ones get 413 before being parsed",
@@ -41,9 +45,16 @@ class Settings(BaseSettings):
     )
 
     def ensure_dirs(self) -> None:
-        """Create the writable folders this configuration points at."""
+        """Create the writable folders this configuration points at, and point PyKEEN's cache
+        at `pystow_home` by setting PYSTOW_HOME in this process's environment.
+
+        pystow reads PYSTOW_HOME when PyKEEN is first imported (it creates its folder then), so
+        every entry point calls this before anything imports PyKEEN: the app's lifespan, the
+        CLI commands (through `app.bootstrap.open_database`) and the first-run build. `kg/`
+        itself only reads the environment. The last `Settings` to call this wins."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         self.pystow_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PYSTOW_HOME"] = str(self.pystow_home)
         if self.database_url.startswith("sqlite:///"):
             Path(self.database_url.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True

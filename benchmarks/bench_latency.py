@@ -11,9 +11,15 @@ Bounded: 20 dates x 2 endpoints x 2 targets x 2 passes.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import httpx
+
+# The server helper lives with the tests (tests/liveserver.py), which are not an installed package.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 DATES = [
     f"2016-06-{d:02d}"
@@ -38,9 +44,9 @@ def report(label: str, values: list[float]) -> None:
 
 
 def main() -> None:
-    from app.liveserver import LiveServer
     from app.main import create_app
     from app.settings import get_settings
+    from tests.liveserver import LiveServer
 
     app = create_app(get_settings())
     with (

@@ -2,8 +2,10 @@
 
 `train_embeddings` fits any PyKEEN model (TransE by default; the name goes through PyKEEN's
 model resolver) with the sLCWA training loop on labelled triples built from local arrays.
-PyKEEN's own datasets download at run time and are never used, and PyKEEN's cache folder
-(PYSTOW_HOME) defaults to `var/pystow` of the project, not the home directory.
+PyKEEN's own datasets download at run time and are never used. PyKEEN's cache folder is
+pystow's PYSTOW_HOME, which this module does not set: the service sets it from its
+`pystow_home` setting (`var/pystow` of the project by default, not the home directory) before
+PyKEEN is first imported; other callers set the variable themselves.
 
 No evaluation on the full graph (ranking every triple against 40k entities is slow on a
 CPU); `eval_sample=N` holds out N random triples instead and reports filtered MRR and
@@ -16,11 +18,9 @@ The artifact type (`KGEmbeddings`) lives in `kg.kge_artifact`, the event side
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Progress = Callable[[int, int, float], None]
 
 
@@ -129,7 +128,6 @@ def train_embeddings(
     resident memory in MiB (`peak_rss_mb`, and `rss_before_mb` at the start) and the
     mean loss of each epoch.
     """
-    os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
     import torch
     from pykeen.models import model_resolver
     from pykeen.training import SLCWATrainingLoop

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ __all__ = [
     "linking_scores",
     "textacy_tuples",
     "score_gold",
+    "GoldSetScores",
+    "score_gold_sets",
 ]
 
 # The two hand-annotated sets: rules are tuned on the first only; the blind one is the
-# honest figure (tests/gold/README.md).
+# honest figure (tests/gold/README.md). Paths are relative to the project root.
 GOLD_SETS = {
     "tuned on": Path("tests/gold/events_gold.jsonl"),
     "blind": Path("tests/gold/events_blind.jsonl"),
@@ -148,4 +151,39 @@ def score_gold(
     by_text = [{x.entity_id for x in linker.link_text(g["text"])} for g in gold]
     out["linking: event phrases"] = linking_scores(gold_ids, by_events)
     out["linking: whole headline"] = linking_scores(gold_ids, by_text)
+    return out
+
+
+@dataclass(frozen=True)
+class GoldSetScores:
+    """The scores of one gold file (`score_gold`'s dict) with its name and size."""
+
+    name: str
+    path: Path
+    n_headlines: int
+    scores: dict[str, dict[str, float]]
+
+
+def score_gold_sets(
+    pipeline: Any,
+    paths: Sequence[Path] | None = None,
+    *,
+    root: Path = Path("."),
+    textacy: bool = True,
+) -> list[GoldSetScores]:
+    """Score a pipeline (its `nlp`, `extractor` and `linker`) on each gold file, one result
+    per file in order: `paths`, each named by its file name, or else the two `GOLD_SETS`
+    (under `root`, the project root), named as there."""
+    named = (
+        [(p.name, Path(p)) for p in paths]
+        if paths
+        else [(name, root / p) for name, p in GOLD_SETS.items()]
+    )
+    out = []
+    for name, path in named:
+        gold = load_gold(path)
+        scores = score_gold(
+            gold, pipeline.nlp, pipeline.extractor, pipeline.linker, textacy=textacy
+        )
+        out.append(GoldSetScores(name=name, path=path, n_headlines=len(gold), scores=scores))
     return out

@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-venv.sh
-export PYSTOW_HOME="$PWD/var/pystow"
 exec .venv/bin/kdtcn serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -4,5 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-system.sh
 scripts/setup-venv.sh dev
-export PYSTOW_HOME="$PWD/var/pystow"
 exec .venv/bin/python -m pytest "$@"

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from app.db import make_engine, make_sessionmaker
-from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
+from tests.liveserver import LiveServer, free_port
 from tests.pgserver import PostgresServer, started_server
 
+# For tests that train embeddings through kg.embed directly, without Settings.ensure_dirs().
 os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
 
 DATA_DIR = PROJECT_ROOT / "data"

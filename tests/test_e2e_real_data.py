@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, select, update
 from app.bootstrap import extract_all
 from app.db import make_engine, make_sessionmaker, transaction
 from app.importer import import_djia_reddit
-from app.liveserver import LiveServer, free_port
 from app.migrate import upgrade
 from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
@@ -34,6 +33,7 @@ from models.inputs import event_rows, make_windows, window_at
 from models.targets import TARGETS
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
+from tests.liveserver import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 START = "2016-01-01"

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.eval_runs import neural_runs
 from models.evaluate import EvalConfig, run_evaluation
 from models.report import to_markdown
 from models.train import TrainConfig
@@ -28,6 +29,13 @@ def _djia() -> pd.DataFrame:
     return frame.sort_values("date").set_index("date").loc["2014-01-01":]
 
 
+def test_neural_runs_counts_seeds_per_scheme() -> None:
+    # the defaults: 11 models x 2 targets x (5 seeds fixed origin + 2 seeds x 2 rolling schemes)
+    assert neural_runs(EvalConfig()) == 11 * 2 * (5 + 2 * 2)
+    assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 2
+    assert neural_runs(EvalConfig(schemes=("rolling_window",), models=("TCN",))) == 2 * 2
+
+
 def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
     prices = _djia()
     rng = np.random.default_rng(0)
@@ -44,7 +52,9 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
         models=("TCN", "KDTCN"),
         train=TrainConfig(epochs=2, patience=1),
     )
-    result = run_evaluation(prices, inputs, config=config)
+    reported: list[str] = []
+    result = run_evaluation(prices, inputs, config=config, progress=reported.append)
+    assert len(reported) == neural_runs(config) == 2 * 2 * (2 + 1 + 1)
     protocol = result["protocol"]
     test_days = protocol["n_test_days"]
     assert test_days == int((prices.index >= "2015-10-01").sum())

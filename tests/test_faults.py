@@ -16,10 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, StatementError
 
 from app.db import DatabaseBusy, make_engine, make_sessionmaker, run_transaction
-from app.liveserver import LiveServer, free_port
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
+from tests.liveserver import LiveServer, free_port
 from tests.samples import BAR
 
 TABLES = ("headlines", "prices", "events", "event_entities")

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.liveserver import LiveServer
+from tests.liveserver import LiveServer
 
 CHECKS = [
     not_a_server_error,
@@ -26,6 +26,8 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+# /readyz answers its documented 503 here by design: this server has no model version.
+READYZ_CHECKS = [c for c in CHECKS if c is not not_a_server_error]
 EXAMPLES = 80
 
 
@@ -51,7 +53,8 @@ def test_api_never_5xx_and_matches_its_schema(live: LiveServer) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def fuzz(case) -> None:  # type: ignore[no-untyped-def]
-            case.call_and_validate(checks=CHECKS)
+            ready = case.operation.path == "/readyz"
+            case.call_and_validate(checks=READYZ_CHECKS if ready else CHECKS)
 
         try:
             fuzz()

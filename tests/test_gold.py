@@ -12,6 +12,7 @@ from kg.gold import (
     linking_scores,
     load_gold,
     score_gold,
+    score_gold_sets,
     textacy_tuples,
     tuple_key,
 )
@@ -91,6 +92,20 @@ def test_blind_set_floor(pipeline) -> None:  # type: ignore[no-untyped-def]
     assert s["extraction: kdtcn rules"]["f1"] > s["extraction: textacy SVO"]["f1"]
     linked = s["linking: whole headline"]
     assert linked["precision"] >= 0.8 and linked["recall"] >= 0.8
+
+
+def test_score_gold_sets_names_the_default_sets_and_given_files(pipeline) -> None:  # type: ignore[no-untyped-def]
+    results = score_gold_sets(pipeline, root=ROOT, textacy=False)
+    assert [(r.name, r.path, r.n_headlines) for r in results] == [
+        ("tuned on", ROOT / "tests/gold/events_gold.jsonl", 155),
+        ("blind", ROOT / "tests/gold/events_blind.jsonl", 150),
+    ]
+    blind = results[1].scores
+    assert blind == score_gold(
+        load_gold(BLIND), pipeline.nlp, pipeline.extractor, pipeline.linker, textacy=False
+    )
+    given = score_gold_sets(pipeline, [BLIND], textacy=False)
+    assert [(r.name, r.path, r.scores) for r in given] == [("events_blind.jsonl", BLIND, blind)]
 
 
 def test_kg_gold_command_reports_both_sets() -> None:

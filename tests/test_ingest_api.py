@@ -171,10 +171,10 @@ def test_rejected_item_reports_its_index(http) -> None:  # type: ignore[no-untyp
 def test_writes_need_the_api_key_when_one_is_set(tmp_path, pipeline) -> None:  # type: ignore[no-untyped-def]
     import httpx
 
-    from app.liveserver import LiveServer, free_port
     from app.main import create_app
     from app.migrate import upgrade
     from app.settings import Settings
+    from tests.liveserver import LiveServer, free_port
 
     url = f"sqlite:///{tmp_path / 'keyed.sqlite3'}"
     upgrade(url)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.tables import ModelVersion
 
-__all__ = ["record_version", "latest_version", "list_versions"]
+__all__ = ["record_version", "latest_version", "list_versions", "count_by_target"]
 
 
 def record_version(
@@ -55,3 +55,11 @@ def latest_version(
 
 def list_versions(*, session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def count_by_target(*, session: Session) -> dict[str, int]:
+    """How many versions are recorded per target (all symbols and model names), by target."""
+    rows = session.execute(
+        select(ModelVersion.target, func.count()).group_by(ModelVersion.target)
+    ).all()
+    return {target: n for target, n in sorted(rows)}

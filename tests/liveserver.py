@@ -1,4 +1,4 @@
-"""The app served by uvicorn in a background thread on 127.0.0.1 (tests and benchmarks)."""
+"""The app served by uvicorn in a background thread on 127.0.0.1 (tests, bench_latency.py)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
@@ -15,9 +16,14 @@ from app.services.headlines import EventSource, extract_pending
 from app.settings import Settings
 from app.tables import Headline, Price
 
-__all__ = ["open_database", "extract_all", "pending_count", "first_run"]
+__all__ = ["open_database", "extract_all", "pending_count", "first_run", "has_walk_forward"]
 
 log = logging.getLogger(__name__)
+
+# The demo's point-in-time versions: the last 18 months of the data are predicted out of
+# sample by a chain of versions refitted every quarter (63 trading days).
+WALK_FORWARD_START = dt.date(2015, 1, 2)
+WALK_FORWARD_EVERY = 63
 
 
 def open_database(settings: Settings) -> tuple[sessionmaker[Session], Engine]:
@@ -57,14 +63,31 @@ def extract_all(
             bar.update(task, completed=done)
 
 
+def has_walk_forward(session: Session, symbol: str, target: str, start: dt.date) -> bool:
+    """Whether a version of `symbol` and `target` was fitted up to the day before `start`
+    (the first cut of a walk-forward chain; a chain is recorded in one transaction)."""
+    from app.tables import ModelVersion
+
+    found = session.scalar(
+        select(func.count())
+        .select_from(ModelVersion)
+        .where(
+            ModelVersion.symbol == symbol,
+            ModelVersion.target == target,
+            ModelVersion.train_end < start,
+        )
+    )
+    return bool(found)
+
+
 def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
-    """Build whatever is missing for the bundled demo: schema, data, events, embeddings and a
-    KDTCN per target. Each step is skipped when already done; returns the loaded pipeline."""
+    """Build whatever is missing for the bundled demo: schema, data, events, and per target a
+    walk-forward chain of KDTCN versions (with their embedding), so the demo's last 18
+    months are answered out of sample. Each step is skipped when already done; returns the
+    loaded pipeline."""
     from app.importer import SYMBOL, import_djia_reddit
     from app.migrate import upgrade
-    from app.services.embeddings import build_embeddings, latest_embeddings
-    from app.services.model_versions import latest_version
-    from app.services.training import train_and_register
+    from app.services.training import train_walk_forward
     from kg.pipeline import EventPipeline
     from models.targets import TARGETS
 
@@ -99,37 +122,34 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     )
     if processed:
         done(f"extracted and linked the events of {processed} headlines")
-    version = latest_embeddings(settings.artifacts_dir, kind="kg")
-    if version is None or processed:  # new events: embeddings keyed by their content
-        task = bar.add_task("embeddings (TransE)", total=None)
+    with factory() as session:
+        missing = [
+            t for t in TARGETS if not has_walk_forward(session, SYMBOL, t, WALK_FORWARD_START)
+        ]
+    if processed:  # new events: the embedding and every version on it are rebuilt
+        missing = list(TARGETS)
+    if missing:
+        task = bar.add_task("embedding (TransE)", total=None)
 
         def on_epoch(epoch: int, epochs: int, loss: float) -> None:
             bar.update(task, total=epochs, completed=epoch)
 
         with transaction(factory) as session:
-            version, _ = build_embeddings(
+            rows = train_walk_forward(
                 session=session,
-                kg_triples=pipeline.graph.triples(),
                 artifacts=settings.artifacts_dir,
-                until=None,
+                graph=pipeline.graph,
+                symbol=SYMBOL,
+                targets=missing,
+                start=WALK_FORWARD_START,
+                every=WALK_FORWARD_EVERY,
+                say=lambda line: log.info("walk-forward: %s", line),
                 progress=on_epoch,
             )
-        done(f"trained the embeddings {version}")
-    for target in TARGETS:
-        with transaction(factory) as session:
-            current = latest_version(session=session, symbol=SYMBOL, target=target)
-            if current is None or current.embedding_version != version:
-                task = bar.add_task(f"train KDTCN {target}", total=None)
-                train_and_register(
-                    session=session,
-                    artifacts=settings.artifacts_dir,
-                    graph=pipeline.graph,
-                    symbol=SYMBOL,
-                    target=target,
-                    embedding_version=version,
-                )
-                bar.update(task, total=1, completed=1)
-                done(f"trained KDTCN for {target}")
+        done(
+            f"trained {len(rows)} walk-forward KDTCN versions ({', '.join(missing)}; a cut "
+            f"every {WALK_FORWARD_EVERY} trading days from {WALK_FORWARD_START})"
+        )
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -167,38 +168,167 @@ def kg_embed(
 def train(
     symbol: str = "DJIA",
     model: str = "kdtcn",
-    target: Annotated[str, typer.Option(help="a target of models.targets")] = "next_day",
-    until: Annotated[str | None, typer.Option(help="Last day of training data")] = None,
-    embedding: Annotated[str | None, typer.Option(help="Embedding version")] = None,
+    target: Annotated[
+        list[str] | None, typer.Option(help="Targets of models.targets (repeat; default all)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Cut: the last day whose label is fitted (default: last bar)")
+    ] = None,
+    walk_forward: Annotated[
+        bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
+    ] = None,
+    every: Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")] = 63,
+    embedding: Annotated[
+        str | None, typer.Option(help="Embedding version (must be built up to the cut)")
+    ] = None,
     seed: int = 0,
 ) -> None:
-    """Train a model on stored data up to a date; write its artifact and record it."""
+    """Train model versions on stored data up to a cut; write their artifacts and record them."""
     import datetime as dt
 
     from app.bootstrap import open_database
     from app.db import transaction
-    from app.services.embeddings import latest_embeddings
-    from app.services.training import train_and_register
+    from app.services.training import train_and_register, train_walk_forward
     from kg.graph import KnowledgeGraph
+    from models.targets import TARGETS
+
+    targets = target or list(TARGETS)
+    for name in targets:
+        if name not in TARGETS:
+            raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
+    if walk_forward and start is None:
+        raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+    started = time.perf_counter()
+    with progress_bar() as bar, transaction(factory) as session:
+        bar.add_task(f"training {model} {', '.join(targets)}", total=None)
+        if walk_forward:
+            assert start is not None
+            rows = train_walk_forward(
+                session=session,
+                artifacts=settings.artifacts_dir,
+                graph=graph,
+                symbol=symbol,
+                targets=targets,
+                start=dt.date.fromisoformat(start),
+                every=every,
+                name=model,
+                seed=seed,
+                embedding_version=embedding,
+                say=console.print,
+            )
+        else:
+            rows = [
+                train_and_register(
+                    session=session,
+                    artifacts=settings.artifacts_dir,
+                    graph=graph,
+                    symbol=symbol,
+                    target=name,
+                    name=model,
+                    until=dt.date.fromisoformat(until) if until else None,
+                    embedding_version=embedding,
+                    seed=seed,
+                )
+                for name in targets
+            ]
+    engine.dispose()
+    for row in rows:
+        oos = (row.metrics or {}).get("out_of_sample")
+        console.print(
+            f"{row.version}: fitted on labels up to {row.train_end}; out of sample: "
+            + (
+                f"{oos['n_days']} days {oos['from']}..{oos['to']}, accuracy {oos['accuracy']:.3f}"
+                f" (majority {oos['majority_accuracy']:.3f}), mcc {oos['mcc']:.3f}"
+                if oos
+                else "no stored day after the cut"
+            )
+        )
+    console.print(f"{len(rows)} versions in {time.perf_counter() - started:.0f} s")
+
+
+@cli.command("backtest")
+def backtest(
+    symbol: str = "DJIA",
+    start: Annotated[str, typer.Option(help="First predicted day")] = "2015-01-02",
+    end: Annotated[str, typer.Option(help="Last predicted day")] = "2016-06-30",
+    target: Annotated[list[str] | None, typer.Option(help="Targets (repeat; default all)")] = None,
+    cost_bps: Annotated[float, typer.Option(help="Basis points per change of position")] = 5.0,
+    allow_in_sample: Annotated[
+        bool, typer.Option(help="Serve the newest version where no out-of-sample one exists")
+    ] = False,
+) -> None:
+    """Point-in-time predictions over a range: skill beside always-up and reversal, and the
+    returns of trading the calls (the same figures as GET /v1/backtest)."""
+    import datetime as dt
+
+    from rich.table import Table
+
+    from app.bootstrap import open_database
+    from app.services.backtest import run_backtest
+    from app.services.registry import ModelRegistry
+    from kg.graph import KnowledgeGraph
+    from models.targets import TARGETS
 
     settings = get_settings()
     factory, engine = open_database(settings)
     graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
-    with progress_bar() as bar, transaction(factory) as session:
-        bar.add_task(f"training {model} {target}", total=None)
-        row = train_and_register(
-            session=session,
-            artifacts=settings.artifacts_dir,
-            graph=graph,
-            symbol=symbol,
-            target=target,
-            name=model,
-            until=dt.date.fromisoformat(until) if until else None,
-            embedding_version=embedding or latest_embeddings(settings.artifacts_dir),
-            seed=seed,
+    registry = ModelRegistry(settings.artifacts_dir, graph)
+    for name in target or list(TARGETS):
+        started = time.perf_counter()
+        with factory() as session:
+            result = run_backtest(
+                session=session,
+                registry=registry,
+                symbol=symbol,
+                start=dt.date.fromisoformat(start),
+                end=dt.date.fromisoformat(end),
+                target=name,
+                cost_bps=cost_bps,
+                allow_in_sample=allow_in_sample,
+            )
+        console.print(
+            f"[bold]{symbol} {name}[/bold] {result['start']}..{result['end']}: "
+            f"{result['n_days']} days, {len(result['versions'])} versions, "
+            f"{result['in_sample_days']} in sample ({time.perf_counter() - started:.1f} s)"
         )
+        table = Table("calls", "MCC", "bal. acc.", "hit rate", "AUC", "Brier", "share up")
+        for label, row in result["classification"].items():
+            table.add_row(
+                label,
+                *(
+                    "-" if row.get(k) is None else f"{row[k]:.3f}"
+                    for k in ("mcc", "balanced_accuracy", "hit_rate", "auc", "brier", "share_up")
+                ),
+            )
+        console.print(table)
+        if result["strategy"]:
+            table = Table(
+                f"strategy (net of {cost_bps:g} bp)",
+                "cumulative",
+                "annual",
+                "Sharpe",
+                "max drawdown",
+                "turnover",
+            )
+            for label, row in result["strategy"].items():
+                table.add_row(
+                    label,
+                    f"{row['cumulative_return']:+.1%}",
+                    f"{row['annual_return']:+.1%}",
+                    f"{row['sharpe']:.2f}",
+                    f"{row['max_drawdown']:.1%}",
+                    f"{row['turnover']:.2f}",
+                )
+            console.print(table)
+        else:
+            console.print(result["note"])
     engine.dispose()
-    console.print(f"trained {row.name} {row.version}; validation {row.metrics}")
 
 
 @cli.command("evaluate")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DomainError", "NotFound", "NotEnoughHistory", "NoModel"]
+__all__ = ["DomainError", "NotFound", "NotEnoughHistory", "NoModel", "InvalidInput"]
 
 
 class DomainError(Exception):
@@ -27,3 +27,13 @@ class NoModel(DomainError, LookupError):
     """No trained model version for this symbol and target (the message names the command)."""
 
     status = 409
+
+
+class InvalidInput(DomainError, ValueError):
+    """Parameters valid one by one but not together; `field` names the one to change."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import DatabaseBusy
-from app.domain import DomainError
+from app.domain import DomainError, InvalidInput
 
 __all__ = [
     "ErrorBody",
@@ -121,6 +121,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, InvalidInput):
+            item = {"field": exc.field, "message": str(exc)}
+            return error_response(exc.status, REJECTED_READ, [item])
         return error_response(exc.status, str(exc))
 
     @app.exception_handler(DatabaseBusy)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import events, health, ingest, models, predictions
+from app.api import backtest, events, health, ingest, models, predictions
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
@@ -72,5 +72,6 @@ def create_app(
     app.include_router(events.router)
     app.include_router(models.router)
     app.include_router(predictions.router)
+    app.include_router(backtest.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
     return app

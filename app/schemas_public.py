@@ -16,6 +16,7 @@ __all__ = [
     "PredictionPublic",
     "ExplanationPublic",
     "EventsOfDay",
+    "BacktestPublic",
     "EventPublic",
     "event_public",
     "model_version_public",
@@ -33,9 +34,13 @@ class ModelVersionPublic(_Out):
     target: str
     embedding_version: str | None
     train_start: dt.date | None
-    train_end: dt.date | None
-    validation_metrics: dict[str, Any] | None = Field(
-        description="Scored on the chronological last 15% of the training period"
+    train_until: dt.date | None = Field(
+        description="The last trading day whose label the version was fitted on (its cut)"
+    )
+    metrics: dict[str, Any] | None = Field(
+        description="out_of_sample: scored on trading days after the cut (up to the next "
+        "walk-forward cut); early_stopping_tail: the last 15% of the training days, on which "
+        "early stopping chose the epoch (not out of sample)"
     )
     created_at: str | None
 
@@ -73,6 +78,10 @@ class PredictionBody(_Out):
     target_date: str = Field(description="The day whose move is predicted")
     p_up: float = Field(ge=0, le=1)
     direction: Literal["up", "down"]
+    in_sample: bool = Field(
+        description="True only when allow_in_sample=true served a version fitted on the "
+        "day being predicted; otherwise the model's training labels all precede that day"
+    )
     model: ModelVersionPublic
     data: DataWindow = Field(description="The exact bar and headline dates the input used")
     coverage: Coverage
@@ -169,6 +178,50 @@ class EventsOfDay(_Out):
     headlines: list[HeadlinePublic]
 
 
+class BacktestDay(_Out):
+    date: dt.date = Field(description="The trading day predicted")
+    asked: dt.date = Field(description="The date D whose answer predicted it")
+    p_up: float
+    call: Literal["up", "down"]
+    up: bool = Field(description="The realised move: adjusted close >= the previous one")
+    # `return` is a Python keyword: the attribute is return_ and the JSON key "return".
+    return_: float = Field(alias="return", description="Simple return of the day")
+    version: str
+    train_until: dt.date | None
+    in_sample: bool
+    long_short_return: float = Field(description="Net of costs")
+    long_flat_return: float = Field(description="Net of costs")
+
+
+class BacktestVersion(_Out):
+    version: str
+    train_until: dt.date
+    days: int
+
+
+class BacktestPublic(_Out):
+    symbol: str
+    target: TargetName
+    start: dt.date
+    end: dt.date
+    cost_bps: float
+    decision_cut: float
+    n_days: int
+    in_sample_days: int
+    versions: list[BacktestVersion]
+    classification: dict[str, dict[str, float | int | None]] = Field(
+        description="model, always_up and reversal on the same days: mcc, balanced_accuracy, "
+        "accuracy, hit_rate, f1, share_up; the model also auc, brier, n_days"
+    )
+    strategy: dict[str, dict[str, float | int | None]] | None = Field(
+        description="long_short, long_flat and buy_and_hold: cumulative_return, "
+        "annual_return, annual_volatility, sharpe, max_drawdown, turnover (empyrical-reloaded); "
+        "null for a target that cannot be traded"
+    )
+    note: str | None
+    days: list[BacktestDay]
+
+
 def event_public(row: Any) -> EventPublic:
     """The one mapping from a stored event (app.tables.Event with its entities loaded) to
     its public form; /v1/events and explanations both use it."""
@@ -210,7 +263,7 @@ def model_version_public(row: Any) -> dict[str, Any]:
         "target": row.target,
         "embedding_version": row.embedding_version,
         "train_start": row.train_start.isoformat() if row.train_start else None,
-        "train_end": row.train_end.isoformat() if row.train_end else None,
-        "validation_metrics": row.metrics,
+        "train_until": row.train_end.isoformat() if row.train_end else None,
+        "metrics": row.metrics,
         "created_at": row.created_at.isoformat() if row.created_at else None,
     }

@@ -25,12 +25,27 @@ import torch
 
 from models.baselines import BASELINES
 from models.features import Normaliser, price_features, up_labels
-from models.inputs import make_windows
+from models.inputs import Windows, make_windows
 from models.metrics import abrupt_masks, bootstrap_diff, scores
 from models.networks import SequenceClassifier
-from models.train import TrainConfig, fit_classifier, predict_proba, seed_everything
+from models.train import (
+    History,
+    TrainConfig,
+    fit_classifier,
+    predict_proba,
+    seed_everything,
+)
 
-__all__ = ["NEURAL_MODELS", "EvalConfig", "run_evaluation"]
+__all__ = [
+    "NEURAL_MODELS",
+    "EvalConfig",
+    "Fitted",
+    "fit_window_model",
+    "predict_days",
+    "run_evaluation",
+    "scheme_days",
+    "scheme_predictions",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,65 @@ class EvalConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+@dataclass
+class Fitted:
+    """A network fitted by `fit_window_model`, its normalisers, and every window of the
+    series normalised with them (to score days after the fit)."""
+
+    network: SequenceClassifier
+    price_norm: Normaliser | None
+    event_norm: Normaliser | None
+    windows: Windows
+    history: History
+
+
+def fit_window_model(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    up: np.ndarray,
+    fit_mask_rows: np.ndarray,
+    train_days: np.ndarray,
+    *,
+    window: int,
+    target: str,
+    train: TrainConfig,
+    seed: int,
+    denoise: bool = False,
+) -> Fitted:
+    """Normalise on the fitting rows, fit on the windows predicting `train_days`.
+
+    The one fitting step of the evaluation harness and of the served versions
+    (app.services.training), so both give the same model for the same data, cut and seed.
+    """
+    pn = Normaliser.fit(price_rows[fit_mask_rows]) if spec.prices else None
+    en = None
+    if spec.events is not None and event_rows is not None:
+        en = Normaliser.fit(event_rows[fit_mask_rows])
+    p = pn.transform(price_rows) if pn else None
+    e = en.transform(event_rows) if en and event_rows is not None else None
+    windows = make_windows(p, e, up, window=window, target=target, denoise=denoise)
+    seed_everything(seed)  # the initial weights, too, come from the seed
+    model = SequenceClassifier(
+        encoder=spec.encoder,
+        price_dim=p.shape[1] if p is not None else 0,
+        event_dim=e.shape[1] if e is not None else 0,
+    )
+    model, history = fit_classifier(
+        model, windows.subset(np.isin(windows.day, train_days)), config=train, seed=seed
+    )
+    return Fitted(model, pn, en, windows, history)
+
+
+def predict_days(fitted: Fitted, days: np.ndarray) -> np.ndarray:
+    """P(up) of `fitted` for each of `days` (row indices of predicted days, ascending)."""
+    test = fitted.windows.subset(np.isin(fitted.windows.day, days))
+    probs = predict_proba(fitted.network, test.x)
+    order = np.argsort(test.day)
+    assert np.array_equal(test.day[order], np.sort(days)), "test days misaligned"
+    return probs[order]
+
+
 def _fit_predict(
     spec: NeuralSpec,
     price_rows: np.ndarray,
@@ -87,32 +161,66 @@ def _fit_predict(
     target: str,
     seed: int,
 ) -> np.ndarray:
-    """Normalise on the fitting rows, fit on windows predicting train_days, score test_days."""
-    p = Normaliser.fit(price_rows[fit_mask_rows]).transform(price_rows) if spec.prices else None
-    e = None
-    if spec.events is not None and event_rows is not None:
-        e = Normaliser.fit(event_rows[fit_mask_rows]).transform(event_rows)
-    windows = make_windows(p, e, up, window=cfg.window, target=target, denoise=cfg.denoise)
-    train = windows.subset(np.isin(windows.day, train_days))
-    test = windows.subset(np.isin(windows.day, test_days))
-    seed_everything(seed)  # the initial weights, too, come from the seed
-    model = SequenceClassifier(
-        encoder=spec.encoder,
-        price_dim=p.shape[1] if p is not None else 0,
-        event_dim=e.shape[1] if e is not None else 0,
+    """Fit on the fitting rows and train_days, score test_days."""
+    fitted = fit_window_model(
+        spec,
+        price_rows,
+        event_rows,
+        up,
+        fit_mask_rows,
+        train_days,
+        window=cfg.window,
+        target=target,
+        train=cfg.train,
+        seed=seed,
+        denoise=cfg.denoise,
     )
-    model, _ = fit_classifier(model, train, config=cfg.train, seed=seed)
-    probs = predict_proba(model, test.x)
-    order = np.argsort(test.day)
-    assert np.array_equal(test.day[order], np.sort(test_days)), "test days misaligned"
-    return probs[order]
+    return predict_days(fitted, test_days)
+
+
+def scheme_predictions(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    up: np.ndarray,
+    plan: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    scheme: str,
+    cfg: EvalConfig,
+    target: str,
+    seed: int,
+) -> np.ndarray:
+    """P(up) of every test day of `plan` ([(training days, test block)]): one fit per block
+    on the rows observable before it. A rolling-origin plan is a walk-forward chain whose
+    cuts are the days before its blocks (app.services.training fits the same models)."""
+    parts = []
+    for fit, block in plan:
+        fit_rows = np.zeros(len(up), bool)
+        fit_rows[1 : block[0]] = True  # rows observable before the block
+        if scheme == "rolling_window":
+            fit_rows[: int(fit.min())] = False
+        parts.append(
+            _fit_predict(
+                spec,
+                price_rows,
+                event_rows,
+                up,
+                fit_rows,
+                fit,
+                block,
+                cfg=cfg,
+                target=target,
+                seed=seed,
+            )
+        )
+    return np.concatenate(parts)
 
 
 def _blocks(test_days: np.ndarray, every: int) -> list[np.ndarray]:
     return [test_days[i : i + every] for i in range(0, len(test_days), every)]
 
 
-def _scheme_days(
+def scheme_days(
     scheme: str,
     test_days: np.ndarray,
     all_days: np.ndarray,
@@ -177,7 +285,7 @@ def run_evaluation(
     for target in cfg.targets:
         result["results"][target] = {}
         for scheme in cfg.schemes:
-            plan = _scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
+            plan = scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
             rows: dict[str, Any] = {}
             preds_for_ci: dict[str, np.ndarray] = {}
             for name in cfg.baselines:
@@ -194,27 +302,19 @@ def run_evaluation(
                 event_rows = inputs.get(spec.events) if spec.events else None
                 probs = []
                 for seed in seeds:
-                    parts = []
-                    for fit, block in plan:
-                        fit_rows = np.zeros(len(prices), bool)
-                        fit_rows[1 : block[0]] = True  # rows observable before the block
-                        if scheme == "rolling_window":
-                            fit_rows[: int(fit.min())] = False
-                        parts.append(
-                            _fit_predict(
-                                spec,
-                                price_rows,
-                                event_rows,
-                                up,
-                                fit_rows,
-                                fit,
-                                block,
-                                cfg=cfg,
-                                target=target,
-                                seed=seed,
-                            )
+                    probs.append(
+                        scheme_predictions(
+                            spec,
+                            price_rows,
+                            event_rows,
+                            up,
+                            plan,
+                            scheme=scheme,
+                            cfg=cfg,
+                            target=target,
+                            seed=seed,
                         )
-                    probs.append(np.concatenate(parts))
+                    )
                     if progress:
                         progress(f"{target} {scheme} {name} seed {seed}")
                 preds = [(p >= 0.5).astype(np.int64) for p in probs]

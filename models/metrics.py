@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, matthews_corrcoef
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    f1_score,
+    matthews_corrcoef,
+    roc_auc_score,
+)
 
-__all__ = ["scores", "bootstrap_diff", "abrupt_masks", "METRICS"]
+__all__ = ["json_safe", "scores", "probability_scores", "bootstrap_diff", "abrupt_masks", "METRICS"]
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "mcc": lambda y, p: float(matthews_corrcoef(y, p)) if len(set(y)) > 1 else 0.0,
@@ -17,12 +26,37 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+def json_safe(value: Any) -> Any:
+    """Figures for JSON: NaN and infinities become None (JSON has no NaN; PostgreSQL's
+    JSON type and Starlette's encoder reject it), recursively through dicts and lists."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     """MCC, balanced accuracy, accuracy, F1 of the up class, and the share predicted up."""
     if len(y) == 0:
         return {name: float("nan") for name in [*METRICS, "share_up"]}
     out = {name: fn(y, pred) for name, fn in METRICS.items()}
     out["share_up"] = float(np.mean(pred))
+    return out
+
+
+def probability_scores(y: np.ndarray, p_up: np.ndarray, *, cut: float = 0.5) -> dict[str, float]:
+    """`scores` of the calls at `cut`, plus AUC and Brier score of the probabilities, the
+    number of days, and the accuracy of always calling the majority class of these days."""
+    y = np.asarray(y)
+    out = scores(y, (np.asarray(p_up) >= cut).astype(np.int64))
+    two_classes = len(set(y.tolist())) > 1
+    out["auc"] = float(roc_auc_score(y, p_up)) if two_classes else float("nan")
+    out["brier"] = float(brier_score_loss(y, p_up)) if len(y) else float("nan")
+    out["n_days"] = int(len(y))
+    out["majority_accuracy"] = float(max(y.mean(), 1 - y.mean())) if len(y) else float("nan")
     return out
 
 

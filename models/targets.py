@@ -50,6 +50,27 @@ class Target:
         """The last date whose headlines an answer for `date` may use."""
         return date
 
+    @property
+    def tradable(self) -> bool:
+        """Whether the answer is known before the predicted day opens (so it can be traded):
+        true when the window ends on the asked date's close and reads no later news."""
+        return self.bar_of_date_is_input
+
+    def asked_date(self, day_before: dt.date, day: dt.date) -> dt.date:
+        """The date D whose answer predicts trading day `day` (`day_before` is the trading
+        day before it): D = day_before for next_day, D = day itself for same_day."""
+        return day_before if self.bar_of_date_is_input else day
+
+    def last_label_date(self, date: dt.date) -> dt.date:
+        """The newest `train_until` a model version may have to answer for `date` out of
+        sample: every label it was fitted on then precedes the day being predicted (the
+        first trading day after D for next_day, D itself for same_day)."""
+        return self.last_price_date(date)
+
+    def in_sample(self, train_until: dt.date | None, date: dt.date) -> bool:
+        """Whether a version fitted on labels up to `train_until` saw the predicted day."""
+        return train_until is None or train_until > self.last_label_date(date)
+
     def target_day(self, date: dt.date) -> str:
         """The day whose move is predicted, in words."""
         if self.bar_of_date_is_input:

@@ -68,6 +68,8 @@ with httpx.Client(base_url=base, timeout=120) as http:
     assert 0.0 <= body["p_up"] <= 1.0 and body["direction"] in ("up", "down")
     assert body["data"]["prices_to"] < "2016-06-24" <= body["data"]["headlines_to"]
     assert body["coverage"]["events"] > 0, body["coverage"]
+    # Point in time: the answer comes from a version fitted on labels before 2016-06-24.
+    assert body["in_sample"] is False and body["model"]["train_until"] < "2016-06-24", body
     latest = http.get("/v1/predictions/DJIA")
     assert latest.status_code == 200, latest.text[:500]
     expl = http.get("/v1/explanations/DJIA", params=params)
@@ -77,12 +79,24 @@ with httpx.Client(base_url=base, timeout=120) as http:
     assert not missing, f"explanation lacks {missing}"
     assert ex["events"] and ex["graph"]["nodes"] and ex["graph"]["edges"]
     assert any(e["date"] == "2016-06-24" for e in ex["events"])
+    assert ex["prediction"]["in_sample"] is False
+    span = {"start": "2015-01-02", "end": "2016-06-30", "target": "next_day", "cost_bps": 5}
+    back = http.get("/v1/backtest/DJIA", params=span)
+    assert back.status_code == 200, (back.status_code, back.text[:500])
+    bt = back.json()
+    assert bt["in_sample_days"] == 0 and bt["n_days"] > 300, bt["n_days"]
     page = http.get("/v1/explanations/DJIA/view")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     print(
         f"prediction 2016-06-24 same_day: p_up={body['p_up']} ({body['direction']}), "
         f"model {body['model']['name']} {body['model']['version']}; "
         f"explanation: {len(ex['events'])} events, {len(ex['graph']['nodes'])} nodes"
+    )
+    model, always = bt["classification"]["model"], bt["classification"]["always_up"]
+    print(
+        f"backtest next_day {bt['start']}..{bt['end']}: {bt['n_days']} days, "
+        f"{len(bt['versions'])} versions, MCC {model['mcc']:.3f}, hit rate "
+        f"{model['hit_rate']:.3f} (always up {always['hit_rate']:.3f})"
     )
 PY
 

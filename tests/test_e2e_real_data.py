@@ -25,7 +25,7 @@ from app.services.embeddings import build_embeddings
 from app.services.explanations import explain
 from app.services.predictions import ModelRegistry, prepare
 from app.services.prices import load_prices
-from app.services.training import train_and_register
+from app.services.training import train_and_register, train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
 from models.features import PRICE_FEATURES, price_features, up_labels
@@ -37,6 +37,7 @@ from tests.liveserver import LiveServer, free_port
 
 pytestmark = pytest.mark.slow
 START = "2016-01-01"
+FIRST_CUT = dt.date(2016, 3, 31)
 BREXIT = "2016-06-24"
 
 
@@ -63,23 +64,27 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     extract_all(factory, pipeline)
     artifacts = root / "artifacts"
     with transaction(factory) as session:
+        # Walk-forward versions, as the first start builds them: cuts on 2016-03-31 and
+        # every 21 trading days, one embedding built from data up to the first cut.
         version, _ = build_embeddings(
             session=session,
             kg_triples=pipeline.graph.triples(),
             artifacts=artifacts,
-            until=None,
+            until=FIRST_CUT,
             epochs=3,
         )
-        for target in ("same_day", "next_day"):
-            train_and_register(
-                session=session,
-                artifacts=artifacts,
-                graph=pipeline.graph,
-                symbol="DJIA",
-                target=target,
-                embedding_version=version,
-                config=TrainConfig(epochs=6, patience=3),
-            )
+        train_walk_forward(
+            session=session,
+            artifacts=artifacts,
+            graph=pipeline.graph,
+            symbol="DJIA",
+            targets=("same_day", "next_day"),
+            start=FIRST_CUT + dt.timedelta(days=1),
+            every=21,
+            embedding_version=version,
+            config=TrainConfig(epochs=6, patience=3),
+            say=lambda _line: None,
+        )
     settings = Settings(
         database_url=url,
         artifacts_dir=artifacts,
@@ -114,7 +119,8 @@ def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # typ
     p = body.json()
     assert 0.0 < p["p_up"] < 1.0 and p["direction"] in {"up", "down"}
     assert p["model"]["name"] == "KDTCN" and p["model"]["target"] == "same_day"
-    assert "mcc" in p["model"]["validation_metrics"]
+    assert p["in_sample"] is False and p["model"]["train_until"] < BREXIT
+    assert "mcc" in p["model"]["metrics"]["out_of_sample"]
     # same_day: prices strictly before D, headlines up to D.
     assert p["data"]["prices_to"] == "2016-06-23" and p["data"]["headlines_to"] == BREXIT
     assert p["coverage"]["last_day"]["events"] > 0 and p["coverage"]["linked_events"] > 0
@@ -125,7 +131,9 @@ def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # typ
 
 
 def test_prediction_cache_hits_then_misses_after_a_write(client) -> None:  # type: ignore[no-untyped-def]
-    params = {"date": "2016-06-20", "target": "same_day"}
+    # A date after the last walk-forward cut (2016-06-29): the write changes no version's
+    # training data, which the harness test below relies on.
+    params = {"date": "2016-06-30", "target": "same_day"}
     first = client.get("/v1/predictions/DJIA", params=params).json()
     second = client.get("/v1/predictions/DJIA", params=params).json()
     assert second["cached"] and second["p_up"] == first["p_up"]
@@ -134,7 +142,7 @@ def test_prediction_cache_hits_then_misses_after_a_write(client) -> None:  # typ
         json={
             "items": [
                 {
-                    "date": "2016-06-20",
+                    "date": "2016-06-30",
                     "rank": 1,
                     "text": "Central bank raises interest rates sharply",
                 }
@@ -149,7 +157,10 @@ def test_prediction_cache_hits_then_misses_after_a_write(client) -> None:  # typ
 def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-untyped-def]
     unknown = client.get("/v1/predictions/NOPE")
     assert unknown.status_code == 404 and "NOPE" in unknown.json()["detail"]
-    early = client.get("/v1/predictions/DJIA", params={"date": "2016-01-12", "target": "same_day"})
+    params = {"date": "2016-01-12", "target": "same_day"}
+    early = client.get("/v1/predictions/DJIA", params=params)
+    assert early.status_code == 409 and "--until 2016-01-11" in early.json()["detail"]
+    early = client.get("/v1/predictions/DJIA", params={**params, "allow_in_sample": "true"})
     assert early.status_code == 422 and "needs 21" in early.json()["detail"]
     bars = [
         {
@@ -229,30 +240,26 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
     series for the same predicted day, its p_up is the model's output on it, and an event's
     effect is the drop in P(up) when the training path pools its day without it."""
     server, factory = built
+    registry = server.app.state.registry
     with factory() as session:
-        loaded = server.app.state.registry.get(session=session, symbol="DJIA", target=target)
-        model, cfg = loaded.model, loaded.model.config
         prices = load_prices(session=session, symbol="DJIA")
         dates = [d.date() for d in prices.index]
-        days = None
-        if loaded.embedder is not None:
-            days = collect_days(
-                session=session, dates=dates, embed=loaded.embedder.embed, dim=loaded.embedder.dim
-            )
-        raw_events = event_rows(days, loaded.embedder.dim) if days is not None else None
-        p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
-        p = p if cfg["price_dim"] else None
-        windows = make_windows(p, e, up_labels(prices), window=cfg["window"], target=target)
         checked = 0
-        for date in ("2016-03-01", "2016-04-15", "2016-05-20", "2016-06-23", BREXIT):
+        for date in ("2016-04-15", "2016-05-20", "2016-06-10", "2016-06-23", BREXIT):
             day = dt.date.fromisoformat(date)
             served = prepare(
-                session=session,
-                registry=server.app.state.registry,
-                symbol="DJIA",
-                date=day,
-                target=target,
+                session=session, registry=registry, symbol="DJIA", date=day, target=target
             )
+            loaded = served.loaded
+            model, cfg = loaded.model, loaded.model.config
+            days = None
+            if loaded.embedder is not None:
+                embed, dim = loaded.embedder.embed, loaded.embedder.dim
+                days = collect_days(session=session, dates=dates, embed=embed, dim=dim)
+            raw_events = event_rows(days, loaded.embedder.dim) if days is not None else None
+            p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
+            p = p if cfg["price_dim"] else None
+            windows = make_windows(p, e, up_labels(prices), window=cfg["window"], target=target)
             # The training window that predicts the same day as the served answer.
             if TARGETS[target].bar_of_date_is_input:
                 k = int(np.flatnonzero(windows.anchor == dates.index(day))[0])
@@ -278,7 +285,92 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
         assert checked >= 5 or days is None
 
 
+def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # type: ignore[no-untyped-def]
+    params = {"start": "2016-04-01", "end": "2016-07-01", "target": "next_day", "cost_bps": 5}
+    resp = client.get("/v1/backtest/DJIA", params=params)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    days = body["days"]
+    assert body["n_days"] == len(days) >= 60 and body["in_sample_days"] == 0
+    assert all(d["train_until"] <= d["asked"] < d["date"] for d in days)
+    assert len({d["version"] for d in days}) == len(body["versions"]) >= 3
+    hits = np.mean([(d["call"] == "up") == d["up"] for d in days])
+    assert body["classification"]["model"]["hit_rate"] == pytest.approx(hits)
+    share_up = np.mean([d["up"] for d in days])
+    assert body["classification"]["always_up"]["hit_rate"] == pytest.approx(share_up)
+    ls = body["strategy"]["long_short"]
+    assert ls["cumulative_return"] == pytest.approx(
+        np.prod([1 + d["long_short_return"] for d in days]) - 1, abs=1e-9
+    )
+    # Net of costs: each day is +-return minus 5 bp per unit of position changed.
+    position = 0
+    for d in days:
+        new = 1 if d["call"] == "up" else -1
+        gross = new * d["return"]
+        assert d["long_short_return"] == pytest.approx(gross - 5e-4 * abs(new - position))
+        position = new
+    bh = body["strategy"]["buy_and_hold"]
+    assert bh["cumulative_return"] == pytest.approx(
+        (1 - 5e-4 + days[0]["return"]) * np.prod([1 + d["return"] for d in days[1:]]) - 1
+    )
+    png = client.get("/v1/backtest/DJIA/equity.png", params=params)
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    same = client.get("/v1/backtest/DJIA", params={**params, "target": "same_day"}).json()
+    assert same["strategy"] is None and "not traded" in same["note"]
+    bad = client.get("/v1/backtest/DJIA", params={**params, "end": "2016-03-01"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "end"
+    early = client.get("/v1/backtest/DJIA", params={**params, "start": "2016-02-01"})
+    assert early.status_code == 409 and "--walk-forward" in early.json()["detail"]
+
+
+def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, client) -> None:  # type: ignore[no-untyped-def]
+    """The served walk-forward chain and `kdtcn evaluate`'s rolling origin, with the same
+    model, seed and refit dates, give the same predictions."""
+    import pandas as pd
+
+    from models.evaluate import NEURAL_MODELS, EvalConfig, scheme_days, scheme_predictions
+
+    server, factory = built
+    params = {"start": "2016-04-01", "end": "2016-07-01", "target": "same_day"}
+    served = client.get("/v1/backtest/DJIA", params=params).json()["days"]
+    with factory() as session:
+        prices = load_prices(session=session, symbol="DJIA")
+        dates = [d.date() for d in prices.index]
+        loaded = server.app.state.registry.get(
+            session=session, symbol="DJIA", target="same_day", date=dt.date(2016, 6, 24)
+        )
+        embedder = loaded.embedder
+        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
+    cfg = EvalConfig(
+        train_end=str(FIRST_CUT),
+        test_start="2016-04-01",
+        test_end="2016-07-01",
+        window=20,
+        refit_every=21,
+        train=TrainConfig(epochs=6, patience=3),
+    )
+    index = pd.DatetimeIndex(prices.index)
+    all_days = np.arange(cfg.window + 1, len(dates))
+    train_days = all_days[index[all_days] <= pd.Timestamp(cfg.train_end)]
+    test_days = all_days[index[all_days] >= pd.Timestamp(cfg.test_start)]
+    plan = scheme_days("rolling_origin", test_days, all_days, train_days, index, cfg)
+    probs = scheme_predictions(
+        NEURAL_MODELS["KDTCN"],
+        price_features(prices).to_numpy(np.float32),
+        event_rows(days, embedder.dim),
+        up_labels(prices),
+        plan,
+        scheme="rolling_origin",
+        cfg=cfg,
+        target="same_day",
+        seed=0,
+    )
+    assert [d["date"] for d in served] == [str(dates[t]) for t in test_days]
+    np.testing.assert_allclose([d["p_up"] for d in served], probs, atol=1e-5)
+
+
 def test_a_newly_trained_version_is_served_without_restart(built, client, pipeline) -> None:  # type: ignore[no-untyped-def]
+    """A version cut on D itself is the newest out-of-sample one for next_day on D."""
     server, factory = built
     params = {"date": "2016-06-10", "target": "next_day"}
     before = client.get("/v1/predictions/DJIA", params=params).json()["model"]["version"]
@@ -290,12 +382,14 @@ def test_a_newly_trained_version_is_served_without_restart(built, client, pipeli
             symbol="DJIA",
             target="next_day",
             name="TCN",
+            until=dt.date(2016, 6, 10),
             config=TrainConfig(epochs=2, patience=1),
             seed=1,
         )
     after = client.get("/v1/predictions/DJIA", params=params).json()
     assert after["model"]["version"] == row.version != before
-    assert after["model"]["name"] == "TCN" and not after["cached"]
+    assert after["model"]["name"] == "TCN" and not after["cached"] and not after["in_sample"]
+    assert row.metrics["out_of_sample"]["from"] == "2016-06-13"
 
 
 def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def]
@@ -309,7 +403,12 @@ def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def
 def test_models_endpoint_lists_versions_with_metrics(client) -> None:  # type: ignore[no-untyped-def]
     models = client.get("/v1/models").json()["models"]
     assert {m["target"] for m in models} == {"same_day", "next_day"}
-    assert all(np.isfinite(m["validation_metrics"]["accuracy"]) for m in models)
+    # Walk-forward versions: each scored on the trading days after its cut.
+    chain = [m for m in models if m["name"] == "KDTCN"]
+    assert len(chain) >= 6
+    for m in chain:
+        oos = m["metrics"]["out_of_sample"]
+        assert oos["from"] > m["train_until"] and np.isfinite(oos["accuracy"])
 
 
 @pytest.mark.browser
@@ -387,3 +486,70 @@ def test_target_contract_no_input_after_what_the_target_allows(built, target, da
         width = len(PRICE_FEATURES)
         assert not np.allclose(after[:, :width], base[:, :width], atol=1e-6)
         session.rollback()
+
+
+def test_no_served_answer_was_fitted_on_the_day_it_predicts(built, client) -> None:  # type: ignore[no-untyped-def]
+    """Walk the demo's dates: every answer comes from a version whose training labels all
+    precede the predicted day, and says so; an in-sample answer happens only when asked."""
+    _, factory = built
+    with factory() as session:
+        days = session.scalars(
+            select(Price.date).where(Price.date >= FIRST_CUT).order_by(Price.date)
+        ).all()
+    for day in days[1::7]:
+        for target in TARGETS:
+            p = client.get("/v1/predictions/DJIA", params={"date": str(day), "target": target})
+            assert p.status_code == 200, p.text
+            body = p.json()
+            until = dt.date.fromisoformat(body["model"]["train_until"])
+            # next_day predicts the first trading day after D; same_day predicts D itself.
+            assert until <= day if target == "next_day" else until < day
+            assert body["in_sample"] is False
+    early = {"date": "2016-02-16", "target": "same_day", "allow_in_sample": "true"}
+    p = client.get("/v1/predictions/DJIA", params=early)
+    assert p.status_code == 200, p.text
+    assert p.json()["in_sample"] is True and p.json()["model"]["train_until"] >= "2016-02-16"
+
+
+def test_data_after_d_and_a_newer_version_leave_the_answer_for_d_unchanged(  # type: ignore[no-untyped-def]
+    built, client, pipeline
+) -> None:
+    server, factory = built
+    params = {"date": "2016-05-20", "target": "same_day"}
+    before = client.get("/v1/predictions/DJIA", params=params).json()
+    bars = [
+        {
+            "date": f"2016-07-{d:02d}",
+            "open": 1.0e4,
+            "high": 1.1e4,
+            "low": 0.9e4,
+            "close": 1.0e4,
+            "volume": 100_000_000,
+        }
+        for d in (5, 6, 7)
+    ]
+    assert client.post("/v1/prices", json={"symbol": "DJIA", "items": bars}).status_code == 200
+    news = [{"date": "2016-07-06", "rank": 1, "text": "Markets crash after the Brexit vote"}]
+    assert client.post("/v1/headlines", json={"items": news}).status_code == 200
+    with transaction(factory) as session:
+        newer = train_and_register(
+            session=session,
+            artifacts=server.app.state.settings.artifacts_dir,
+            graph=pipeline.graph,
+            symbol="DJIA",
+            target="same_day",
+            name="TCN",
+            config=TrainConfig(epochs=2, patience=1),
+        )
+    assert str(newer.train_end) == "2016-07-07"
+    after = client.get("/v1/predictions/DJIA", params=params).json()
+    assert after["model"]["version"] == before["model"]["version"]
+    assert after["p_up"] == before["p_up"] and after["in_sample"] is False
+    latest = client.get("/v1/predictions/DJIA", params={"target": "same_day"}).json()
+    assert latest["model"]["version"] != newer.version  # 2016-07-07's own move: in sample
+    assert (
+        client.get(
+            "/v1/predictions/DJIA", params={"date": "2016-07-08", "target": "same_day"}
+        ).json()["model"]["version"]
+        == newer.version
+    )

@@ -232,3 +232,27 @@ def test_event_rows_pool_each_day_and_drop_only_what_is_asked() -> None:
     np.testing.assert_array_equal(
         event_rows(days, 3, leading=2, drop={2: (0, 2)}, base=base), dropped
     )
+
+
+def test_a_version_is_out_of_sample_only_when_its_labels_precede_the_predicted_day() -> None:
+    from models.targets import TARGETS
+
+    d = dt.date.fromisoformat
+    nxt, same = TARGETS["next_day"], TARGETS["same_day"]
+    # next_day on D predicts the first trading day after D: labels up to D are allowed.
+    assert not nxt.in_sample(d("2016-06-24"), d("2016-06-24"))
+    assert nxt.in_sample(d("2016-06-27"), d("2016-06-24"))
+    # same_day on D predicts D itself: labels must end before D.
+    assert same.in_sample(d("2016-06-24"), d("2016-06-24"))
+    assert not same.in_sample(d("2016-06-23"), d("2016-06-24"))
+    assert same.in_sample(None, d("2016-06-24"))  # unknown cut: never claimed out of sample
+
+
+def test_walk_forward_cuts_start_before_the_first_predicted_day() -> None:
+    from app.services.training import walk_forward_cuts
+
+    dates = list(pd.bdate_range("2014-12-01", "2015-12-31").date)
+    cuts = walk_forward_cuts(dates, dt.date(2015, 1, 2), 63)
+    assert dates[cuts[0]] == dt.date(2015, 1, 1)  # the last business day before the start
+    assert all(b - a == 63 for a, b in zip(cuts, cuts[1:], strict=False))
+    assert cuts[-1] < len(dates) - 1  # every cut has a day after it to predict

@@ -41,6 +41,13 @@ TargetQuery = Annotated[
     TargetName,
     Query(description="next_day: the move after D from data up to D; same_day: D's own move"),
 ]
+InSampleQuery = Annotated[
+    bool,
+    Query(
+        description="Without an out-of-sample version for D (one whose training labels all "
+        "precede the day predicted), serve the newest version, marked in_sample: true"
+    ),
+]
 
 
 @router.get("/predictions/{symbol}", response_model=PredictionPublic)
@@ -50,10 +57,16 @@ def get_prediction(
     symbol: SymbolPath,
     date: DateQuery = None,
     target: TargetQuery = DEFAULT_TARGET,
+    allow_in_sample: InSampleQuery = False,
 ) -> dict[str, Any]:
-    """P(up) for the target day, with the model, its validation metrics and the data used."""
+    """P(up) for the target day, with the model (point in time), its metrics and the data used."""
     return request.app.state.answers.get(
-        session, symbol=symbol, date=date, target=target, kind="prediction"
+        session,
+        symbol=symbol,
+        date=date,
+        target=target,
+        kind="prediction",
+        allow_in_sample=allow_in_sample,
     )
 
 
@@ -64,10 +77,16 @@ def get_explanation(
     symbol: SymbolPath,
     date: DateQuery = None,
     target: TargetQuery = DEFAULT_TARGET,
+    allow_in_sample: InSampleQuery = False,
 ) -> dict[str, Any]:
     """Every event of the window with its occlusion effect on P(up), groups and graph."""
     return request.app.state.answers.get(
-        session, symbol=symbol, date=date, target=target, kind="explanation"
+        session,
+        symbol=symbol,
+        date=date,
+        target=target,
+        kind="explanation",
+        allow_in_sample=allow_in_sample,
     )
 
 
@@ -86,9 +105,15 @@ def explanation_png(
     date: DateQuery = None,
     target: TargetQuery = DEFAULT_TARGET,
     top: Annotated[int, Query(ge=1, le=100)] = 25,
+    allow_in_sample: InSampleQuery = False,
 ) -> Response:
     """The largest effects as a horizontal bar chart (PNG)."""
     body = request.app.state.answers.get(
-        session, symbol=symbol, date=date, target=target, kind="explanation"
+        session,
+        symbol=symbol,
+        date=date,
+        target=target,
+        kind="explanation",
+        allow_in_sample=allow_in_sample,
     )
     return Response(effects_png(body, top=top), media_type="image/png")

@@ -75,13 +75,26 @@ class Answers:
         self.metrics = metrics  # app.metrics.ServiceMetrics or None
 
     def get(
-        self, session: Session, *, symbol: str, date: dt.date | None, target: str, kind: Kind
+        self,
+        session: Session,
+        *,
+        symbol: str,
+        date: dt.date | None,
+        target: str,
+        kind: Kind,
+        allow_in_sample: bool = False,
     ) -> dict[str, Any]:
         """The answer of `kind` for `symbol` on `date` (default: the latest the data allows),
         with `cached` saying whether it came from the cache."""
         symbol = symbol.upper()
         resolved = resolve_date(session, symbol, date, target)
-        loaded = self.registry.get(session=session, symbol=symbol, target=target)
+        loaded = self.registry.get(
+            session=session,
+            symbol=symbol,
+            target=target,
+            date=resolved,
+            allow_in_sample=allow_in_sample,
+        )
         window = loaded.model.config["window"]
         since = resolved - dt.timedelta(days=2 * window + 10)
         key = (

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.tables import ModelVersion
 
-__all__ = ["record_version", "latest_version", "list_versions", "count_by_target"]
+__all__ = ["record_version", "latest_version", "version_for", "list_versions", "count_by_target"]
 
 
 def record_version(
@@ -51,6 +51,20 @@ def latest_version(
     if name:
         stmt = stmt.where(ModelVersion.name == name)
     return session.scalars(stmt.order_by(ModelVersion.id.desc()).limit(1)).first()
+
+
+def version_for(
+    *, session: Session, symbol: str, target: str, trained_until: dt.date
+) -> ModelVersion | None:
+    """The version to answer with when its labels may run up to `trained_until`: the one
+    with the newest cut, the most recently trained among equals."""
+    stmt = select(ModelVersion).where(
+        ModelVersion.symbol == symbol,
+        ModelVersion.target == target,
+        ModelVersion.train_end <= trained_until,
+    )
+    order = (ModelVersion.train_end.desc(), ModelVersion.id.desc())
+    return session.scalars(stmt.order_by(*order).limit(1)).first()
 
 
 def list_versions(*, session: Session) -> list[ModelVersion]:

@@ -1,4 +1,5 @@
-"""The effect bar chart as a PNG (matplotlib, headless).
+"""Charts as PNG (matplotlib, headless): the effect bars of an explanation, the equity curves
+of a backtest.
 
 The figure is built as a plain `Figure` on the Agg canvas, never through pyplot: requests run
 in thread-pool threads, and pyplot's global state is not thread-safe."""
@@ -9,7 +10,7 @@ import io
 import textwrap
 from typing import Any
 
-__all__ = ["effects_png"]
+__all__ = ["effects_png", "equity_png"]
 
 
 def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
@@ -30,6 +31,47 @@ def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
         f"P(up) = {p['p_up']:.3f}",
         fontsize=10,
     )
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def equity_png(backtest: dict[str, Any]) -> bytes:
+    """Growth of 1 under each strategy of a backtest (net of costs), or the running hit
+    rate of a target that is not traded."""
+    import numpy as np
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    days = backtest["days"]
+    index = pd.to_datetime([d["date"] for d in days])
+    fig = Figure(figsize=(10, 4.5), dpi=100)
+    ax = fig.add_subplot()
+    if backtest.get("strategy"):
+        series = {
+            "long/short": [d["long_short_return"] for d in days],
+            "long/flat": [d["long_flat_return"] for d in days],
+            "buy and hold": [d["return"] for d in days],
+        }
+        for label, values in series.items():
+            ax.plot(index, np.cumprod(1.0 + np.asarray(values)), label=label, linewidth=1.2)
+        ax.set_ylabel(f"growth of 1, net of {backtest['cost_bps']:g} bp per change")
+        ax.axhline(1.0, color="#555", linewidth=0.6)
+    else:
+        hits = np.cumsum([(d["call"] == "up") == d["up"] for d in days]) / np.arange(
+            1, len(days) + 1
+        )
+        ax.plot(index, hits, label="running hit rate")
+        ax.axhline(0.5, color="#555", linewidth=0.6)
+        ax.set_ylabel("hit rate")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(
+        f"{backtest['symbol']} {backtest['target']} {backtest['start']}..{backtest['end']}: "
+        "point-in-time predictions",
+        fontsize=10,
+    )
+    fig.autofmt_xdate()
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

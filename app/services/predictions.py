@@ -38,6 +38,11 @@ class Prediction:
     event_rows: np.ndarray | None  # raw pooled, aligned with price_dates (models.inputs)
     p_up: float
 
+    @property
+    def in_sample(self) -> bool:
+        """Whether the model was fitted on the day being predicted (see models.targets)."""
+        return get_target(self.target).in_sample(self.loaded.row.train_end, self.date)
+
     def window(self, *, drop: Mapping[int, Collection[int]] | None = None) -> np.ndarray:
         """The model input; `drop` leaves events out ({position in event_days: positions of
         its events}), as occlusion and attribution ask."""
@@ -69,6 +74,7 @@ class Prediction:
             "target_date": get_target(self.target).target_day(self.date),
             "p_up": round(self.p_up, 6),
             "direction": "up" if self.p_up >= 0.5 else "down",
+            "in_sample": self.in_sample,
             "model": model_version_public(row),
             "data": {
                 "prices_from": self.price_dates[0].isoformat(),
@@ -141,11 +147,19 @@ def resolve_date(session: Session, symbol: str, date: dt.date | None, target: st
 
 
 def prepare(
-    *, session: Session, registry: ModelRegistry, symbol: str, date: dt.date | None, target: str
+    *,
+    session: Session,
+    registry: ModelRegistry,
+    symbol: str,
+    date: dt.date | None,
+    target: str,
+    allow_in_sample: bool = False,
 ) -> Prediction:
     """The prediction of the served model for `date` (default: the latest allowed)."""
     date = resolve_date(session, symbol, date, target)
-    loaded = registry.get(session=session, symbol=symbol, target=target)
+    loaded = registry.get(
+        session=session, symbol=symbol, target=target, date=date, allow_in_sample=allow_in_sample
+    )
     return build(session=session, loaded=loaded, symbol=symbol, date=date, target=target)
 
 

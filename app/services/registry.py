@@ -1,4 +1,10 @@
-"""Loaded model versions: the newest recorded version per symbol and target, loaded once.
+"""Loaded model versions, chosen point in time and loaded once.
+
+The serving rule: an answer for date D uses the version with the newest cut whose
+training labels all precede the day being predicted (models.targets.Target.last_label_date),
+so none of its fitting data overlaps the answer. Without one, the answer is NoModel (409)
+naming the command that trains one, unless the caller allows an in-sample answer: then the
+newest version serves, marked in sample.
 
 Bounded (least recently used versions are evicted), with one lock per version: loading a new
 version blocks only the requests that need that version, never predictions of the others.
@@ -7,6 +13,7 @@ A version trained while the service runs is picked up on the next call, without 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -19,17 +26,41 @@ from sqlalchemy.orm import Session
 
 from app.domain import NoModel
 from app.services.embeddings import embeddings_dir
-from app.services.model_versions import latest_version
+from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import ServedModel, load_artifact
+from models.targets import get_target
 
-__all__ = ["Loaded", "ModelRegistry"]
+__all__ = ["Loaded", "ModelRegistry", "VersionRecord"]
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """A recorded version as plain values: a loaded model outlives the session that read
+    its row (an ORM row would expire with that session's rollback or commit)."""
+
+    id: int
+    name: str
+    version: str
+    symbol: str
+    target: str
+    artifact_path: str
+    embedding_version: str | None
+    train_start: dt.date | None
+    train_end: dt.date | None
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    created_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: ModelVersion) -> VersionRecord:
+        return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass
 class Loaded:
-    row: ModelVersion
+    row: VersionRecord
     model: ServedModel
     embedder: EventEmbedder | None
 
@@ -41,7 +72,7 @@ class ModelRegistry:
         graph: Any,
         on_load: Callable[[float], None] | None = None,
         *,
-        max_versions: int = 8,
+        max_versions: int = 32,
     ) -> None:
         self.artifacts = Path(artifacts)
         self.graph = graph
@@ -50,12 +81,27 @@ class ModelRegistry:
         self._guard = threading.Lock()  # held only to read or update the two maps below
         self._version_locks: dict[str, threading.Lock] = {}
 
-    def get(self, *, session: Session, symbol: str, target: str) -> Loaded:
-        row = latest_version(session=session, symbol=symbol, target=target)
+    def get(
+        self,
+        *,
+        session: Session,
+        symbol: str,
+        target: str,
+        date: dt.date,
+        allow_in_sample: bool = False,
+    ) -> Loaded:
+        """The version that answers for `date` under the serving rule (module docstring)."""
+        until = get_target(target).last_label_date(date)
+        row = version_for(session=session, symbol=symbol, target=target, trained_until=until)
+        if row is None and allow_in_sample:
+            row = latest_version(session=session, symbol=symbol, target=target)
         if row is None:
+            any_version = latest_version(session=session, symbol=symbol, target=target)
+            seen = f"every version was fitted on labels after {until}; " if any_version else ""
             raise NoModel(
-                f"no model trained for {symbol} ({target}); train one with: "
-                f"kdtcn train --symbol {symbol} --model kdtcn --target {target}"
+                f"no out-of-sample model for {symbol} ({target}) on {date}: {seen}train one "
+                f"with: kdtcn train --symbol {symbol} --model kdtcn --target {target} "
+                f"--until {until} (or ask with allow_in_sample=true)"
             )
         return self.load(row)
 
@@ -87,7 +133,7 @@ class ModelRegistry:
             embedder = EventEmbedder(emb, graph=self.graph)
         if self.on_load is not None:
             self.on_load(time.perf_counter() - started)
-        return Loaded(row, model, embedder)
+        return Loaded(VersionRecord.of(row), model, embedder)
 
     def summary(self) -> list[str]:
         with self._guard:

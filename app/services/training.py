@@ -1,39 +1,47 @@
-"""`kdtcn train`: fit one model on all stored data up to a date, save it, record it."""
+"""`kdtcn train`: fit model versions on stored data up to a cut, save them, record them.
+
+A version's `train_end` is its `train_until`: the last trading day whose label it was
+fitted on (the early-stopping tail included). Its embedding is built only from graph facts
+and event triples of headlines dated up to a day no later than that (never a later one),
+so a version never saw anything after its cut. The fitting step is the evaluation
+harness's (`models.evaluate.fit_window_model`): for the same data, cut and seed, a served
+version and `kdtcn evaluate`'s rolling origin fit the same model.
+
+Walk-forward: `train_walk_forward` fits a chain of versions, one per cut (every N trading
+days), each scored on the trading days after its cut up to the next cut: those figures are
+out of sample, and they are what a version serves as its metrics.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.services.daily import collect_days
-from app.services.embeddings import embeddings_dir
+from app.services.embeddings import build_embeddings, embeddings_dir
 from app.services.model_versions import record_version
 from app.services.prices import load_prices
-from app.tables import ModelVersion
+from app.tables import ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
-from models.evaluate import NEURAL_MODELS
-from models.features import Normaliser, price_features, up_labels
-from models.inputs import event_rows as pooled_rows
-from models.inputs import make_windows
-from models.metrics import scores
-from models.networks import SequenceClassifier
-from models.train import (
-    TrainConfig,
-    fit_classifier,
-    predict_proba,
-    seed_everything,
-    split_validation,
-)
+from models.evaluate import NEURAL_MODELS, fit_window_model, predict_days
+from models.features import price_features, up_labels
+from models.inputs import event_rows
+from models.metrics import json_safe, probability_scores
+from models.train import TrainConfig, predict_proba, split_validation
 
-__all__ = ["SERVABLE", "train_and_register", "model_key"]
+__all__ = ["SERVABLE", "WINDOW", "train_and_register", "train_walk_forward", "model_key"]
 
 WINDOW = 20
+OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
 # Models that serving can feed: prices and/or the KG-driven event embeddings.
 SERVABLE = {name for name, spec in NEURAL_MODELS.items() if spec.events in (None, "kg_events")}
 
@@ -44,6 +52,204 @@ def model_key(name: str) -> str:
         if candidate.lower() == name.lower():
             return candidate
     raise KeyError(name)
+
+
+@dataclass
+class Series:
+    """A symbol's whole stored series as model inputs (rows are trading days)."""
+
+    dates: list[dt.date]
+    price_rows: np.ndarray
+    event_rows: np.ndarray | None
+    up: np.ndarray
+    embedding_version: str | None
+    embedding_until: dt.date | None
+
+
+def choose_embedding(
+    *,
+    session: Session,
+    artifacts: Path,
+    graph: Any,
+    until: dt.date,
+    embedding_version: str | None = None,
+    epochs: int = 25,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[str, KGEmbeddings]:
+    """An embedding built only from data dated up to `until`: the one named (checked), or
+    the one `build_embeddings` builds or reuses for exactly that date."""
+    if embedding_version is not None:
+        emb = KGEmbeddings.load(embeddings_dir(artifacts) / embedding_version)
+        built_until = emb.meta.get("until")
+        if built_until is None or dt.date.fromisoformat(built_until) > until:
+            raise ValueError(
+                f"embedding {embedding_version} was built from events up to "
+                f"{built_until or 'the newest stored'}, after the cut {until}; name one built "
+                f"up to {until} or earlier, or leave --embedding out to build one"
+            )
+        return embedding_version, emb
+    return build_embeddings(
+        session=session,
+        kg_triples=graph.triples(),
+        artifacts=artifacts,
+        until=until,
+        epochs=epochs,
+        progress=progress,
+    )
+
+
+def load_series(
+    *,
+    session: Session,
+    artifacts: Path,
+    graph: Any,
+    symbol: str,
+    events: bool,
+    embedding_until: dt.date,
+    end: dt.date | None = None,
+    embedding_version: str | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> Series:
+    """Price rows, labels and (for event models) pooled event rows of every trading day up
+    to `end`, with an embedding built from data up to `embedding_until`."""
+    prices = load_prices(session=session, symbol=symbol, end=end)
+    dates = [d.date() for d in prices.index]
+    rows = None
+    version = None
+    if events:
+        version, emb = choose_embedding(
+            session=session,
+            artifacts=artifacts,
+            graph=graph,
+            until=embedding_until,
+            embedding_version=embedding_version,
+            progress=progress,
+        )
+        embedder = EventEmbedder(emb, graph=graph)
+        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
+        rows = event_rows(days, embedder.dim)
+    return Series(
+        dates,
+        price_features(prices).to_numpy(np.float32),
+        rows,
+        up_labels(prices),
+        version,
+        embedding_until if events else None,
+    )
+
+
+def _fit_version(
+    *,
+    session: Session,
+    artifacts: Path,
+    series: Series,
+    symbol: str,
+    target: str,
+    name: str,
+    cut: int,
+    score_days: np.ndarray,
+    seed: int,
+    config: TrainConfig,
+) -> ModelVersion:
+    """Fit on rows up to `cut` (labels up to dates[cut]), score `score_days`, save, record."""
+    spec = NEURAL_MODELS[name]
+    n = len(series.dates)
+    fit_rows = np.zeros(n, bool)
+    fit_rows[1 : cut + 1] = True
+    train_days = np.arange(WINDOW + 1, cut + 1)
+    if len(train_days) < 30:
+        raise ValueError(
+            f"{symbol} has {cut + 1} trading days up to {series.dates[cut]}; need {WINDOW + 31}"
+        )
+    fitted = fit_window_model(
+        spec,
+        series.price_rows,
+        series.event_rows if spec.events else None,
+        series.up,
+        fit_rows,
+        train_days,
+        window=WINDOW,
+        target=target,
+        train=config,
+        seed=seed,
+    )
+    train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
+    _, tail = split_validation(train_windows, config.val_fraction)
+    tail_metrics = probability_scores(tail.y, predict_proba(fitted.network, tail.x))
+    metrics: dict[str, Any] = {
+        "out_of_sample": None,
+        "early_stopping_tail": {
+            **tail_metrics,
+            "from": str(series.dates[int(tail.day[0])]),
+            "to": str(series.dates[int(tail.day[-1])]),
+            "best_epoch": fitted.history.best_epoch,
+            "note": "not out of sample: early stopping chose the epoch on these days",
+        },
+    }
+    if len(score_days):
+        p = predict_days(fitted, score_days)
+        metrics["out_of_sample"] = {
+            **probability_scores(series.up[score_days], p),
+            "from": str(series.dates[int(score_days[0])]),
+            "to": str(series.dates[int(score_days[-1])]),
+            "note": "trading days after the cut, before the next version's cut",
+        }
+    metrics = json_safe(metrics)
+    train_end = series.dates[cut]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
+    version = f"{name.lower()}-{target}-{train_end}-{stamp}"
+    config_out = {
+        "name": name,
+        "encoder": spec.encoder,
+        "target": target,
+        "window": WINDOW,
+        "price_dim": fitted.network.price_dim,
+        "event_dim": fitted.network.event_dim,
+        "event_kind": spec.events,
+        "embedding_version": series.embedding_version if spec.events else None,
+        "embedding_until": str(series.embedding_until) if spec.events else None,
+        "train_start": str(series.dates[1]),
+        "train_end": str(train_end),
+        "version": version,
+        "symbol": symbol,
+        "seed": seed,
+    }
+    path = save_artifact(
+        Path(artifacts) / "models" / symbol / version,
+        network=fitted.network,
+        config=config_out,
+        price_norm=fitted.price_norm,
+        event_norm=fitted.event_norm,
+        metrics=metrics,
+    )
+    return record_version(
+        session=session,
+        name=name,
+        symbol=symbol,
+        target=target,
+        version=version,
+        artifact_path=str(path),
+        embedding_version=config_out["embedding_version"],
+        train_start=series.dates[1],
+        train_end=train_end,
+        metrics=metrics,
+        config=config_out,
+    )
+
+
+def _servable(name: str) -> str:
+    key = model_key(name)
+    if key not in SERVABLE:
+        raise ValueError(f"{name} needs an evaluation-only input; servable: {sorted(SERVABLE)}")
+    return key
+
+
+def _cut_row(dates: list[dt.date], day: dt.date) -> int:
+    """Row of the last trading day on or before `day`."""
+    row = int(np.searchsorted(np.asarray(dates, "datetime64[D]"), np.datetime64(day), "right"))
+    if row == 0:
+        raise ValueError(f"no trading day on or before {day}")
+    return row - 1
 
 
 def train_and_register(
@@ -59,90 +265,111 @@ def train_and_register(
     seed: int = 0,
     config: TrainConfig | None = None,
 ) -> ModelVersion:
-    """Train `name` on `symbol` with data up to `until`; weights etc. written atomically."""
-    spec = NEURAL_MODELS[model_key(name)]
-    if model_key(name) not in SERVABLE:
-        raise ValueError(f"{name} needs an evaluation-only input; servable: {sorted(SERVABLE)}")
+    """Fit one version on `symbol`'s data up to `until` (default: the last bar).
+
+    Its embedding is built from data up to `until` (or the named one, checked). When days
+    after `until` are stored, up to OOS_DAYS of them are scored as out-of-sample figures.
+    """
+    name = _servable(name)
     torch.set_num_threads(2)
-    prices = load_prices(session=session, symbol=symbol, end=until)
-    if len(prices) < WINDOW + 30:
-        raise ValueError(f"{symbol} has {len(prices)} days up to {until}; need {WINDOW + 30}")
-    dates = [d.date() for d in prices.index]
-    price_rows = price_features(prices).to_numpy(np.float32) if spec.prices else None
-    event_rows = None
-    if spec.events:
-        if embedding_version is None:
-            raise ValueError("an event model needs an embedding version (kdtcn kg embed)")
-        emb = KGEmbeddings.load(embeddings_dir(artifacts) / embedding_version)
-        embedder = EventEmbedder(emb, graph=graph)
-        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
-        event_rows = pooled_rows(days, embedder.dim)
-    up = up_labels(prices)
-    pn = Normaliser.fit(price_rows[1:]) if price_rows is not None else None
-    en = Normaliser.fit(event_rows) if event_rows is not None else None
-    windows = make_windows(
-        pn.transform(price_rows) if pn else None,
-        en.transform(event_rows) if en else None,
-        up,
-        window=WINDOW,
-        target=target,
-    )
-    seed_everything(seed)  # initial weights from the seed
-    network = SequenceClassifier(
-        encoder=spec.encoder,
-        price_dim=price_rows.shape[1] if spec.prices else 0,
-        event_dim=event_rows.shape[1] if event_rows is not None else 0,
-    )
-    cfg = config or TrainConfig()
-    network, history = fit_classifier(network, windows, config=cfg, seed=seed)
-    _, val = split_validation(windows, cfg.val_fraction)
-    val_metrics = scores(val.y, (predict_proba(network, val.x) >= 0.5).astype(np.int64))
-    val_metrics = {
-        **val_metrics,
-        "n_days": int(len(val.y)),
-        "majority_accuracy": float(max(val.y.mean(), 1 - val.y.mean())),
-        "from": str(dates[int(val.anchor[0]) + 1]),
-        "to": str(dates[-1]),
-        "best_epoch": history.best_epoch,
-    }
-    train_end = dates[-1]
-    version = (
-        f"{model_key(name).lower()}-{target}-{train_end}-"
-        f"{dt.datetime.now(dt.UTC).strftime('%Y%m%d%H%M%S')}"
-    )
-    config_out = {
-        "name": model_key(name),
-        "encoder": spec.encoder,
-        "target": target,
-        "window": WINDOW,
-        "price_dim": network.price_dim,
-        "event_dim": network.event_dim,
-        "event_kind": spec.events,
-        "embedding_version": embedding_version if spec.events else None,
-        "train_start": str(dates[0]),
-        "train_end": str(train_end),
-        "version": version,
-        "symbol": symbol,
-        "seed": seed,
-    }
-    path = save_artifact(
-        Path(artifacts) / "models" / symbol / version,
-        network=network,
-        config=config_out,
-        price_norm=pn,
-        event_norm=en,
-        metrics=val_metrics,
-    )
-    return record_version(
+    last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
+    if last_bar is None:
+        raise ValueError(f"no prices stored for {symbol}")
+    cut_day = min(until or last_bar, last_bar)
+    series = load_series(
         session=session,
-        name=model_key(name),
+        artifacts=artifacts,
+        graph=graph,
+        symbol=symbol,
+        events=NEURAL_MODELS[name].events is not None,
+        embedding_until=cut_day,
+        embedding_version=embedding_version,
+    )
+    cut = _cut_row(series.dates, cut_day)
+    score_days = np.arange(cut + 1, min(cut + 1 + OOS_DAYS, len(series.dates)))
+    return _fit_version(
+        session=session,
+        artifacts=artifacts,
+        series=series,
         symbol=symbol,
         target=target,
-        version=version,
-        artifact_path=str(path),
-        embedding_version=config_out["embedding_version"],
-        train_start=dates[0],
-        train_end=train_end,
-        metrics=val_metrics,
-        config=config_out,
+        name=name,
+        cut=cut,
+        score_days=score_days,
+        seed=seed,
+        config=config or TrainConfig(),
     )
+
+
+def walk_forward_cuts(dates: Sequence[dt.date], start: dt.date, every: int) -> list[int]:
+    """Rows of the cuts: the last trading day before `start`, then every `every` trading
+    days while a day after the cut is stored."""
+    if every < 1:
+        raise ValueError("every must be at least 1 trading day")
+    first = _cut_row(list(dates), start - dt.timedelta(days=1))
+    return list(range(first, len(dates) - 1, every))
+
+
+def train_walk_forward(
+    *,
+    session: Session,
+    artifacts: Path,
+    graph: Any,
+    symbol: str,
+    targets: Sequence[str],
+    start: dt.date,
+    every: int = 63,
+    name: str = "KDTCN",
+    seed: int = 0,
+    config: TrainConfig | None = None,
+    embedding_version: str | None = None,
+    say: Callable[[str], None] = print,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> list[ModelVersion]:
+    """A chain of versions per target, one per cut (see `walk_forward_cuts`).
+
+    One embedding serves the whole chain: built from data up to the first cut, so it
+    precedes every cut. Each version is scored on the days up to the next cut.
+    """
+    name = _servable(name)
+    torch.set_num_threads(2)
+    prices = load_prices(session=session, symbol=symbol)
+    dates = [d.date() for d in prices.index]
+    cuts = walk_forward_cuts(dates, start, every)
+    if not cuts:
+        raise ValueError(f"no trading day of {symbol} after {start}")
+    series = load_series(
+        session=session,
+        artifacts=artifacts,
+        graph=graph,
+        symbol=symbol,
+        events=NEURAL_MODELS[name].events is not None,
+        embedding_until=dates[cuts[0]],
+        embedding_version=embedding_version,
+        progress=progress,
+    )
+    if series.embedding_version:
+        say(f"embedding {series.embedding_version} (data up to {dates[cuts[0]]})")
+    out = []
+    for target in targets:
+        for k, cut in enumerate(cuts):
+            end = cuts[k + 1] if k + 1 < len(cuts) else len(dates) - 1
+            row = _fit_version(
+                session=session,
+                artifacts=artifacts,
+                series=series,
+                symbol=symbol,
+                target=target,
+                name=name,
+                cut=cut,
+                score_days=np.arange(cut + 1, end + 1),
+                seed=seed,
+                config=config or TrainConfig(),
+            )
+            oos = row.metrics.get("out_of_sample") or {}
+            say(
+                f"{target} up to {row.train_end}: out of sample {oos.get('from')}..{oos.get('to')} "
+                f"accuracy {oos.get('accuracy')}, mcc {oos.get('mcc')}"
+            )
+            out.append(row)
+    return out

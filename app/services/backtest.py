@@ -1,0 +1,177 @@
+"""The backtest: for each trading day of a range, the prediction the service would have
+served then (point in time, under the registry's serving rule) and the realised move.
+
+Each version predicts its own days in one batch, from the same inputs a served answer
+reads (the window cut by models.inputs; tests check that the two agree), so a backtest of
+a year costs seconds, not a request per day. The figures are models.backtest's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from app.domain import NoModel, NotFound
+from app.services.daily import collect_days
+from app.services.model_versions import latest_version, version_for
+from app.services.prices import load_prices
+from app.services.registry import Loaded, ModelRegistry
+from models.backtest import classification_figures, strategy_figures, strategy_returns
+from models.features import price_features
+from models.inputs import event_rows, window_at
+from models.metrics import json_safe
+from models.targets import get_target
+
+__all__ = ["run_backtest", "DECISION_CUT"]
+
+DECISION_CUT = 0.5  # P(up) at or above which the call is "up"
+
+
+def _predict(
+    loaded: Loaded,
+    frame: Any,
+    rows: list[int],
+    *,
+    lo: int,
+    events: dict[str, np.ndarray],
+    days: Any,
+    target: str,
+) -> np.ndarray:
+    """P(up) of one version for the predicted rows `rows` (indices into the whole series);
+    `frame` holds the bars of rows lo.. ; `events` caches pooled rows per embedding."""
+    model, cfg = loaded.model, loaded.model.config
+    raw = price_features(frame).to_numpy(np.float32)
+    pooled = None
+    if loaded.embedder is not None:
+        key = loaded.row.embedding_version or ""
+        if key not in events:
+            dim = loaded.embedder.dim
+            events[key] = event_rows(days(loaded.embedder.embed, dim), dim)
+        pooled = events[key]
+    p, e = model.normalise(raw, pooled)
+    p = p if cfg["price_dim"] else None
+    # The window that predicts day t is anchored on t - 1, for every target.
+    x = np.stack([window_at(p, e, t - lo - 1, cfg["window"], target) for t in rows])
+    return model.predict(x)
+
+
+def run_backtest(
+    *,
+    session: Session,
+    registry: ModelRegistry,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    target: str,
+    cost_bps: float = 0.0,
+    allow_in_sample: bool = False,
+) -> dict[str, Any]:
+    """Per-day point-in-time predictions over [start, end] and their figures."""
+    rule = get_target(target)
+    prices = load_prices(session=session, symbol=symbol)
+    if prices.empty:
+        raise NotFound(f"unknown symbol {symbol!r}: no prices stored")
+    dates = [d.date() for d in prices.index]
+    predicted = [t for t, d in enumerate(dates) if start <= d <= end and t >= 2]
+    if not predicted:
+        raise NotFound(f"no {symbol} trading day between {start} and {end}")
+    # Which version answers each day, as the service would have on the asked date.
+    by_version: dict[int, list[int]] = {}
+    versions: dict[int, Any] = {}
+    for t in predicted:
+        asked = rule.asked_date(dates[t - 1], dates[t])
+        row = version_for(
+            session=session,
+            symbol=symbol,
+            target=target,
+            trained_until=rule.last_label_date(asked),
+        )
+        if row is None and allow_in_sample:
+            row = latest_version(session=session, symbol=symbol, target=target)
+        if row is None:
+            raise NoModel(
+                f"no out-of-sample {target} version of {symbol} for {dates[t]} (asked on "
+                f"{asked}); train a chain that starts there with: kdtcn train --symbol "
+                f"{symbol} --target {target} --walk-forward --start {dates[t]} --every 63 "
+                "(or ask with allow_in_sample=true)"
+            )
+        versions[row.id] = row
+        by_version.setdefault(row.id, []).append(t)
+    loaded = {vid: registry.load(row) for vid, row in versions.items()}
+    widest = max(item.model.config["window"] for item in loaded.values())
+    lo = max(0, predicted[0] - widest - 2)
+    hi = predicted[-1]
+    frame = prices.iloc[lo : hi + 1]
+    span = dates[lo : hi + 1]
+
+    def days(embed: Any, dim: int) -> Any:
+        since = dates[lo - 1] if lo > 0 else None
+        return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
+
+    p_up = np.zeros(len(predicted))
+    position = {t: i for i, t in enumerate(predicted)}
+    events: dict[str, np.ndarray] = {}
+    for vid, rows in by_version.items():
+        probs = _predict(loaded[vid], frame, rows, lo=lo, events=events, days=days, target=target)
+        for t, p in zip(rows, probs, strict=True):
+            p_up[position[t]] = float(p)
+    close = prices["adj_close"].to_numpy(float)
+    idx = np.asarray(predicted)
+    returns = close[idx] / close[idx - 1] - 1.0
+    up = (close[idx] >= close[idx - 1]).astype(np.int64)
+    prev_up = (close[idx - 1] >= close[idx - 2]).astype(np.int64)
+    calls = (p_up >= DECISION_CUT).astype(np.int64)
+    net = strategy_returns(calls, returns, cost_bps=cost_bps)
+    version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
+    day_rows = []
+    for i, t in enumerate(predicted):
+        row = version_of[t]
+        asked = rule.asked_date(dates[t - 1], dates[t])
+        day_rows.append(
+            {
+                "date": dates[t].isoformat(),
+                "asked": asked.isoformat(),
+                "p_up": round(float(p_up[i]), 6),
+                "call": "up" if calls[i] else "down",
+                "up": bool(up[i]),
+                "return": float(returns[i]),
+                "version": row.version,
+                "train_until": row.train_end.isoformat() if row.train_end else None,
+                "in_sample": rule.in_sample(row.train_end, asked),
+                "long_short_return": float(net["long_short"][i]),
+                "long_flat_return": float(net["long_flat"][i]),
+            }
+        )
+    tradable = rule.tradable
+    return json_safe(
+        {
+            "symbol": symbol,
+            "target": target,
+            "start": dates[predicted[0]].isoformat(),
+            "end": dates[predicted[-1]].isoformat(),
+            "cost_bps": cost_bps,
+            "decision_cut": DECISION_CUT,
+            "n_days": len(predicted),
+            "in_sample_days": sum(r["in_sample"] for r in day_rows),
+            "versions": [
+                {
+                    "version": versions[vid].version,
+                    "train_until": str(versions[vid].train_end),
+                    "days": len(rows),
+                }
+                for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
+            ],
+            "classification": classification_figures(up, p_up, prev_up, cut=DECISION_CUT),
+            "strategy": strategy_figures([dates[t] for t in predicted], net) if tradable else None,
+            "note": None
+            if tradable
+            else (
+                f"{target} reads the news of the day it predicts, which is not known before "
+                "that day's open: it is scored as a classifier, not traded"
+            ),
+            "days": day_rows,
+        }
+    )

@@ -1,0 +1,81 @@
+"""Backtest figures from per-day point-in-time predictions: classification skill next to
+always-up and reversal on the same days, and the returns of trading the calls.
+
+Trading. The call for day t (up when P(up) >= the cut) sets the position held over day t,
+from the close of t-1 to the close of t, so only a target whose input is known at the
+close of t-1 can be traded (`next_day`; `same_day` reads the news of day t itself and is
+scored as a classifier only). Two strategies: long/short (+1 / -1) and long/flat (+1 / 0).
+A change of position costs `cost_bps` basis points per unit of position changed (entering
+from flat on the first day counts). Buy-and-hold is long every day, charged once to enter.
+Cumulative return, annualised return and volatility, Sharpe ratio (daily returns, 252 per
+year, zero risk-free rate) and maximum drawdown come from empyrical-reloaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.metrics import probability_scores, scores
+
+__all__ = ["classification_figures", "strategy_returns", "strategy_figures"]
+
+
+def classification_figures(
+    y: np.ndarray, p_up: np.ndarray, prev_up: np.ndarray, *, cut: float = 0.5
+) -> dict[str, dict[str, float]]:
+    """The model's scores (AUC and Brier from P(up), the rest from the calls at `cut`; the
+    hit rate is the accuracy) beside always-up and reversal (the opposite of the previous
+    day's move) on the same days."""
+    y = np.asarray(y, dtype=np.int64)
+    model = probability_scores(y, p_up, cut=cut)
+    always = scores(y, np.ones_like(y))
+    reversal = scores(y, 1 - np.asarray(prev_up, dtype=np.int64))
+    for row in (model, always, reversal):
+        row["hit_rate"] = row["accuracy"]
+    return {"model": model, "always_up": always, "reversal": reversal}
+
+
+def strategy_returns(
+    calls: np.ndarray, returns: np.ndarray, *, cost_bps: float
+) -> dict[str, np.ndarray]:
+    """Daily net returns and positions of long/short, long/flat and buy-and-hold."""
+    calls = np.asarray(calls, dtype=np.float64)
+    returns = np.asarray(returns, dtype=np.float64)
+    cost = cost_bps / 1e4
+    out: dict[str, np.ndarray] = {}
+    positions = {
+        "long_short": 2 * calls - 1,
+        "long_flat": calls,
+        "buy_and_hold": np.ones_like(calls),
+    }
+    for name, pos in positions.items():
+        changes = np.abs(np.diff(np.r_[0.0, pos]))
+        out[name] = pos * returns - cost * changes
+        out[f"{name}_position"] = pos
+    return out
+
+
+def strategy_figures(dates: list[Any], net: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Cumulative and annualised return, volatility, Sharpe ratio, maximum drawdown and
+    turnover (mean absolute change of position per day) of each strategy."""
+    import empyrical as ep
+
+    index = pd.DatetimeIndex(pd.to_datetime([str(d) for d in dates]))
+    out = {}
+    for name in ("long_short", "long_flat", "buy_and_hold"):
+        series = pd.Series(net[name], index=index)
+        pos = net[f"{name}_position"]
+        out[name] = {
+            "cumulative_return": float(ep.cum_returns_final(series)),
+            "annual_return": float(ep.annual_return(series)),
+            "annual_volatility": float(ep.annual_volatility(series)),
+            "sharpe": float(ep.sharpe_ratio(series)),
+            "max_drawdown": float(ep.max_drawdown(series)),
+            "turnover": float(np.mean(np.abs(np.diff(np.r_[0.0, pos])))),
+            "days_long": int(np.sum(pos > 0)),
+            "days_short": int(np.sum(pos < 0)),
+        }
+    return out

@@ -185,6 +185,9 @@ def train(
         str | None, typer.Option(help="Embedding version (must be built up to the cut)")
     ] = None,
     seed: int = 0,
+    seeds: Annotated[
+        int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P(up) averaged")
+    ] = 1,
 ) -> None:
     """Train model versions on stored data up to a cut; write their artifacts and record them."""
     import datetime as dt
@@ -219,6 +222,7 @@ def train(
                 every=every,
                 name=model,
                 seed=seed,
+                n_seeds=seeds,
                 embedding_version=embedding,
                 say=console.print,
             )
@@ -234,6 +238,7 @@ def train(
                     until=dt.date.fromisoformat(until) if until else None,
                     embedding_version=embedding,
                     seed=seed,
+                    n_seeds=seeds,
                 )
                 for name in targets
             ]

@@ -22,13 +22,15 @@ __all__ = ["ServedModel", "save_artifact", "load_artifact"]
 
 @dataclass
 class ServedModel:
-    """Weights + normalisers + configuration; `predict` maps raw (n, W, F) windows to P(up).
+    """Weights + normalisers + configuration; `predict` maps normalised (n, W, F) windows
+    to P(up), the mean over the networks of a seed ensemble (one network per seed, all
+    fitted on the same rows, so they share the normalisers).
 
     `config` keys: name, encoder, target, window, price_dim, event_dim, event_kind,
-    embedding_version, train_start, train_end, version.
+    embedding_version, train_start, train_end, version, seeds.
     """
 
-    network: SequenceClassifier
+    networks: list[SequenceClassifier]
     config: dict[str, Any]
     price_norm: Normaliser | None
     event_norm: Normaliser | None
@@ -49,29 +51,33 @@ class ServedModel:
         return p, e
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        return predict_proba(self.network, windows.astype(np.float32))
+        x = windows.astype(np.float32)
+        return np.mean([predict_proba(net, x) for net in self.networks], axis=0)
 
 
 def save_artifact(
     directory: Path,
     *,
-    network: SequenceClassifier,
+    networks: list[SequenceClassifier],
     config: dict[str, Any],
     price_norm: Normaliser | None,
     event_norm: Normaliser | None,
     metrics: dict[str, Any],
 ) -> Path:
-    """Write weights, normalisers, config and metrics into a temp sibling, then rename."""
+    """Write weights (weights.pt, then weights_1.pt ... for the other seeds of an
+    ensemble), normalisers, config and metrics into a temp sibling, then rename."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; artifacts are read by other processes
     try:
-        torch.save(network.state_dict(), tmp / "weights.pt")
+        for i, network in enumerate(networks):
+            torch.save(network.state_dict(), tmp / _weights_name(i))
         (tmp / "config.json").write_text(
             json.dumps(
                 {
                     **config,
+                    "n_networks": len(networks),
                     "price_norm": price_norm.to_dict() if price_norm else None,
                     "event_norm": event_norm.to_dict() if event_norm else None,
                 },
@@ -89,17 +95,23 @@ def save_artifact(
     return directory
 
 
+def _weights_name(i: int) -> str:
+    return "weights.pt" if i == 0 else f"weights_{i}.pt"
+
+
 def load_artifact(directory: Path) -> ServedModel:
     directory = Path(directory)
     config = json.loads((directory / "config.json").read_text())
-    network = SequenceClassifier(
-        encoder=config["encoder"], price_dim=config["price_dim"], event_dim=config["event_dim"]
-    )
-    network.load_state_dict(torch.load(directory / "weights.pt", weights_only=True))
-    network.eval()
+    networks = []
+    for i in range(config.pop("n_networks", 1)):
+        network = SequenceClassifier(
+            encoder=config["encoder"], price_dim=config["price_dim"], event_dim=config["event_dim"]
+        )
+        network.load_state_dict(torch.load(directory / _weights_name(i), weights_only=True))
+        networks.append(network.eval())
     pn, en = config.pop("price_norm"), config.pop("event_norm")
     return ServedModel(
-        network,
+        networks,
         config,
         Normaliser.from_dict(pn) if pn else None,
         Normaliser.from_dict(en) if en else None,

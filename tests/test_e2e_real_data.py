@@ -385,7 +385,9 @@ def test_a_newly_trained_version_is_served_without_restart(built, client, pipeli
             until=dt.date(2016, 6, 10),
             config=TrainConfig(epochs=2, patience=1),
             seed=1,
+            n_seeds=2,
         )
+    assert row.config["seeds"] == [1, 2]
     after = client.get("/v1/predictions/DJIA", params=params).json()
     assert after["model"]["version"] == row.version != before
     assert after["model"]["name"] == "TCN" and not after["cached"] and not after["in_sample"]

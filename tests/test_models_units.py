@@ -256,3 +256,27 @@ def test_walk_forward_cuts_start_before_the_first_predicted_day() -> None:
     assert dates[cuts[0]] == dt.date(2015, 1, 1)  # the last business day before the start
     assert all(b - a == 63 for a, b in zip(cuts, cuts[1:], strict=False))
     assert cuts[-1] < len(dates) - 1  # every cut has a day after it to predict
+
+
+def test_a_seed_ensemble_round_trips_and_serves_the_mean(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from models.artifact import load_artifact, save_artifact
+    from models.train import predict_proba
+
+    nets = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        nets.append(SequenceClassifier(encoder="tcn", price_dim=5, event_dim=0).eval())
+    norm = Normaliser(np.zeros(5, np.float32), np.ones(5, np.float32))
+    path = save_artifact(
+        tmp_path / "v1",
+        networks=nets,
+        config={"encoder": "tcn", "price_dim": 5, "event_dim": 0, "window": 20},
+        price_norm=norm,
+        event_norm=None,
+        metrics={},
+    )
+    served = load_artifact(path)
+    x = np.random.default_rng(0).normal(size=(8, 20, 5)).astype(np.float32)
+    each = [predict_proba(net, x) for net in nets]
+    assert len(served.networks) == 2 and not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(served.predict(x), (each[0] + each[1]) / 2, atol=1e-6)

@@ -148,10 +148,11 @@ def _fit_version(
     name: str,
     cut: int,
     score_days: np.ndarray,
-    seed: int,
+    seeds: Sequence[int],
     config: TrainConfig,
 ) -> ModelVersion:
-    """Fit on rows up to `cut` (labels up to dates[cut]), score `score_days`, save, record."""
+    """Fit one network per seed on rows up to `cut` (labels up to dates[cut]); the version
+    serves their mean P(up). Score `score_days`, save, record."""
     spec = NEURAL_MODELS[name]
     n = len(series.dates)
     fit_rows = np.zeros(n, bool)
@@ -161,33 +162,37 @@ def _fit_version(
         raise ValueError(
             f"{symbol} has {cut + 1} trading days up to {series.dates[cut]}; need {WINDOW + 31}"
         )
-    fitted = fit_window_model(
-        spec,
-        series.price_rows,
-        series.event_rows if spec.events else None,
-        series.up,
-        fit_rows,
-        train_days,
-        window=WINDOW,
-        target=target,
-        train=config,
-        seed=seed,
-    )
+    ensemble = [
+        fit_window_model(
+            spec,
+            series.price_rows,
+            series.event_rows if spec.events else None,
+            series.up,
+            fit_rows,
+            train_days,
+            window=WINDOW,
+            target=target,
+            train=config,
+            seed=seed,
+        )
+        for seed in seeds
+    ]
+    fitted = ensemble[0]  # the windows and normalisers are the same for every seed
     train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
     _, tail = split_validation(train_windows, config.val_fraction)
-    tail_metrics = probability_scores(tail.y, predict_proba(fitted.network, tail.x))
+    tail_p = np.mean([predict_proba(f.network, tail.x) for f in ensemble], axis=0)
     metrics: dict[str, Any] = {
         "out_of_sample": None,
         "early_stopping_tail": {
-            **tail_metrics,
+            **probability_scores(tail.y, tail_p),
             "from": str(series.dates[int(tail.day[0])]),
             "to": str(series.dates[int(tail.day[-1])]),
-            "best_epoch": fitted.history.best_epoch,
+            "best_epochs": [f.history.best_epoch for f in ensemble],
             "note": "not out of sample: early stopping chose the epoch on these days",
         },
     }
     if len(score_days):
-        p = predict_days(fitted, score_days)
+        p = np.mean([predict_days(f, score_days) for f in ensemble], axis=0)
         metrics["out_of_sample"] = {
             **probability_scores(series.up[score_days], p),
             "from": str(series.dates[int(score_days[0])]),
@@ -212,11 +217,11 @@ def _fit_version(
         "train_end": str(train_end),
         "version": version,
         "symbol": symbol,
-        "seed": seed,
+        "seeds": list(seeds),
     }
     path = save_artifact(
         Path(artifacts) / "models" / symbol / version,
-        network=fitted.network,
+        networks=[f.network for f in ensemble],
         config=config_out,
         price_norm=fitted.price_norm,
         event_norm=fitted.event_norm,
@@ -263,9 +268,11 @@ def train_and_register(
     until: dt.date | None = None,
     embedding_version: str | None = None,
     seed: int = 0,
+    n_seeds: int = 1,
     config: TrainConfig | None = None,
 ) -> ModelVersion:
-    """Fit one version on `symbol`'s data up to `until` (default: the last bar).
+    """Fit one version on `symbol`'s data up to `until` (default: the last bar), an
+    ensemble of `n_seeds` networks (seeds seed, seed+1, ...).
 
     Its embedding is built from data up to `until` (or the named one, checked). When days
     after `until` are stored, up to OOS_DAYS of them are scored as out-of-sample figures.
@@ -296,7 +303,7 @@ def train_and_register(
         name=name,
         cut=cut,
         score_days=score_days,
-        seed=seed,
+        seeds=range(seed, seed + n_seeds),
         config=config or TrainConfig(),
     )
 
@@ -321,6 +328,7 @@ def train_walk_forward(
     every: int = 63,
     name: str = "KDTCN",
     seed: int = 0,
+    n_seeds: int = 1,
     config: TrainConfig | None = None,
     embedding_version: str | None = None,
     say: Callable[[str], None] = print,
@@ -363,7 +371,7 @@ def train_walk_forward(
                 name=name,
                 cut=cut,
                 score_days=np.arange(cut + 1, end + 1),
-                seed=seed,
+                seeds=range(seed, seed + n_seeds),
                 config=config or TrainConfig(),
             )
             oos = row.metrics.get("out_of_sample") or {}

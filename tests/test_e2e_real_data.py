@@ -315,6 +315,8 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
     )
     png = client.get("/v1/backtest/DJIA/equity.png", params=params)
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    # The chart reused the cached backtest of the same range.
+    assert 'kdtcn_answer_cache_hits_total{kind="backtest"} 1.0' in client.get("/metrics").text
     same = client.get("/v1/backtest/DJIA", params={**params, "target": "same_day"}).json()
     assert same["strategy"] is None and "not traded" in same["note"]
     bad = client.get("/v1/backtest/DJIA", params={**params, "end": "2016-03-01"})

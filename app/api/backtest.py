@@ -14,7 +14,6 @@ from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import BacktestPublic
-from app.services.backtest import run_backtest
 from app.services.plots import equity_png
 from models.targets import DEFAULT_TARGET
 
@@ -47,10 +46,9 @@ def _backtest(
 ) -> dict[str, Any]:
     if end < start:
         raise InvalidInput("end", f"end {end} is before start {start}")
-    return run_backtest(
-        session=session,
-        registry=request.app.state.registry,
-        symbol=symbol.upper(),
+    return request.app.state.answers.backtest(
+        session,
+        symbol=symbol,
         start=start,
         end=end,
         target=target,

@@ -22,10 +22,11 @@ from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.services.backtest import run_backtest
 from app.services.explanations import explain
 from app.services.predictions import build, resolve_date
 from app.services.registry import ModelRegistry
-from app.tables import Headline, Price
+from app.tables import Headline, ModelVersion, Price
 
 __all__ = ["Answers", "AnswerCache", "fingerprint"]
 
@@ -120,3 +121,52 @@ class Answers:
             self.metrics.answer_seconds.labels(kind, target).observe(elapsed)
         self.cache.put(key, body)
         return {**body, "cached": False}
+
+    def backtest(
+        self,
+        session: Session,
+        *,
+        symbol: str,
+        start: dt.date,
+        end: dt.date,
+        target: str,
+        cost_bps: float,
+        allow_in_sample: bool,
+    ) -> dict[str, Any]:
+        """app.services.backtest.run_backtest, cached until a version is recorded for the
+        symbol and target or the data of the range (and the 60 days before it) change."""
+        symbol = symbol.upper()
+        newest = session.scalar(
+            select(func.max(ModelVersion.id)).where(
+                ModelVersion.symbol == symbol, ModelVersion.target == target
+            )
+        )
+        since = start - dt.timedelta(days=60)
+        key = (
+            "backtest",
+            symbol,
+            start,
+            end,
+            target,
+            cost_bps,
+            allow_in_sample,
+            newest,
+            fingerprint(session, symbol, since, end),
+        )
+        cached = self.cache.get(key)
+        if cached is not None:
+            if self.metrics is not None:
+                self.metrics.cache_hits.labels("backtest").inc()
+            return cached
+        body = run_backtest(
+            session=session,
+            registry=self.registry,
+            symbol=symbol,
+            start=start,
+            end=end,
+            target=target,
+            cost_bps=cost_bps,
+            allow_in_sample=allow_in_sample,
+        )
+        self.cache.put(key, body)
+        return body

@@ -77,7 +77,10 @@ class PredictionBody(_Out):
     date: dt.date
     target_date: str = Field(description="The day whose move is predicted")
     p_up: float = Field(ge=0, le=1)
-    direction: Literal["up", "down"]
+    direction: Literal["up", "down"] = Field(description="up when p_up >= decision_cut")
+    decision_cut: float = Field(
+        description="The version's cut, chosen on its training days (the median P(up) there)"
+    )
     in_sample: bool = Field(
         description="True only when allow_in_sample=true served a version fitted on the "
         "day being predicted; otherwise the model's training labels all precede that day"
@@ -182,6 +185,7 @@ class BacktestDay(_Out):
     date: dt.date = Field(description="The trading day predicted")
     asked: dt.date = Field(description="The date D whose answer predicted it")
     p_up: float
+    decision_cut: float = Field(description="The cut of the version that answered")
     call: Literal["up", "down"]
     up: bool = Field(description="The realised move: adjusted close >= the previous one")
     # `return` is a Python keyword: the attribute is return_ and the JSON key "return".
@@ -196,6 +200,7 @@ class BacktestDay(_Out):
 class BacktestVersion(_Out):
     version: str
     train_until: dt.date
+    decision_cut: float
     days: int
 
 
@@ -205,7 +210,6 @@ class BacktestPublic(_Out):
     start: dt.date
     end: dt.date
     cost_bps: float
-    decision_cut: float
     n_days: int
     in_sample_days: int
     versions: list[BacktestVersion]

@@ -27,7 +27,7 @@ class ServedModel:
     fitted on the same rows, so they share the normalisers).
 
     `config` keys: name, encoder, target, window, price_dim, event_dim, event_kind,
-    embedding_version, train_start, train_end, version, seeds.
+    embedding_version, train_start, train_end, version, seeds, decision_cut.
     """
 
     networks: list[SequenceClassifier]
@@ -49,6 +49,12 @@ class ServedModel:
             else None
         )
         return p, e
+
+    @property
+    def decision_cut(self) -> float:
+        """P(up) at or above which the call is "up", chosen on training days (0.5 for a
+        version trained before cuts were stored)."""
+        return float(self.config.get("decision_cut", 0.5))
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         x = windows.astype(np.float32)

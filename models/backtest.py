@@ -1,10 +1,11 @@
 """Backtest figures from per-day point-in-time predictions: classification skill next to
 always-up and reversal on the same days, and the returns of trading the calls.
 
-Trading. The call for day t (up when P(up) >= the cut) sets the position held over day t,
-from the close of t-1 to the close of t, so only a target whose input is known at the
-close of t-1 can be traded (`next_day`; `same_day` reads the news of day t itself and is
-scored as a classifier only). Two strategies: long/short (+1 / -1) and long/flat (+1 / 0).
+Trading. The call for day t (up when P(up) >= the decision cut of the version that
+answered) sets the position held over day t, from the close of t-1 to the close of t, so
+only a target whose input is known at the close of t-1 can be traded (`next_day`;
+`same_day` reads the news of day t itself and is scored as a classifier only). Two
+strategies: long/short (+1 / -1) and long/flat (+1 / 0).
 A change of position costs `cost_bps` basis points per unit of position changed (entering
 from flat on the first day counts). Buy-and-hold is long every day, charged once to enter.
 Cumulative return, annualised return and volatility, Sharpe ratio (daily returns, 252 per
@@ -24,13 +25,13 @@ __all__ = ["classification_figures", "strategy_returns", "strategy_figures"]
 
 
 def classification_figures(
-    y: np.ndarray, p_up: np.ndarray, prev_up: np.ndarray, *, cut: float = 0.5
+    y: np.ndarray, p_up: np.ndarray, calls: np.ndarray, prev_up: np.ndarray
 ) -> dict[str, dict[str, float]]:
-    """The model's scores (AUC and Brier from P(up), the rest from the calls at `cut`; the
-    hit rate is the accuracy) beside always-up and reversal (the opposite of the previous
-    day's move) on the same days."""
+    """The model's scores (AUC and Brier from P(up), the rest from its calls; the hit rate
+    is the accuracy) beside always-up and reversal (the opposite of the previous day's
+    move) on the same days."""
     y = np.asarray(y, dtype=np.int64)
-    model = probability_scores(y, p_up, cut=cut)
+    model = probability_scores(y, p_up, calls=np.asarray(calls, dtype=np.int64))
     always = scores(y, np.ones_like(y))
     reversal = scores(y, 1 - np.asarray(prev_up, dtype=np.int64))
     for row in (model, always, reversal):

@@ -47,11 +47,16 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return out
 
 
-def probability_scores(y: np.ndarray, p_up: np.ndarray, *, cut: float = 0.5) -> dict[str, float]:
-    """`scores` of the calls at `cut`, plus AUC and Brier score of the probabilities, the
-    number of days, and the accuracy of always calling the majority class of these days."""
+def probability_scores(
+    y: np.ndarray, p_up: np.ndarray, *, cut: float = 0.5, calls: np.ndarray | None = None
+) -> dict[str, float]:
+    """`scores` of the calls (P(up) >= `cut`, or `calls` as given), plus AUC and Brier score
+    of the probabilities, the number of days, and the accuracy of always calling the
+    majority class of these days."""
     y = np.asarray(y)
-    out = scores(y, (np.asarray(p_up) >= cut).astype(np.int64))
+    if calls is None:
+        calls = (np.asarray(p_up) >= cut).astype(np.int64)
+    out = scores(y, calls)
     two_classes = len(set(y.tolist())) > 1
     out["auc"] = float(roc_auc_score(y, p_up)) if two_classes else float("nan")
     out["brier"] = float(brier_score_loss(y, p_up)) if len(y) else float("nan")

@@ -121,6 +121,11 @@ def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # typ
     assert p["model"]["name"] == "KDTCN" and p["model"]["target"] == "same_day"
     assert p["in_sample"] is False and p["model"]["train_until"] < BREXIT
     assert "mcc" in p["model"]["metrics"]["out_of_sample"]
+    # The call uses the version's cut, chosen on its training days (their median P(up)).
+    cut = p["model"]["metrics"]["decision_cut"]
+    assert p["decision_cut"] == pytest.approx(cut["value"], abs=1e-6)
+    assert abs(cut["share_called_up_on_training_days"] - 0.5) < 0.03
+    assert p["direction"] == ("up" if p["p_up"] >= p["decision_cut"] else "down")
     # same_day: prices strictly before D, headlines up to D.
     assert p["data"]["prices_to"] == "2016-06-23" and p["data"]["headlines_to"] == BREXIT
     assert p["coverage"]["last_day"]["events"] > 0 and p["coverage"]["linked_events"] > 0
@@ -294,6 +299,7 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
     assert body["n_days"] == len(days) >= 60 and body["in_sample_days"] == 0
     assert all(d["train_until"] <= d["asked"] < d["date"] for d in days)
     assert len({d["version"] for d in days}) == len(body["versions"]) >= 3
+    assert all((d["call"] == "up") == (d["p_up"] >= d["decision_cut"]) for d in days)
     hits = np.mean([(d["call"] == "up") == d["up"] for d in days])
     assert body["classification"]["model"]["hit_rate"] == pytest.approx(hits)
     share_up = np.mean([d["up"] for d in days])

@@ -25,9 +25,7 @@ from models.inputs import event_rows, window_at
 from models.metrics import json_safe
 from models.targets import get_target
 
-__all__ = ["run_backtest", "DECISION_CUT"]
-
-DECISION_CUT = 0.5  # P(up) at or above which the call is "up"
+__all__ = ["run_backtest"]
 
 
 def _predict(
@@ -112,18 +110,20 @@ def run_backtest(
         return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
 
     p_up = np.zeros(len(predicted))
+    cut = np.zeros(len(predicted))
     position = {t: i for i, t in enumerate(predicted)}
     events: dict[str, np.ndarray] = {}
     for vid, rows in by_version.items():
         probs = _predict(loaded[vid], frame, rows, lo=lo, events=events, days=days, target=target)
         for t, p in zip(rows, probs, strict=True):
             p_up[position[t]] = float(p)
+            cut[position[t]] = loaded[vid].model.decision_cut
     close = prices["adj_close"].to_numpy(float)
     idx = np.asarray(predicted)
     returns = close[idx] / close[idx - 1] - 1.0
     up = (close[idx] >= close[idx - 1]).astype(np.int64)
     prev_up = (close[idx - 1] >= close[idx - 2]).astype(np.int64)
-    calls = (p_up >= DECISION_CUT).astype(np.int64)
+    calls = (p_up >= cut).astype(np.int64)
     net = strategy_returns(calls, returns, cost_bps=cost_bps)
     version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
     day_rows = []
@@ -135,6 +135,7 @@ def run_backtest(
                 "date": dates[t].isoformat(),
                 "asked": asked.isoformat(),
                 "p_up": round(float(p_up[i]), 6),
+                "decision_cut": round(float(cut[i]), 6),
                 "call": "up" if calls[i] else "down",
                 "up": bool(up[i]),
                 "return": float(returns[i]),
@@ -153,18 +154,18 @@ def run_backtest(
             "start": dates[predicted[0]].isoformat(),
             "end": dates[predicted[-1]].isoformat(),
             "cost_bps": cost_bps,
-            "decision_cut": DECISION_CUT,
             "n_days": len(predicted),
             "in_sample_days": sum(r["in_sample"] for r in day_rows),
             "versions": [
                 {
                     "version": versions[vid].version,
                     "train_until": str(versions[vid].train_end),
+                    "decision_cut": loaded[vid].model.decision_cut,
                     "days": len(rows),
                 }
                 for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
             ],
-            "classification": classification_figures(up, p_up, prev_up, cut=DECISION_CUT),
+            "classification": classification_figures(up, p_up, calls, prev_up),
             "strategy": strategy_figures([dates[t] for t in predicted], net) if tradable else None,
             "note": None
             if tradable

@@ -73,7 +73,8 @@ class Prediction:
             "date": self.date.isoformat(),
             "target_date": get_target(self.target).target_day(self.date),
             "p_up": round(self.p_up, 6),
-            "direction": "up" if self.p_up >= 0.5 else "down",
+            "direction": "up" if self.p_up >= self.loaded.model.decision_cut else "down",
+            "decision_cut": round(self.loaded.model.decision_cut, 6),
             "in_sample": self.in_sample,
             "model": model_version_public(row),
             "data": {

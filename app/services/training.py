@@ -181,10 +181,20 @@ def _fit_version(
     train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
     _, tail = split_validation(train_windows, config.val_fraction)
     tail_p = np.mean([predict_proba(f.network, tail.x) for f in ensemble], axis=0)
+    # The decision cut: the median P(up) over the training days, so the version calls "up"
+    # on half of the days it was fitted on, whatever the base rate pulls P(up) towards.
+    train_p = np.mean([predict_proba(f.network, train_windows.x) for f in ensemble], axis=0)
+    decision_cut = float(np.median(train_p))
     metrics: dict[str, Any] = {
+        "decision_cut": {
+            "value": decision_cut,
+            "rule": "median of P(up) over the training days",
+            "share_called_up_on_training_days": float(np.mean(train_p >= decision_cut)),
+            "share_called_up_at_0.5": float(np.mean(train_p >= 0.5)),
+        },
         "out_of_sample": None,
         "early_stopping_tail": {
-            **probability_scores(tail.y, tail_p),
+            **probability_scores(tail.y, tail_p, cut=decision_cut),
             "from": str(series.dates[int(tail.day[0])]),
             "to": str(series.dates[int(tail.day[-1])]),
             "best_epochs": [f.history.best_epoch for f in ensemble],
@@ -194,7 +204,7 @@ def _fit_version(
     if len(score_days):
         p = np.mean([predict_days(f, score_days) for f in ensemble], axis=0)
         metrics["out_of_sample"] = {
-            **probability_scores(series.up[score_days], p),
+            **probability_scores(series.up[score_days], p, cut=decision_cut),
             "from": str(series.dates[int(score_days[0])]),
             "to": str(series.dates[int(score_days[-1])]),
             "note": "trading days after the cut, before the next version's cut",
@@ -213,6 +223,7 @@ def _fit_version(
         "event_kind": spec.events,
         "embedding_version": series.embedding_version if spec.events else None,
         "embedding_until": str(series.embedding_until) if spec.events else None,
+        "decision_cut": decision_cut,
         "train_start": str(series.dates[1]),
         "train_end": str(train_end),
         "version": version,

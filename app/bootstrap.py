@@ -146,10 +146,13 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 say=lambda line: log.info("walk-forward: %s", line),
                 progress=on_epoch,
             )
-        done(
-            f"trained {len(rows)} walk-forward KDTCN versions ({', '.join(missing)}; a cut "
-            f"every {WALK_FORWARD_EVERY} trading days from {WALK_FORWARD_START})"
+        log.info(
+            "walk-forward chains for %s: a cut every %d trading days from %s",
+            ", ".join(missing),
+            WALK_FORWARD_EVERY,
+            WALK_FORWARD_START,
         )
+        done(f"trained {len(rows)} walk-forward KDTCN versions")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

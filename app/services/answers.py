@@ -75,6 +75,12 @@ class Answers:
         self.cache = cache
         self.metrics = metrics  # app.metrics.ServiceMetrics or None
 
+    def _cached(self, key: tuple, kind: str) -> dict[str, Any] | None:
+        cached = self.cache.get(key)
+        if cached is not None and self.metrics is not None:
+            self.metrics.cache_hits.labels(kind).inc()
+        return cached
+
     def get(
         self,
         session: Session,
@@ -106,10 +112,8 @@ class Answers:
             kind,
             fingerprint(session, symbol, since, resolved),
         )
-        cached = self.cache.get(key)
+        cached = self._cached(key, kind)
         if cached is not None:
-            if self.metrics is not None:
-                self.metrics.cache_hits.labels(kind).inc()
             return {**cached, "cached": True}
         started = time.perf_counter()
         prediction = build(
@@ -153,10 +157,8 @@ class Answers:
             newest,
             fingerprint(session, symbol, since, end),
         )
-        cached = self.cache.get(key)
+        cached = self._cached(key, "backtest")
         if cached is not None:
-            if self.metrics is not None:
-                self.metrics.cache_hits.labels("backtest").inc()
             return cached
         body = run_backtest(
             session=session,

@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, NotFound
+from app.domain import NotFound
 from app.services.daily import collect_days
-from app.services.model_versions import latest_version, version_for
 from app.services.prices import load_prices
-from app.services.registry import Loaded, ModelRegistry
+from app.services.registry import Loaded, ModelRegistry, choose
 from models.backtest import classification_figures, strategy_figures, strategy_returns
 from models.features import price_features
 from models.inputs import event_rows, window_at
@@ -81,21 +80,7 @@ def run_backtest(
     versions: dict[int, Any] = {}
     for t in predicted:
         asked = rule.asked_date(dates[t - 1], dates[t])
-        row = version_for(
-            session=session,
-            symbol=symbol,
-            target=target,
-            trained_until=rule.last_label_date(asked),
-        )
-        if row is None and allow_in_sample:
-            row = latest_version(session=session, symbol=symbol, target=target)
-        if row is None:
-            raise NoModel(
-                f"no out-of-sample {target} version of {symbol} for {dates[t]} (asked on "
-                f"{asked}); train a chain that starts there with: kdtcn train --symbol "
-                f"{symbol} --target {target} --walk-forward --start {dates[t]} --every 63 "
-                "(or ask with allow_in_sample=true)"
-            )
+        row = choose(session, symbol, target, asked, allow_in_sample=allow_in_sample)
         versions[row.id] = row
         by_version.setdefault(row.id, []).append(t)
     loaded = {vid: registry.load(row) for vid, row in versions.items()}

@@ -15,7 +15,7 @@ from app.services.daily import to_kg_event
 from app.tables import Event, Headline
 from kg.embed import KGEmbeddings, event_triples, train_embeddings
 
-__all__ = ["stored_event_triples", "build_embeddings", "embeddings_dir", "latest_embeddings"]
+__all__ = ["stored_event_triples", "build_embeddings", "embeddings_dir"]
 
 
 def embeddings_dir(artifacts: Path) -> Path:
@@ -70,14 +70,3 @@ def build_embeddings(
     )
     emb.save(target)
     return version, emb
-
-
-def latest_embeddings(artifacts: Path, *, kind: str = "kg") -> str | None:
-    folder = embeddings_dir(artifacts)
-    if not folder.exists():
-        return None
-    found = sorted(
-        (p for p in folder.iterdir() if f"-{kind}-" in p.name and (p / "meta.json").exists()),
-        key=lambda p: p.stat().st_mtime,
-    )
-    return found[-1].name if found else None

@@ -32,7 +32,7 @@ from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import ServedModel, load_artifact
 from models.targets import get_target
 
-__all__ = ["Loaded", "ModelRegistry", "VersionRecord"]
+__all__ = ["Loaded", "ModelRegistry", "VersionRecord", "choose"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,28 @@ class Loaded:
     embedder: EventEmbedder | None
 
 
+def choose(
+    session: Session, symbol: str, target: str, date: dt.date, *, allow_in_sample: bool = False
+) -> ModelVersion:
+    """The recorded version that answers for `date` under the serving rule (module
+    docstring); NoModel names the commands that train one."""
+    until = get_target(target).last_label_date(date)
+    row = version_for(session=session, symbol=symbol, target=target, trained_until=until)
+    if row is None and allow_in_sample:
+        row = latest_version(session=session, symbol=symbol, target=target)
+    if row is None:
+        any_version = latest_version(session=session, symbol=symbol, target=target)
+        seen = f"every version was fitted on labels after {until}; " if any_version else ""
+        start = until + dt.timedelta(days=1)
+        raise NoModel(
+            f"no out-of-sample model for {symbol} ({target}) on {date}: {seen}train one "
+            f"with: kdtcn train --symbol {symbol} --model kdtcn --target {target} "
+            f"--until {until}, or a chain: kdtcn train --symbol {symbol} --target {target} "
+            f"--walk-forward --start {start} --every 63 (or ask with allow_in_sample=true)"
+        )
+    return row
+
+
 class ModelRegistry:
     def __init__(
         self,
@@ -90,20 +112,8 @@ class ModelRegistry:
         date: dt.date,
         allow_in_sample: bool = False,
     ) -> Loaded:
-        """The version that answers for `date` under the serving rule (module docstring)."""
-        until = get_target(target).last_label_date(date)
-        row = version_for(session=session, symbol=symbol, target=target, trained_until=until)
-        if row is None and allow_in_sample:
-            row = latest_version(session=session, symbol=symbol, target=target)
-        if row is None:
-            any_version = latest_version(session=session, symbol=symbol, target=target)
-            seen = f"every version was fitted on labels after {until}; " if any_version else ""
-            raise NoModel(
-                f"no out-of-sample model for {symbol} ({target}) on {date}: {seen}train one "
-                f"with: kdtcn train --symbol {symbol} --model kdtcn --target {target} "
-                f"--until {until} (or ask with allow_in_sample=true)"
-            )
-        return self.load(row)
+        """The loaded version that answers for `date` (see `choose`)."""
+        return self.load(choose(session, symbol, target, date, allow_in_sample=allow_in_sample))
 
     def load(self, row: ModelVersion) -> Loaded:
         """The loaded form of a recorded version (from memory when already loaded)."""

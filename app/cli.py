@@ -268,8 +268,9 @@ def backtest(
         bool, typer.Option(help="Serve the newest version where no out-of-sample one exists")
     ] = False,
 ) -> None:
-    """Point-in-time predictions over a range: skill beside always-up and reversal, and the
-    returns of trading the calls (the same figures as GET /v1/backtest)."""
+    """Point-in-time predictions over a range: skill beside reference rules (always-up and
+    reversal; for big_move never-big and persistence), and the returns of trading the calls
+    (the same figures as GET /v1/backtest)."""
     import datetime as dt
 
     from rich.table import Table
@@ -302,7 +303,7 @@ def backtest(
             f"{result['n_days']} days, {len(result['versions'])} versions, "
             f"{result['in_sample_days']} in sample ({time.perf_counter() - started:.1f} s)"
         )
-        table = Table("calls", "MCC", "bal. acc.", "hit rate", "AUC", "Brier", "share up")
+        table = Table("calls", "MCC", "bal. acc.", "hit rate", "AUC", "Brier", "share positive")
         for label, row in result["classification"].items():
             table.add_row(
                 label,
@@ -344,8 +345,18 @@ def evaluate(
         "docs"
     ),
     quick: Annotated[bool, typer.Option(help="1 seed, fixed origin, 4 models")] = False,
+    tune_trials: Annotated[
+        int,
+        typer.Option(
+            help="Optuna trials per target for TCN and KDTCN on folds inside the training "
+            "period (0: the hand-set defaults)"
+        ),
+    ] = 10,
 ) -> None:
-    """Every model, both targets, three schemes, on the same days; writes Markdown + JSON."""
+    """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
+
+    On PostgreSQL the Optuna studies live in the service's database (several machines can
+    add trials to one study); otherwise in memory."""
     import json
 
     from app.bootstrap import open_database
@@ -357,12 +368,16 @@ def evaluate(
 
     if dataset != "djia-reddit":
         raise typer.BadParameter("only djia-reddit is available", param_hint="--dataset")
-    config = EvalConfig()
+    settings = get_settings()
+    storage = settings.database_url if settings.database_url.startswith("postgresql") else None
+    config = EvalConfig(tune_trials=tune_trials, tune_storage=storage)
     if quick:
         config = EvalConfig(
-            seeds=(0,), schemes=("fixed_origin",), models=("TCN", "KDTCN", "LSTM", "EB-TCN")
+            seeds=(0,),
+            schemes=("fixed_origin",),
+            models=("TCN", "KDTCN", "LSTM", "EB-TCN"),
+            tune_trials=0,
         )
-    settings = get_settings()
     factory, engine = open_database(settings)
     graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
     with progress_bar() as bar, factory() as session:

@@ -76,10 +76,24 @@ class PredictionBody(_Out):
     target: TargetName
     date: dt.date
     target_date: str = Field(description="The day whose move is predicted")
-    p_up: float = Field(ge=0, le=1)
-    direction: Literal["up", "down"] = Field(description="up when p_up >= decision_cut")
+    p: float = Field(ge=0, le=1, description="The probability of `outcome`")
+    outcome: str = Field(description="What `p` is the probability of, in words")
+    call: Literal["up", "down", "big", "calm"] = Field(
+        description="The positive call (up, big) when p >= decision_cut"
+    )
+    p_up: float | None = Field(
+        ge=0, le=1, description="P(up) for a direction target (= p); null for big_move"
+    )
+    direction: Literal["up", "down"] | None = Field(
+        description="The call of a direction target; null for big_move"
+    )
     decision_cut: float = Field(
-        description="The version's cut, chosen on its training days (the median P(up) there)"
+        description="The version's cut, chosen on its training days: it calls the positive "
+        "class there about as often as it occurred"
+    )
+    label_threshold: float | None = Field(
+        description="big_move: q, the |log return| above which a move is big (the 80th "
+        "percentile over the version's training days); null for a direction target"
     )
     in_sample: bool = Field(
         description="True only when allow_in_sample=true served a version fitted on the "
@@ -184,9 +198,11 @@ class EventsOfDay(_Out):
 class BacktestDay(_Out):
     date: dt.date = Field(description="The trading day predicted")
     asked: dt.date = Field(description="The date D whose answer predicted it")
-    p_up: float
+    p: float = Field(description="The probability of the target's positive outcome")
+    p_up: float | None = Field(description="= p for a direction target; null for big_move")
     decision_cut: float = Field(description="The cut of the version that answered")
-    call: Literal["up", "down"]
+    call: Literal["up", "down", "big", "calm"]
+    label: bool = Field(description="The realised outcome under the answering version's labels")
     up: bool = Field(description="The realised move: adjusted close >= the previous one")
     # `return` is a Python keyword: the attribute is return_ and the JSON key "return".
     return_: float = Field(alias="return", description="Simple return of the day")
@@ -201,6 +217,7 @@ class BacktestVersion(_Out):
     version: str
     train_until: dt.date
     decision_cut: float
+    label_threshold: float | None
     days: int
 
 
@@ -214,8 +231,10 @@ class BacktestPublic(_Out):
     in_sample_days: int
     versions: list[BacktestVersion]
     classification: dict[str, dict[str, float | int | None]] = Field(
-        description="model, always_up and reversal on the same days: mcc, balanced_accuracy, "
-        "accuracy, hit_rate, f1, share_up; the model also auc, brier, n_days"
+        description="the model and two reference rules on the same days (direction targets: "
+        "always_up and reversal; big_move: never_big and persistence, big when the last "
+        "move was): mcc, balanced_accuracy, accuracy, hit_rate, f1, share_up; the model "
+        "also auc, brier, n_days"
     )
     strategy: dict[str, dict[str, float | int | None]] | None = Field(
         description="long_short, long_flat and buy_and_hold: cumulative_return, "

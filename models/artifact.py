@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from models.features import Normaliser
-from models.networks import SequenceClassifier
+from models.networks import NetParams, SequenceClassifier
 from models.train import predict_proba
 
 __all__ = ["ServedModel", "save_artifact", "load_artifact"]
@@ -27,7 +27,8 @@ class ServedModel:
     fitted on the same rows, so they share the normalisers).
 
     `config` keys: name, encoder, target, window, price_dim, event_dim, event_kind,
-    embedding_version, train_start, train_end, version, seeds, decision_cut.
+    embedding_version, train_start, train_end, version, seeds, decision_cut,
+    label_threshold (big_move's q; None for a direction target).
     """
 
     networks: list[SequenceClassifier]
@@ -52,9 +53,15 @@ class ServedModel:
 
     @property
     def decision_cut(self) -> float:
-        """P(up) at or above which the call is "up", chosen on training days (0.5 for a
-        version trained before cuts were stored)."""
+        """Probability at or above which the call is positive ("up", "big"), chosen on
+        training days (0.5 for a version trained before cuts were stored)."""
         return float(self.config.get("decision_cut", 0.5))
+
+    @property
+    def label_threshold(self) -> float | None:
+        """What the target's labels were fitted with on the training days (big_move: q)."""
+        value = self.config.get("label_threshold")
+        return None if value is None else float(value)
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         x = windows.astype(np.float32)
@@ -83,6 +90,7 @@ def save_artifact(
             json.dumps(
                 {
                     **config,
+                    "net": asdict(networks[0].params),
                     "n_networks": len(networks),
                     "price_norm": price_norm.to_dict() if price_norm else None,
                     "event_norm": event_norm.to_dict() if event_norm else None,
@@ -111,7 +119,11 @@ def load_artifact(directory: Path) -> ServedModel:
     networks = []
     for i in range(config.pop("n_networks", 1)):
         network = SequenceClassifier(
-            encoder=config["encoder"], price_dim=config["price_dim"], event_dim=config["event_dim"]
+            encoder=config["encoder"],
+            price_dim=config["price_dim"],
+            event_dim=config["event_dim"],
+            params=NetParams(**config.get("net", {})),
+            highway=config.get("highway", 0),
         )
         network.load_state_dict(torch.load(directory / _weights_name(i), weights_only=True))
         networks.append(network.eval())

@@ -1,5 +1,5 @@
 """Backtest figures from per-day point-in-time predictions: classification skill next to
-always-up and reversal on the same days, and the returns of trading the calls.
+reference rules on the same days, and the returns of trading the calls.
 
 Trading. The call for day t (up when P(up) >= the decision cut of the version that
 answered) sets the position held over day t, from the close of t-1 to the close of t, so
@@ -25,18 +25,18 @@ __all__ = ["classification_figures", "strategy_returns", "strategy_figures"]
 
 
 def classification_figures(
-    y: np.ndarray, p_up: np.ndarray, calls: np.ndarray, prev_up: np.ndarray
+    y: np.ndarray, p: np.ndarray, calls: np.ndarray, references: dict[str, np.ndarray]
 ) -> dict[str, dict[str, float]]:
-    """The model's scores (AUC and Brier from P(up), the rest from its calls; the hit rate
-    is the accuracy) beside always-up and reversal (the opposite of the previous day's
-    move) on the same days."""
+    """The model's scores (AUC and Brier from its probabilities, the rest from its calls;
+    the hit rate is the accuracy) beside reference rules (name -> their calls) on the same
+    days."""
     y = np.asarray(y, dtype=np.int64)
-    model = probability_scores(y, p_up, calls=np.asarray(calls, dtype=np.int64))
-    always = scores(y, np.ones_like(y))
-    reversal = scores(y, 1 - np.asarray(prev_up, dtype=np.int64))
-    for row in (model, always, reversal):
+    out = {"model": probability_scores(y, p, calls=np.asarray(calls, dtype=np.int64))}
+    for name, ref in references.items():
+        out[name] = scores(y, np.asarray(ref, dtype=np.int64))
+    for row in out.values():
         row["hit_rate"] = row["accuracy"]
-    return {"model": model, "always_up": always, "reversal": reversal}
+    return out
 
 
 def strategy_returns(

@@ -13,11 +13,16 @@ __all__ = ["neural_runs"]
 def neural_runs(config: EvalConfig) -> int:
     """Runs of `run_evaluation` that report progress: one per target, scheme, neural model and
     seed, with `config.seeds` on the fixed origin and `config.rolling_seeds` on each rolling
-    scheme. Each run of a rolling scheme fits one model per refit block.
+    scheme (for `config.rolling_models` only). Each run of a rolling scheme fits one model
+    per refit block; tuning reports once per target and tuned model.
 
-    An upper bound: a model whose event inputs are missing is skipped and reports nothing."""
+    An upper bound: a model whose inputs are missing is skipped and reports nothing."""
     fixed = "fixed_origin" in config.schemes
-    per_model_and_target = len(config.seeds) * fixed + len(config.rolling_seeds) * (
-        len(config.schemes) - fixed
+    rolling = len(config.schemes) - fixed
+    rolling_models = [m for m in config.models if m in config.rolling_models]
+    per_target = (
+        len(config.models) * len(config.seeds) * fixed
+        + len(rolling_models) * len(config.rolling_seeds) * rolling
     )
-    return len(config.models) * len(config.targets) * per_model_and_target
+    tuning = len(config.tune_models) if config.tune_trials else 0
+    return len(config.targets) * (per_target + tuning)

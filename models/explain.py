@@ -1,4 +1,5 @@
-"""Occlusion effects of single events on P(up) (pooling lives in models.inputs)."""
+"""Occlusion effects of single events on the model's probability (P(up), P(big move));
+pooling lives in models.inputs."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Daily price features, the up/down label, and normalisation fitted on the past.
+"""Daily price features and normalisation fitted on the past.
 
-Feature row t is computed from bars up to t; label t is the move of day t (adjusted close
-of t against t-1, the dataset's label). Windows are cut from these rows by models.inputs.
+Feature row t is computed from bars up to t. Labels come from models.targets (label t is
+about the move of day t); windows are cut from these rows by models.inputs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["PRICE_FEATURES", "price_features", "up_labels", "Normaliser"]
+__all__ = ["PRICE_FEATURES", "price_features", "Normaliser"]
 
 PRICE_FEATURES = ["ret", "range", "body", "gap", "dvol"]
 
@@ -31,14 +31,6 @@ def price_features(prices: pd.DataFrame) -> pd.DataFrame:
         },
         index=prices.index,
     )
-
-
-def up_labels(prices: pd.DataFrame) -> np.ndarray:
-    """up[t] = 1 when adj_close[t] >= adj_close[t-1] (up[0] is undefined: -1)."""
-    close = prices["adj_close"].to_numpy(dtype=float)
-    up = np.full(len(close), -1, dtype=np.int64)
-    up[1:] = (close[1:] >= close[:-1]).astype(np.int64)
-    return up
 
 
 @dataclass

@@ -5,18 +5,35 @@ followed by the event (or word) columns, and returns the logit of P(up) for the 
 the window. High-dimensional event inputs first pass a per-step linear projection to
 `event_proj` dims, so they do not swamp the few price columns. Which columns a model sees
 (prices, events, both) is decided by the caller; the encoder is chosen from `ENCODERS`.
+
+`highway` > 0 adds LSTNet's linear autoregressive path (Lai et al., 2018): a linear map of
+the price columns of the last `highway` steps added to the logit, so a network can express
+at least what a linear model of recent returns and ranges (ARIMA, reversal, HAR) does,
+beside what the encoder learns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from models.tcn import TemporalConvNet
 
-__all__ = ["SequenceClassifier", "ENCODERS"]
+__all__ = ["SequenceClassifier", "ENCODERS", "NetParams"]
+
+
+@dataclass(frozen=True)
+class NetParams:
+    """The shape of a network: encoder width, TCN levels, dropout, event projection size.
+    The defaults are the hand-set ones; `models.tune` searches them."""
+
+    hidden: int = 24
+    levels: int = 4
+    dropout: float = 0.2
+    event_proj: int = 16
 
 
 class _Recurrent(nn.Module):
@@ -80,14 +97,14 @@ class _CNN(nn.Module):
         return self.net(x.transpose(1, 2)).amax(dim=2)
 
 
-ENCODERS: dict[str, Callable[[int, int], nn.Module]] = {
-    "tcn": lambda n, h: _TCN(n, h),
-    "rnn": lambda n, h: _Recurrent(nn.RNN, n, h),
-    "lstm": lambda n, h: _Recurrent(nn.LSTM, n, h),
-    "stacked_lstm": lambda n, h: _Recurrent(nn.LSTM, n, h, layers=2, dropout=0.2),
-    "gru": lambda n, h: _Recurrent(nn.GRU, n, h),
-    "bilstm": lambda n, h: _Recurrent(nn.LSTM, n, h, bidirectional=True),
-    "cnn": lambda n, h: _CNN(n, h),
+ENCODERS: dict[str, Callable[[int, NetParams], nn.Module]] = {
+    "tcn": lambda n, p: _TCN(n, p.hidden, levels=p.levels, dropout=p.dropout),
+    "rnn": lambda n, p: _Recurrent(nn.RNN, n, p.hidden),
+    "lstm": lambda n, p: _Recurrent(nn.LSTM, n, p.hidden),
+    "stacked_lstm": lambda n, p: _Recurrent(nn.LSTM, n, p.hidden, layers=2, dropout=p.dropout),
+    "gru": lambda n, p: _Recurrent(nn.GRU, n, p.hidden),
+    "bilstm": lambda n, p: _Recurrent(nn.LSTM, n, p.hidden, bidirectional=True),
+    "cnn": lambda n, p: _CNN(n, p.hidden, dropout=p.dropout),
 }
 
 
@@ -100,18 +117,21 @@ class SequenceClassifier(nn.Module):
         encoder: str,
         price_dim: int,
         event_dim: int,
-        hidden: int = 24,
-        event_proj: int = 16,
-        dropout: float = 0.2,
+        params: NetParams | None = None,
+        highway: int = 0,
     ) -> None:
         super().__init__()
+        params = params or NetParams()
+        self.params = params
         self.price_dim, self.event_dim = price_dim, event_dim
-        self.project = nn.Linear(event_dim, event_proj) if event_dim else None
-        n_in = price_dim + (event_proj if event_dim else 0)
+        self.highway_steps = highway if price_dim else 0
+        self.highway = nn.Linear(highway * price_dim, 1) if self.highway_steps else None
+        self.project = nn.Linear(event_dim, params.event_proj) if event_dim else None
+        n_in = price_dim + (params.event_proj if event_dim else 0)
         if n_in == 0:
             raise ValueError("a model needs price or event inputs")
-        self.encoder = ENCODERS[encoder](n_in, hidden)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.encoder.out_dim, 1))
+        self.encoder = ENCODERS[encoder](n_in, params)
+        self.head = nn.Sequential(nn.Dropout(params.dropout), nn.Linear(self.encoder.out_dim, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = []
@@ -119,4 +139,8 @@ class SequenceClassifier(nn.Module):
             parts.append(x[..., : self.price_dim])
         if self.project is not None:
             parts.append(torch.tanh(self.project(x[..., self.price_dim :])))
-        return self.head(self.encoder(torch.cat(parts, dim=-1))).squeeze(-1)
+        logit = self.head(self.encoder(torch.cat(parts, dim=-1))).squeeze(-1)
+        if self.highway is not None:
+            recent = x[:, -self.highway_steps :, : self.price_dim].flatten(1)
+            logit = logit + self.highway(recent).squeeze(-1)
+        return logit

@@ -14,8 +14,16 @@ dataset's label). Event rows run beside the price rows, shifted by `event_shift`
   window sees bars strictly before D and headlines dated up to D (its last step carries D's
   own news), and predicts D's close against the previous close: the paper's setting.
 
+* ``big_move`` (shift 0, the inputs of next_day): whether the first trading day after D
+  moves by more than q in absolute log return, q being the 80th percentile of |log return|
+  over the version's training days (fitted with the version and stored with it). A question
+  of risk rather than direction: volatility clusters, and news may announce a shock.
+
 Headlines are assigned to trading days by `models.inputs.assign_days` (news of weekends and
 holidays goes to the next trading day).
+
+Labels: `Target.fit_threshold` fits what a label needs on the training days (q for
+big_move, nothing for the direction targets), then `Target.labels` labels every day.
 """
 
 from __future__ import annotations
@@ -24,9 +32,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-__all__ = ["Target", "TARGETS", "TargetName", "DEFAULT_TARGET", "get_target"]
+import numpy as np
 
-TargetName = Literal["next_day", "same_day"]
+__all__ = ["Target", "TARGETS", "TargetName", "DEFAULT_TARGET", "get_target", "log_returns"]
+
+TargetName = Literal["next_day", "same_day", "big_move"]
+LabelKind = Literal["direction", "big_move"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,40 @@ class Target:
     name: str
     description: str
     event_shift: int  # event rows sit this many steps after the price rows of the window
+    kind: LabelKind = "direction"
+    big_quantile: float = 0.8  # big_move: q is this quantile of |log return| on training days
+
+    @property
+    def calls(self) -> tuple[str, str]:
+        """Names of the positive and the negative call."""
+        return ("big", "calm") if self.kind == "big_move" else ("up", "down")
+
+    def fit_threshold(self, close: np.ndarray, train_days: np.ndarray) -> float | None:
+        """What the labels need from the training days (indices of labelled days whose
+        labels a model is fitted on): q for big_move, None for a direction target."""
+        if self.kind != "big_move":
+            return None
+        return float(np.quantile(np.abs(log_returns(close)[train_days]), self.big_quantile))
+
+    def labels(self, close: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """label[t] of every trading day t from adjusted closes (label[0] = -1, undefined):
+        up = close[t] >= close[t-1]; big_move = |log(close[t] / close[t-1])| > threshold."""
+        close = np.asarray(close, dtype=float)
+        out = np.full(len(close), -1, dtype=np.int64)
+        if self.kind == "big_move":
+            if threshold is None:
+                raise ValueError("big_move labels need the threshold fitted on training days")
+            out[1:] = (np.abs(log_returns(close)[1:]) > threshold).astype(np.int64)
+        else:
+            out[1:] = (close[1:] >= close[:-1]).astype(np.int64)
+        return out
+
+    def outcome(self, threshold: float | None = None) -> str:
+        """The event whose probability the target gives, in words."""
+        if self.kind == "big_move":
+            q = "q" if threshold is None else f"{threshold:.4f} ({threshold:.2%})"
+            return f"|log return| of the predicted day > {q}"
+        return "the predicted day closes at or above the previous close"
 
     @property
     def bar_of_date_is_input(self) -> bool:
@@ -110,6 +155,13 @@ TARGETS: dict[str, Target] = {
             "headlines up to D",
             event_shift=1,
         ),
+        Target(
+            "big_move",
+            "whether the first trading day after D moves by more than q (|log return|, q the "
+            "80th percentile over the training days), from bars and headlines up to D",
+            event_shift=0,
+            kind="big_move",
+        ),
     )
 }
 DEFAULT_TARGET = "next_day"
@@ -122,3 +174,11 @@ def get_target(name: str) -> Target:
         return TARGETS[name]
     except KeyError:
         raise ValueError(f"unknown target {name!r}; expected one of {sorted(TARGETS)}") from None
+
+
+def log_returns(close: np.ndarray) -> np.ndarray:
+    """log(close[t] / close[t-1]) of every day (NaN for the first)."""
+    close = np.asarray(close, dtype=float)
+    out = np.full(len(close), np.nan)
+    out[1:] = np.log(close[1:] / close[:-1])
+    return out

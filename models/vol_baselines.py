@@ -17,13 +17,13 @@ span it depends on data before that day only.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from models.baselines import Baseline, BaselineData
 
 __all__ = [
     "BIG_MOVE_BASELINES",
@@ -40,17 +40,6 @@ __all__ = [
 EPS = 1e-6
 HAR_WINDOWS = (1, 5, 22)
 NEWS_WINDOW = 5
-
-
-@dataclass(frozen=True)
-class BaselineData:
-    returns: np.ndarray  # float64, log return of trading day t (index t); returns[0] is NaN
-    labels: np.ndarray  # int64 label of day t under this fit: 1/0, or -1 where undefined
-    threshold: float | None  # big_move: q (|log return| above which label is 1); else None
-    news: np.ndarray | None  # float64 number of headlines assigned to trading day t, or None
-
-
-Baseline = Callable[[BaselineData, np.ndarray, np.ndarray], np.ndarray]
 
 
 def _clip(p: np.ndarray) -> np.ndarray:

@@ -85,12 +85,20 @@ with httpx.Client(base_url=base, timeout=120) as http:
     assert back.status_code == 200, (back.status_code, back.text[:500])
     bt = back.json()
     assert bt["in_sample_days"] == 0 and bt["n_days"] > 300, bt["n_days"]
+    big = http.get("/v1/predictions/DJIA", params={"date": "2016-06-24", "target": "big_move"})
+    assert big.status_code == 200, (big.status_code, big.text[:500])
+    bm = big.json()
+    assert bm["call"] in ("big", "calm") and bm["p_up"] is None and bm["label_threshold"] > 0
+    assert bm["in_sample"] is False, bm
     page = http.get("/v1/explanations/DJIA/view")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     print(
         f"prediction 2016-06-24 same_day: p_up={body['p_up']} ({body['direction']}), "
         f"model {body['model']['name']} {body['model']['version']}; "
         f"explanation: {len(ex['events'])} events, {len(ex['graph']['nodes'])} nodes"
+    )
+    print(
+        f"prediction 2016-06-24 big_move: P={bm['p']} that {bm['outcome']} ({bm['call']})"
     )
     model, always = bt["classification"]["model"], bt["classification"]["always_up"]
     print(

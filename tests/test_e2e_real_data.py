@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import gzip
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -28,9 +29,9 @@ from app.services.prices import load_prices
 from app.services.training import train_and_register, train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
-from models.features import PRICE_FEATURES, price_features, up_labels
+from models.features import PRICE_FEATURES, price_features
 from models.inputs import event_rows, make_windows, window_at
-from models.targets import TARGETS
+from models.targets import TARGETS, get_target
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
 from tests.liveserver import LiveServer, free_port
@@ -39,6 +40,11 @@ pytestmark = pytest.mark.slow
 START = "2016-01-01"
 FIRST_CUT = dt.date(2016, 3, 31)
 BREXIT = "2016-06-24"
+
+
+def up_labels(prices: Any) -> np.ndarray:
+    """The direction labels of every day (models.targets)."""
+    return get_target("next_day").labels(prices["adj_close"].to_numpy(float))
 
 
 def _slice(out: Path) -> Path:
@@ -78,7 +84,7 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
             artifacts=artifacts,
             graph=pipeline.graph,
             symbol="DJIA",
-            targets=("same_day", "next_day"),
+            targets=("same_day", "next_day", "big_move"),
             start=FIRST_CUT + dt.timedelta(days=1),
             every=21,
             embedding_version=version,
@@ -121,11 +127,16 @@ def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # typ
     assert p["model"]["name"] == "KDTCN" and p["model"]["target"] == "same_day"
     assert p["in_sample"] is False and p["model"]["train_until"] < BREXIT
     assert "mcc" in p["model"]["metrics"]["out_of_sample"]
-    # The call uses the version's cut, chosen on its training days (their median P(up)).
+    # The call uses the version's cut, chosen on its training days: it calls up there
+    # about as often as the days were up.
     cut = p["model"]["metrics"]["decision_cut"]
     assert p["decision_cut"] == pytest.approx(cut["value"], abs=1e-6)
-    assert abs(cut["share_called_up_on_training_days"] - 0.5) < 0.03
-    assert p["direction"] == ("up" if p["p_up"] >= p["decision_cut"] else "down")
+    assert (
+        abs(cut["share_called_positive_on_training_days"] - cut["share_positive_on_training_days"])
+        < 0.03
+    )
+    assert p["direction"] == p["call"] == ("up" if p["p_up"] >= p["decision_cut"] else "down")
+    assert p["p"] == p["p_up"] and p["label_threshold"] is None
     # same_day: prices strictly before D, headlines up to D.
     assert p["data"]["prices_to"] == "2016-06-23" and p["data"]["headlines_to"] == BREXIT
     assert p["coverage"]["last_day"]["events"] > 0 and p["coverage"]["linked_events"] > 0
@@ -242,7 +253,7 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
 def test_served_inputs_and_effects_equal_the_training_path(built, target) -> None:  # type: ignore[no-untyped-def]
     """Serving and training cut the same input (models.inputs): for several dates, the
     window a prediction reads equals the window training builds over the whole stored
-    series for the same predicted day, its p_up is the model's output on it, and an event's
+    series for the same predicted day, its probability is the model's output on it, and an event's
     effect is the drop in P(up) when the training path pools its day without it."""
     server, factory = built
     registry = server.app.state.registry
@@ -272,7 +283,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                 k = int(np.flatnonzero(windows.day == dates.index(day))[0])
             np.testing.assert_allclose(served.window(), windows.x[k], atol=1e-6)
             expected = float(model.predict(windows.x[k][None])[0])
-            assert served.p_up == pytest.approx(expected, abs=1e-6)
+            assert served.p == pytest.approx(expected, abs=1e-6)
             if days is None:
                 continue
             graph = server.app.state.pipeline.graph
@@ -284,7 +295,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                     continue
                 pooled = event_rows(days, loaded.embedder.dim, drop={j: (0,)})
                 x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg["window"], target)
-                drop = served.p_up - float(model.predict(x[None])[0])
+                drop = served.p - float(model.predict(x[None])[0])
                 assert effects[days[j].event_ids[0]] == pytest.approx(drop, abs=1e-6)
                 checked += 1
         assert checked >= 5 or days is None
@@ -336,7 +347,14 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
     model, seed and refit dates, give the same predictions."""
     import pandas as pd
 
-    from models.evaluate import NEURAL_MODELS, EvalConfig, scheme_days, scheme_predictions
+    from models.evaluate import (
+        NEURAL_MODELS,
+        EvalConfig,
+        fold_calls,
+        make_folds,
+        scheme_days,
+        scheme_predictions,
+    )
 
     server, factory = built
     params = {"start": "2016-04-01", "end": "2016-07-01", "target": "same_day"}
@@ -362,19 +380,54 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
     train_days = all_days[index[all_days] <= pd.Timestamp(cfg.train_end)]
     test_days = all_days[index[all_days] >= pd.Timestamp(cfg.test_start)]
     plan = scheme_days("rolling_origin", test_days, all_days, train_days, index, cfg)
-    probs = scheme_predictions(
+    folds = make_folds(get_target("same_day"), prices["adj_close"].to_numpy(float), plan)
+    runs = scheme_predictions(
         NEURAL_MODELS["KDTCN"],
         price_features(prices).to_numpy(np.float32),
         event_rows(days, embedder.dim),
-        up_labels(prices),
-        plan,
+        folds,
         scheme="rolling_origin",
         cfg=cfg,
         target="same_day",
         seed=0,
     )
     assert [d["date"] for d in served] == [str(dates[t]) for t in test_days]
+    probs = np.concatenate([p_test for _, p_test in runs])
     np.testing.assert_allclose([d["p_up"] for d in served], probs, atol=1e-5)
+    # and the same calls: each fold's cut chosen on its training days, as each version's
+    _, calls, _ = fold_calls(folds, runs)
+    assert [d["call"] == "up" for d in served] == calls.astype(bool).tolist()
+
+
+def test_big_move_is_served_with_its_threshold_and_backtested(client) -> None:  # type: ignore[no-untyped-def]
+    """big_move: P(|log return| of the next trading day > q), q fitted on the version's
+    training days and stored with it; the backtest labels each day with the q of the
+    version that answered it."""
+    resp = client.get("/v1/predictions/DJIA", params={"date": BREXIT, "target": "big_move"})
+    assert resp.status_code == 200, resp.text
+    p = resp.json()
+    q = p["label_threshold"]
+    assert 0.003 < q < 0.03 and p["model"]["metrics"]["label_threshold"] == q
+    assert p["p_up"] is None and p["direction"] is None
+    assert p["call"] == ("big" if p["p"] >= p["decision_cut"] else "calm")
+    assert f"{q:.4f}" in p["outcome"] and not p["in_sample"]
+    assert p["data"]["prices_to"] == BREXIT  # the inputs of next_day
+    params = {"start": "2016-04-01", "end": "2016-07-01", "target": "big_move"}
+    body = client.get("/v1/backtest/DJIA", params=params).json()
+    assert body["strategy"] is None and "size of a move" in body["note"]
+    thresholds = {v["version"]: v["label_threshold"] for v in body["versions"]}
+    for d in body["days"]:
+        assert d["label"] == (abs(np.log1p(d["return"])) > thresholds[d["version"]])
+        assert d["call"] == ("big" if d["p"] >= d["decision_cut"] else "calm")
+    figures = body["classification"]
+    assert set(figures) == {"model", "never_big", "persistence"}
+    share = np.mean([d["label"] for d in body["days"]])
+    assert figures["never_big"]["accuracy"] == pytest.approx(1 - share)
+    explanation = client.get(
+        "/v1/explanations/DJIA", params={"date": BREXIT, "target": "big_move"}
+    ).json()
+    assert explanation["prediction"]["p"] == pytest.approx(p["p"], abs=1e-6)
+    assert explanation["events"]
 
 
 def test_a_newly_trained_version_is_served_without_restart(built, client, pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -412,7 +465,7 @@ def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def
 
 def test_models_endpoint_lists_versions_with_metrics(client) -> None:  # type: ignore[no-untyped-def]
     models = client.get("/v1/models").json()["models"]
-    assert {m["target"] for m in models} == {"same_day", "next_day"}
+    assert {m["target"] for m in models} == {"same_day", "next_day", "big_move"}
     # Walk-forward versions: each scored on the trading days after its cut.
     chain = [m for m in models if m["name"] == "KDTCN"]
     assert len(chain) >= 6

@@ -30,16 +30,23 @@ def _djia() -> pd.DataFrame:
 
 
 def test_neural_runs_counts_seeds_per_scheme() -> None:
-    # the defaults: 11 models x 2 targets x (5 seeds fixed origin + 2 seeds x 2 rolling schemes)
-    assert neural_runs(EvalConfig()) == 11 * 2 * (5 + 2 * 2)
-    assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 2
-    assert neural_runs(EvalConfig(schemes=("rolling_window",), models=("TCN",))) == 2 * 2
+    # the defaults: 3 targets x (14 models x 3 seeds on the fixed origin + the 8 of the TCN
+    # family x 3 seeds x 2 rolling schemes)
+    assert neural_runs(EvalConfig()) == 3 * (14 * 3 + 8 * 3 * 2)
+    assert neural_runs(EvalConfig(tune_trials=5)) == 3 * (14 * 3 + 8 * 3 * 2 + 2)
+    lstm = EvalConfig(models=("LSTM",), seeds=(0,))
+    assert neural_runs(lstm) == 3 * 1  # fixed origin only
+    assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 3
+    assert neural_runs(EvalConfig(schemes=("rolling_window",), models=("TCN",))) == 3 * 3
 
 
 def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
     prices = _djia()
     rng = np.random.default_rng(0)
-    inputs = {"kg_events": rng.normal(size=(len(prices), 12)).astype(np.float32)}
+    inputs = {
+        "kg_events": rng.normal(size=(len(prices), 12)).astype(np.float32),
+        "news": rng.integers(20, 26, len(prices)).astype(np.float64),
+    }
     config = EvalConfig(
         train_end="2015-09-30",
         test_start="2015-10-01",
@@ -47,45 +54,108 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
         window=10,
         seeds=(0, 1),
         rolling_seeds=(0,),
-        refit_every=200,
+        refit_every=100,
         window_years=1,
         models=("TCN", "KDTCN"),
         train=TrainConfig(epochs=2, patience=1),
+        n_resamples=200,
     )
     reported: list[str] = []
     result = run_evaluation(prices, inputs, config=config, progress=reported.append)
-    assert len(reported) == neural_runs(config) == 2 * 2 * (2 + 1 + 1)
+    assert len(reported) == neural_runs(config) == 2 * 3 * (2 + 1 + 1)
     protocol = result["protocol"]
     test_days = protocol["n_test_days"]
     assert test_days == int((prices.index >= "2015-10-01").sum())
-    for target in ("same_day", "next_day"):
+    for target in ("same_day", "next_day", "big_move"):
         for scheme in ("fixed_origin", "rolling_origin", "rolling_window"):
             block = result["results"][target][scheme]
             models = block["models"]
-            assert {"Majority", "Persistence", "Reversal", "ARIMA(1,0,1)", "TCN", "KDTCN"} <= set(
-                models
-            )
-            # Majority on the same days: its accuracy is the share of its class in the test.
-            share_up = protocol["test_share_up"]
-            majority = models["Majority"]["all"]
-            assert majority["mcc"]["mean"] == 0.0
-            assert (
-                min(abs(majority["accuracy"]["mean"] - v) for v in (share_up, 1 - share_up)) < 1e-9
-            )
-            # Reversal is the mirror of persistence on every day.
-            acc_p = models["Persistence"]["all"]["accuracy"]["mean"]
-            assert models["Reversal"]["all"]["accuracy"]["mean"] == pytest.approx(1 - acc_p)
-            assert models["TCN"]["n_seeds"] == (2 if scheme == "fixed_origin" else 1)
+            assert block["n_days"] == test_days
+            share = block["share_positive"]
+            majority = "Base rate" if target == "big_move" else "Majority"
+            assert models[majority]["kind"] == "baseline" and models["TCN"]["kind"] == "neural"
+            # The majority rule on the same days: MCC 0, accuracy the share of its class.
+            flat = models[majority]["ensemble"]["all"]
+            assert flat["mcc"] == 0.0
+            if scheme == "fixed_origin":  # one constant; refits change it between blocks
+                assert flat["auc"] == 0.5
+            assert min(abs(flat["accuracy"] - v) for v in (share, 1 - share)) < 1e-9
+            if target == "big_move":
+                assert {"HAR-LogReg", "GARCH(1,1)", "News volume"} <= set(models)
+                # q is fitted per fold on its training days: about 20% of test days are big
+                assert len(block["thresholds"]) == (1 if scheme == "fixed_origin" else 2)
+                assert 0.05 < share < 0.5
+            else:
+                assert {"Persistence", "Reversal", "ARIMA(1,0,1)"} <= set(models)
+                # Reversal is the mirror of persistence on every day.
+                acc_p = models["Persistence"]["ensemble"]["all"]["accuracy"]
+                assert models["Reversal"]["ensemble"]["all"]["accuracy"] == pytest.approx(1 - acc_p)
+            tcn = models["TCN"]
+            assert tcn["n_seeds"] == (2 if scheme == "fixed_origin" else 1)
+            seeds_mcc = tcn["per_seed"]["all"]["mcc"]
+            assert seeds_mcc["n"] == tcn["n_seeds"]
+            assert (seeds_mcc["std"] is None) == (tcn["n_seeds"] == 1)
             assert "KDTCN - TCN" in block["bootstrap"]
-            ci = block["bootstrap"]["KDTCN - Majority"]["mcc"]
-            assert ci["low"] <= ci["diff"] <= ci["high"]
-    # Price-only models see the same windows for both targets (same predicted days), and
-    # a seed fixes the initial weights and the batches: identical results.
+            for ci in block["bootstrap"][f"KDTCN - {majority}"].values():
+                assert ci["low"] <= ci["diff"] <= ci["high"]
+                assert ci["p_value"] <= ci["p_holm"] <= 1.0 and ci["block_length"] >= 1
+    assert protocol["holm_family"] == 3 * 3 * 4 * 2
+    # Price-only models see the same windows for both direction targets (same predicted
+    # days, same labels), and a seed fixes the initial weights and the batches.
     for scheme in ("fixed_origin", "rolling_origin"):
-        same = result["results"]["same_day"][scheme]["models"]["TCN"]["all"]
-        nxt = result["results"]["next_day"][scheme]["models"]["TCN"]["all"]
-        assert same == nxt
+        same = result["results"]["same_day"][scheme]["models"]["TCN"]
+        nxt = result["results"]["next_day"][scheme]["models"]["TCN"]
+        assert same["ensemble"] == nxt["ensemble"]
     assert protocol["subsets"]["ex_post"]["n_days"] > 0
     markdown = to_markdown(result)
-    for name in ("Majority", "ARIMA(1,0,1)", "TCN", "KDTCN", "ex ante", "ex post"):
+    for name in ("Majority", "ARIMA(1,0,1)", "HAR-LogReg", "GARCH(1,1)", "KDTCN", "ex ante"):
         assert name in markdown
+
+
+def test_tuning_folds_lie_inside_the_training_days() -> None:
+    from models.tune import inner_plan
+
+    train = np.arange(21, 1000)
+    plan = inner_plan(train, n_folds=2, fold_days=126)
+    assert [len(block) for _, block in plan] == [126, 126]
+    assert plan[-1][1][-1] == train[-1]  # the last block ends on the last training day
+    for fit, block in plan:
+        assert set(block) <= set(train) and fit.max() < block[0] and fit[0] == train[0]
+
+
+def test_tuning_starts_from_the_defaults_and_reads_no_test_day() -> None:
+    from models.evaluate import NEURAL_MODELS
+    from models.features import price_features
+    from models.targets import get_target
+    from models.tune import tune
+
+    prices = _djia()
+    rows = price_features(prices).to_numpy(np.float32)
+    close = prices["adj_close"].to_numpy(float)
+    train = np.arange(11, 500)
+
+    def run(price_rows: np.ndarray, closes: np.ndarray):  # type: ignore[no-untyped-def]
+        return tune(
+            NEURAL_MODELS["TCN"],
+            price_rows,
+            None,
+            closes,
+            train,
+            rule=get_target("big_move"),
+            window=10,
+            train=TrainConfig(epochs=2, patience=1),
+            n_trials=3,
+            fold_days=60,
+        )
+
+    result = run(rows, close)
+    assert result.n_trials == 3 and result.best_auc >= result.default_auc
+    assert all(f["first_validation_day"] + f["validation_days"] <= 500 for f in result.folds)
+    # Days after the training period changed beyond recognition: the same search, the
+    # same choice (a seeded sampler, and nothing of those days read).
+    rng = np.random.default_rng(0)
+    later_rows, later_close = rows.copy(), close.copy()
+    later_rows[500:] = rng.normal(size=later_rows[500:].shape) * 10
+    later_close[500:] *= np.exp(np.cumsum(rng.normal(0, 0.05, len(close) - 500)))
+    again = run(later_rows, later_close)
+    assert again.to_dict() | {"seconds": 0} == result.to_dict() | {"seconds": 0}

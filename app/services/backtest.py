@@ -37,8 +37,9 @@ def _predict(
     days: Any,
     target: str,
 ) -> np.ndarray:
-    """P(up) of one version for the predicted rows `rows` (indices into the whole series);
-    `frame` holds the bars of rows lo.. ; `events` caches pooled rows per embedding."""
+    """The probabilities of one version for the predicted rows `rows` (indices into the
+    whole series); `frame` holds the bars of rows lo.. ; `events` caches pooled rows per
+    embedding."""
     model, cfg = loaded.model, loaded.model.config
     raw = price_features(frame).to_numpy(np.float32)
     pooled = None
@@ -94,21 +95,29 @@ def run_backtest(
         since = dates[lo - 1] if lo > 0 else None
         return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
 
-    p_up = np.zeros(len(predicted))
+    p_pos = np.zeros(len(predicted))
     cut = np.zeros(len(predicted))
+    close = prices["adj_close"].to_numpy(float)
+    idx = np.asarray(predicted)
+    # The realised outcome of day t, and of the day before (for the persistence rules),
+    # under the labels of the version that answered t (big_move: its own q).
+    label = np.zeros(len(predicted), dtype=np.int64)
+    prev_label = np.zeros(len(predicted), dtype=np.int64)
     position = {t: i for i, t in enumerate(predicted)}
     events: dict[str, np.ndarray] = {}
     for vid, rows in by_version.items():
         probs = _predict(loaded[vid], frame, rows, lo=lo, events=events, days=days, target=target)
+        labels = rule.labels(close, loaded[vid].model.label_threshold)
         for t, p in zip(rows, probs, strict=True):
-            p_up[position[t]] = float(p)
+            p_pos[position[t]] = float(p)
             cut[position[t]] = loaded[vid].model.decision_cut
-    close = prices["adj_close"].to_numpy(float)
-    idx = np.asarray(predicted)
+            label[position[t]] = labels[t]
+            prev_label[position[t]] = labels[t - 1]
     returns = close[idx] / close[idx - 1] - 1.0
     up = (close[idx] >= close[idx - 1]).astype(np.int64)
-    prev_up = (close[idx - 1] >= close[idx - 2]).astype(np.int64)
-    calls = (p_up >= cut).astype(np.int64)
+    calls = (p_pos >= cut).astype(np.int64)
+    positive, negative = rule.calls
+    direction = rule.kind == "direction"
     net = strategy_returns(calls, returns, cost_bps=cost_bps)
     version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
     day_rows = []
@@ -119,9 +128,11 @@ def run_backtest(
             {
                 "date": dates[t].isoformat(),
                 "asked": asked.isoformat(),
-                "p_up": round(float(p_up[i]), 6),
+                "p": round(float(p_pos[i]), 6),
+                "p_up": round(float(p_pos[i]), 6) if direction else None,
                 "decision_cut": round(float(cut[i]), 6),
-                "call": "up" if calls[i] else "down",
+                "call": positive if calls[i] else negative,
+                "label": bool(label[i]),
                 "up": bool(up[i]),
                 "return": float(returns[i]),
                 "version": row.version,
@@ -131,7 +142,16 @@ def run_backtest(
                 "long_flat_return": float(net["long_flat"][i]),
             }
         )
-    tradable = rule.tradable
+    traded = rule.tradable and direction
+    if not rule.tradable:
+        note = (
+            f"{target} reads the news of the day it predicts, which is not known before "
+            "that day's open: it is scored as a classifier, not traded"
+        )
+    elif not direction:
+        note = f"{target} predicts the size of a move, not its sign: it is scored, not traded"
+    else:
+        note = None
     return json_safe(
         {
             "symbol": symbol,
@@ -146,18 +166,21 @@ def run_backtest(
                     "version": versions[vid].version,
                     "train_until": str(versions[vid].train_end),
                     "decision_cut": loaded[vid].model.decision_cut,
+                    "label_threshold": loaded[vid].model.label_threshold,
                     "days": len(rows),
                 }
                 for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
             ],
-            "classification": classification_figures(up, p_up, calls, prev_up),
-            "strategy": strategy_figures([dates[t] for t in predicted], net) if tradable else None,
-            "note": None
-            if tradable
-            else (
-                f"{target} reads the news of the day it predicts, which is not known before "
-                "that day's open: it is scored as a classifier, not traded"
+            "classification": classification_figures(
+                label,
+                p_pos,
+                calls,
+                {"always_up": np.ones_like(label), "reversal": 1 - prev_label}
+                if direction
+                else {"never_big": np.zeros_like(label), "persistence": prev_label},
             ),
+            "strategy": strategy_figures([dates[t] for t in predicted], net) if traded else None,
+            "note": note,
             "days": day_rows,
         }
     )

@@ -2,12 +2,15 @@
 
 Everything fitted is fitted on the training period only: the KG-driven embeddings and the
 KG-free event embeddings are trained on event triples of headlines dated up to the train
-end (plus the WD40k facts for the former), the word input (LSA) on those headlines.
+end (plus the WD40k facts for the former), the word input (LSA) on those headlines. The
+sentence embeddings (all-MiniLM-L6-v2) and VADER's lexicon are fixed, pre-trained on other
+text; nothing of them is fitted here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,26 +24,52 @@ from app.services.embeddings import build_embeddings
 from app.services.prices import load_prices
 from app.tables import Headline
 from kg.embed import EventEmbedder
+from kg.sentences import SentenceEncoder, daily_text_rows, vader_features
 from kg.words import HeadlineLSA
 from models.evaluate import EvalConfig, run_evaluation
-from models.inputs import DEFAULT_RANK, assign_days, event_rows, pool_events
+from models.inputs import DEFAULT_RANK, assign_days, event_rows
 
 __all__ = ["evaluation_inputs", "evaluate_dataset"]
 
 
-def _word_rows(session: Session, dates: list[dt.date], train_end: dt.date) -> np.ndarray:
+SENTENCE_MAX_RANK = 10  # MiniLM encodes the 10 most popular headlines of a day (77% of
+# the 1/rank pooling weight of 25) to keep `kdtcn evaluate` within its time budget
+
+
+def _headline_channels(
+    session: Session,
+    dates: list[dt.date],
+    train_end: dt.date,
+    cache_dir: Path,
+    say: Callable[[str], None],
+) -> dict[str, np.ndarray]:
+    """Per-trading-day text inputs pooled by rank (kg.sentences.daily_text_rows): LSA
+    ("words", fitted on training-period headlines), VADER sentiment ("vader"), MiniLM
+    sentence embeddings ("sentences", cached on disk), and the headline count ("news")."""
     rows = session.execute(
         select(Headline.date, Headline.rank, Headline.text).order_by(Headline.date, Headline.rank)
     ).all()
+    texts = [r.text for r in rows]
+    days = [r.date for r in rows]
+    ranks = [r.rank for r in rows]
+    out: dict[str, np.ndarray] = {}
     lsa = HeadlineLSA().fit([r.text for r in rows if r.date <= train_end])
-    vectors = lsa.transform([r.text for r in rows])
-    out = np.zeros((len(dates), lsa.dim), np.float32)
-    which = assign_days([r.date for r in rows], dates)
-    ranks = np.array([r.rank or DEFAULT_RANK for r in rows])
-    for i in range(len(dates)):
-        mine = np.flatnonzero(which == i)
-        if len(mine):
-            out[i] = pool_events(vectors[mine], ranks[mine])
+    out["words"] = daily_text_rows(days, ranks, lsa.transform(texts), dates)
+    say("words: LSA (TF-IDF + SVD, 64 dims) fitted on training-period headlines")
+    out["vader"] = daily_text_rows(days, ranks, vader_features(texts), dates)
+    top = [i for i, r in enumerate(ranks) if (r or DEFAULT_RANK) <= SENTENCE_MAX_RANK]
+    started = time.perf_counter()
+    encoder = SentenceEncoder()
+    vectors = encoder.encode_cached([texts[i] for i in top], cache_dir)
+    out["sentences"] = daily_text_rows(
+        [days[i] for i in top], [ranks[i] for i in top], vectors, dates
+    )
+    say(
+        f"sentences: all-MiniLM-L6-v2 of {len(top)} headlines of rank <= {SENTENCE_MAX_RANK} "
+        f"({encoder.n_encoded} encoded, the rest cached; {time.perf_counter() - started:.0f} s)"
+    )
+    which = assign_days(days, dates)
+    out["news"] = np.bincount(which[which >= 0], minlength=len(dates)).astype(np.float64)
     return out
 
 
@@ -69,8 +98,9 @@ def evaluation_inputs(
         embedder = EventEmbedder(emb, graph=graph if kg_triples else None)
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
         inputs[kind] = event_rows(days, embedder.dim)
-    inputs["words"] = _word_rows(session, dates, train_end)
-    say("words: LSA (TF-IDF + SVD, 64 dims) fitted on training-period headlines")
+    inputs.update(
+        _headline_channels(session, dates, train_end, artifacts / "cache" / "sentences", say)
+    )
     return prices, inputs
 
 
@@ -94,5 +124,7 @@ def evaluate_dataset(
     )
     result = run_evaluation(prices, inputs, config=config, progress=progress)
     result["protocol"]["symbol"] = symbol
-    result["protocol"]["inputs"] = {k: int(v.shape[1]) for k, v in inputs.items()}
+    result["protocol"]["inputs"] = {
+        k: int(v.shape[1]) if v.ndim == 2 else 1 for k, v in inputs.items()
+    }
     return result

@@ -44,9 +44,7 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
         for i, event_row in enumerate(day.rows):
             variants.append(prediction.window(drop={j: (i,)}))
             index.append((day, event_row))
-    p_up, effects = occlusion_effects(
-        prediction.loaded.model.predict, prediction.window(), variants
-    )
+    p, effects = occlusion_effects(prediction.loaded.model.predict, prediction.window(), variants)
     events = []
     for (day, row), effect in zip(index, effects, strict=True):
         headline = row.headline
@@ -93,7 +91,9 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
             g["events"].append(e["id"])
             g["entities"].update(x["id"] for x in e["entities"])
             g["effect"] += e["effect"]
-    answer["prediction"]["p_up"] = round(p_up, 6)
+    answer["prediction"]["p"] = round(p, 6)
+    if answer["prediction"]["p_up"] is not None:
+        answer["prediction"]["p_up"] = round(p, 6)
     answer["events"] = sorted(events, key=lambda e: -abs(e["effect"]))
     answer["groups"] = [
         {**g, "entities": sorted(g["entities"])}

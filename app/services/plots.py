@@ -24,11 +24,12 @@ def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
     ax.barh(range(len(events)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
     ax.set_yticks(range(len(events)), labels, fontsize=8)
     ax.axvline(0, color="#555", linewidth=0.8)
-    ax.set_xlabel("effect on P(up), percentage points (occlusion)")
     p = explanation["prediction"]
+    name = "P(up)" if p.get("p_up") is not None else "P(big move)"
+    ax.set_xlabel(f"effect on {name}, percentage points (occlusion)")
     ax.set_title(
         f"{explanation['symbol']} {explanation['target']} {explanation['date']}: "
-        f"P(up) = {p['p_up']:.3f}",
+        f"{name} = {p['p']:.3f} ({p['call']})",
         fontsize=10,
     )
     fig.tight_layout()
@@ -59,7 +60,7 @@ def equity_png(backtest: dict[str, Any]) -> bytes:
         ax.set_ylabel(f"growth of 1, net of {backtest['cost_bps']:g} bp per change")
         ax.axhline(1.0, color="#555", linewidth=0.6)
     else:
-        hits = np.cumsum([(d["call"] == "up") == d["up"] for d in days]) / np.arange(
+        hits = np.cumsum([(d["call"] in ("up", "big")) == d["label"] for d in days]) / np.arange(
             1, len(days) + 1
         )
         ax.plot(index, hits, label="running hit rate")

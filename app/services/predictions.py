@@ -36,7 +36,7 @@ class Prediction:
     event_days: list[DayEvents]
     price_rows: np.ndarray  # normalised (W, P) or None-shaped
     event_rows: np.ndarray | None  # raw pooled, aligned with price_dates (models.inputs)
-    p_up: float
+    p: float  # the probability of the target's positive outcome (P(up), P(big move))
 
     @property
     def in_sample(self) -> bool:
@@ -64,6 +64,10 @@ class Prediction:
 
     def public(self) -> dict[str, Any]:
         row = self.loaded.row
+        rule = get_target(self.target)
+        model = self.loaded.model
+        call = rule.calls[0] if self.p >= model.decision_cut else rule.calls[1]
+        direction = rule.kind == "direction"
         days = self.event_days
         last = days[-1] if days else None
         n_events = sum(len(d.event_ids) for d in days)
@@ -72,9 +76,13 @@ class Prediction:
             "target": self.target,
             "date": self.date.isoformat(),
             "target_date": get_target(self.target).target_day(self.date),
-            "p_up": round(self.p_up, 6),
-            "direction": "up" if self.p_up >= self.loaded.model.decision_cut else "down",
-            "decision_cut": round(self.loaded.model.decision_cut, 6),
+            "p": round(self.p, 6),
+            "outcome": rule.outcome(model.label_threshold),
+            "call": call,
+            "p_up": round(self.p, 6) if direction else None,
+            "direction": call if direction else None,
+            "decision_cut": round(model.decision_cut, 6),
+            "label_threshold": model.label_threshold,
             "in_sample": self.in_sample,
             "model": model_version_public(row),
             "data": {
@@ -202,5 +210,5 @@ def build(
     prediction = Prediction(
         symbol, target, date, loaded, price_dates, event_days, price_rows, pooled, 0.0
     )
-    prediction.p_up = float(loaded.model.predict(prediction.window()[None])[0])
+    prediction.p = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction

@@ -33,9 +33,11 @@ from app.tables import ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
 from models.evaluate import NEURAL_MODELS, fit_window_model, predict_days
-from models.features import price_features, up_labels
+from models.features import price_features
 from models.inputs import event_rows
+from models.metrics import decision_cut as choose_cut
 from models.metrics import json_safe, probability_scores
+from models.targets import get_target
 from models.train import TrainConfig, predict_proba, split_validation
 
 __all__ = ["SERVABLE", "WINDOW", "train_and_register", "train_walk_forward", "model_key"]
@@ -61,7 +63,7 @@ class Series:
     dates: list[dt.date]
     price_rows: np.ndarray
     event_rows: np.ndarray | None
-    up: np.ndarray
+    close: np.ndarray  # adjusted closes: the labels of every target come from them
     embedding_version: str | None
     embedding_until: dt.date | None
 
@@ -132,7 +134,7 @@ def load_series(
         dates,
         price_features(prices).to_numpy(np.float32),
         rows,
-        up_labels(prices),
+        prices["adj_close"].to_numpy(float),
         version,
         embedding_until if events else None,
     )
@@ -152,8 +154,9 @@ def _fit_version(
     config: TrainConfig,
 ) -> ModelVersion:
     """Fit one network per seed on rows up to `cut` (labels up to dates[cut]); the version
-    serves their mean P(up). Score `score_days`, save, record."""
+    serves their mean probability. Score `score_days`, save, record."""
     spec = NEURAL_MODELS[name]
+    rule = get_target(target)
     n = len(series.dates)
     fit_rows = np.zeros(n, bool)
     fit_rows[1 : cut + 1] = True
@@ -162,12 +165,14 @@ def _fit_version(
         raise ValueError(
             f"{symbol} has {cut + 1} trading days up to {series.dates[cut]}; need {WINDOW + 31}"
         )
+    threshold = rule.fit_threshold(series.close, train_days)
+    labels = rule.labels(series.close, threshold)
     ensemble = [
         fit_window_model(
             spec,
             series.price_rows,
             series.event_rows if spec.events else None,
-            series.up,
+            labels,
             fit_rows,
             train_days,
             window=WINDOW,
@@ -181,16 +186,20 @@ def _fit_version(
     train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
     _, tail = split_validation(train_windows, config.val_fraction)
     tail_p = np.mean([predict_proba(f.network, tail.x) for f in ensemble], axis=0)
-    # The decision cut: the median P(up) over the training days, so the version calls "up"
-    # on half of the days it was fitted on, whatever the base rate pulls P(up) towards.
+    # The decision cut, chosen on the training days (models.metrics.decision_cut): the
+    # version calls the positive class about as often as it occurred there, whatever the
+    # base rate pulls the probabilities towards.
     train_p = np.mean([predict_proba(f.network, train_windows.x) for f in ensemble], axis=0)
-    decision_cut = float(np.median(train_p))
+    decision_cut = choose_cut(train_p, train_windows.y)
     metrics: dict[str, Any] = {
+        "outcome": rule.outcome(threshold),
+        "label_threshold": threshold,
         "decision_cut": {
             "value": decision_cut,
-            "rule": "median of P(up) over the training days",
-            "share_called_up_on_training_days": float(np.mean(train_p >= decision_cut)),
-            "share_called_up_at_0.5": float(np.mean(train_p >= 0.5)),
+            "rule": "positive calls on training days as frequent as positive labels there",
+            "share_positive_on_training_days": float(np.mean(train_windows.y)),
+            "share_called_positive_on_training_days": float(np.mean(train_p >= decision_cut)),
+            "share_called_positive_at_0.5": float(np.mean(train_p >= 0.5)),
         },
         "out_of_sample": None,
         "early_stopping_tail": {
@@ -204,7 +213,7 @@ def _fit_version(
     if len(score_days):
         p = np.mean([predict_days(f, score_days) for f in ensemble], axis=0)
         metrics["out_of_sample"] = {
-            **probability_scores(series.up[score_days], p, cut=decision_cut),
+            **probability_scores(labels[score_days], p, cut=decision_cut),
             "from": str(series.dates[int(score_days[0])]),
             "to": str(series.dates[int(score_days[-1])]),
             "note": "trading days after the cut, before the next version's cut",
@@ -220,10 +229,12 @@ def _fit_version(
         "window": WINDOW,
         "price_dim": fitted.network.price_dim,
         "event_dim": fitted.network.event_dim,
+        "highway": fitted.network.highway_steps,
         "event_kind": spec.events,
         "embedding_version": series.embedding_version if spec.events else None,
         "embedding_until": str(series.embedding_until) if spec.events else None,
         "decision_cut": decision_cut,
+        "label_threshold": threshold,
         "train_start": str(series.dates[1]),
         "train_end": str(train_end),
         "version": version,

@@ -87,7 +87,7 @@ async function main() {
   document.getElementById("title").textContent =
     `${body.symbol} · ${body.target} · ${p.target_date ?? body.date}`;
   document.getElementById("summary").textContent =
-    `P(up) = ${p.p_up.toFixed(3)} (${p.direction}) from ${p.model.name} ${p.model.version}; ` +
+    `P = ${p.p.toFixed(3)} that ${p.outcome} (call: ${p.call}) from ${p.model.name} ${p.model.version}; ` +
     `${body.events.length} events in the window.`;
   drawEffects(body.events);
   drawGraph(body.graph);

@@ -1,0 +1,163 @@
+"""Hyper-parameter search with Optuna on walk-forward folds inside the training period.
+
+The test period is never read: the folds are the last `n_folds` blocks of `fold_days`
+training days, each scored by a model fitted on the training days before it (labels and
+big_move's threshold refitted per fold, as in the harness). The objective is the mean AUC
+over the folds (threshold-free, so the decision cut plays no part in the choice).
+
+Searched: encoder width, TCN levels, dropout, event projection size, learning rate and
+weight decay. The window stays at the harness's (serving reads the same window). A study
+can live in any Optuna storage: in memory for one process, or an RDB URL (PostgreSQL) so
+several machines can add trials to one study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.evaluate import NeuralSpec, fit_window_model, make_folds, predict_days
+from models.metrics import fast_auc
+from models.networks import NetParams
+from models.targets import Target
+from models.train import TrainConfig
+
+__all__ = ["Tuned", "inner_plan", "tune"]
+
+
+@dataclass
+class Tuned:
+    net: NetParams
+    train: TrainConfig
+    best_auc: float
+    default_auc: float  # the hand-set defaults on the same folds (trial 0)
+    n_trials: int
+    seconds: float
+    folds: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "net": dataclasses.asdict(self.net),
+            "lr": self.train.lr,
+            "weight_decay": self.train.weight_decay,
+            "best_mean_auc": self.best_auc,
+            "default_mean_auc": self.default_auc,
+            "n_trials": self.n_trials,
+            "seconds": round(self.seconds, 1),
+            "folds": self.folds,
+        }
+
+
+def inner_plan(
+    train_days: np.ndarray, *, n_folds: int, fold_days: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(fit days, validation block)]: the last `n_folds` blocks of `fold_days` training
+    days, each fitted on every training day before it."""
+    blocks = [
+        train_days[len(train_days) - (k + 1) * fold_days : len(train_days) - k * fold_days]
+        for k in reversed(range(n_folds))
+    ]
+    return [(train_days[train_days < block[0]], block) for block in blocks]
+
+
+def tune(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    close: np.ndarray,
+    train_days: np.ndarray,
+    *,
+    rule: Target,
+    window: int,
+    train: TrainConfig,
+    n_trials: int,
+    n_folds: int = 2,
+    fold_days: int = 126,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> Tuned:
+    """Search `n_trials` configurations (the first is the hand-set default) with Optuna's
+    seeded TPE sampler and return the best by mean validation AUC."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    folds = make_folds(rule, close, inner_plan(train_days, n_folds=n_folds, fold_days=fold_days))
+
+    def score(net: NetParams, config: TrainConfig) -> float:
+        aucs = []
+        for fold in folds:
+            fit_rows = np.zeros(len(close), bool)
+            fit_rows[1 : fold.test[0]] = True
+            fitted = fit_window_model(
+                spec,
+                price_rows,
+                event_rows,
+                fold.labels,
+                fit_rows,
+                fold.fit,
+                window=window,
+                target=rule.name,
+                train=config,
+                seed=seed,
+                net=net,
+            )
+            p = predict_days(fitted, fold.test)
+            aucs.append(fast_auc(fold.labels[fold.test], p))
+        return float(np.nanmean(aucs))
+
+    def objective(trial: optuna.Trial) -> float:
+        net = NetParams(
+            hidden=trial.suggest_categorical("hidden", [16, 24, 32, 48]),
+            levels=trial.suggest_int("levels", 2, 4),
+            dropout=trial.suggest_float("dropout", 0.0, 0.5),
+            event_proj=trial.suggest_categorical("event_proj", [8, 16, 32]),
+        )
+        config = dataclasses.replace(
+            train,
+            lr=trial.suggest_float("lr", 3e-4, 3e-3, log=True),
+            weight_decay=trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        )
+        return score(net, config)
+
+    started = time.perf_counter()
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        storage=storage,
+        study_name=study_name,
+        load_if_exists=storage is not None,
+    )
+    default = NetParams()
+    study.enqueue_trial(
+        {**dataclasses.asdict(default), "lr": train.lr, "weight_decay": train.weight_decay}
+    )
+    study.optimize(objective, n_trials=n_trials)
+    best = study.best_params
+    first = min(study.trials, key=lambda t: t.number)
+    return Tuned(
+        net=NetParams(
+            hidden=best["hidden"],
+            levels=best["levels"],
+            dropout=best["dropout"],
+            event_proj=best["event_proj"],
+        ),
+        train=dataclasses.replace(train, lr=best["lr"], weight_decay=best["weight_decay"]),
+        best_auc=float(study.best_value),
+        default_auc=float(first.value) if first.value is not None else float("nan"),
+        n_trials=len(study.trials),
+        seconds=time.perf_counter() - started,
+        folds=[
+            {
+                "fit_days": int(len(f.fit)),
+                "first_validation_day": int(f.test[0]),
+                "validation_days": int(len(f.test)),
+                "share_positive": float(np.mean(f.labels[f.test])),
+            }
+            for f in folds
+        ],
+    )

@@ -35,8 +35,11 @@ Rules, for terse headline English:
   missed ("Russia bombards Syrian rebels"), a verb buried in a noun compound takes its
   left compound as subject and the noun as object ("ISIS executes journalist"), a
   possessive before a verb is its subject ("Moody's cuts"), and inside a sentence-case
-  headline a capitalised "verb" without a subject is a name ("Port Said"). Prepositions,
-  adverbs and punctuation are never subjects or objects.
+  headline a capitalised "verb" without a subject is a name ("Port Said"), and a verb
+  the tagger shifted onto the next noun ("court scraps plan" read as the subject
+  "scraps" and the verb "plan") is put back when the corpus tag shares of the two words
+  say so (kg.tag_shares). Prepositions, adverbs and punctuation are never subjects or
+  objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
   lemma of the syntactic head ("$" for an amount of money). Negation ("not", "never",
@@ -50,8 +53,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from spacy.attrs import DEP, HEAD, POS
-from spacy.symbols import NOUN, VERB, dobj
+from spacy.attrs import DEP, HEAD, POS, TAG
+from spacy.symbols import NOUN, VERB, dobj, nsubj
 
 from kg.lexicon import (
     COMPLEMENT_PREPS,
@@ -63,6 +66,7 @@ from kg.lexicon import (
     RELATIVE,
     REPORTING,
 )
+from kg.tag_shares import noun_share, vbz_share
 from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
@@ -350,6 +354,43 @@ def _verb_positions(doc: Any) -> list[int]:
     return sorted(found)
 
 
+_NNS = "NNS"
+
+
+def _shifted_verbs(doc: Any) -> dict[int, tuple[Any, Any]]:
+    """Verbs the tagger shifted one word to the right: "Turkish court scraps plan to ...",
+    parsed as the plural noun "scraps" (subject) and the verb "plan". Taken as such when the
+    -s word has a noun or adjective before it (the real subject), and, over the headline
+    corpus, is often read as a verb while the word after it is often read as a noun
+    (kg.tag_shares): "scraps plan", "rejects deal", "vetoes bid", but not "images show" or
+    "blasts kill". {index of the -s word: (subject token, object token)}; the object is
+    the "verb" itself, or its direct object when the "verb" only modifies it ("prints
+    petrol bomb guide", "faces record $10-billion fine")."""
+    arr = doc.to_array([TAG, DEP, HEAD])
+    nns = doc.vocab.strings[_NNS]
+    found: dict[int, tuple[Any, Any]] = {}
+    for i in np.flatnonzero((arr[:, 0] == nns) & (arr[:, 1] == nsubj)).tolist():
+        if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
+            continue
+        word, verb, left = doc[i], doc[i + 1], doc[i - 1]
+        if verb.tag_ not in {"VBP", "VB"} or left.head.i != i:
+            continue
+        if left.dep_ not in {"compound", "amod"} or left.pos_ not in {"NOUN", "PROPN", "ADJ"}:
+            continue
+        vbz, noun = vbz_share(word.lower_), noun_share(verb.lower_)
+        if vbz < 0.25 or noun < 0.25 or vbz + noun < 0.9:
+            continue
+        obj = verb
+        direct = next((c for c in verb.children if c.dep_ in {"dobj", "obj"}), None)
+        if direct is not None and all(
+            t.head.i == direct.i or t.head.i in range(verb.i + 1, direct.i)
+            for t in doc[verb.i + 1 : direct.i]
+        ):
+            obj = direct  # "petrol" modifies "guide"
+        found[i] = (left, obj)
+    return found
+
+
 class EventExtractor:
     """Rule-based extractor over a loaded spaCy pipeline (see the module docstring)."""
 
@@ -382,6 +423,11 @@ class EventExtractor:
             doc.user_data["text"] = doc.text
             doc.user_data["title_case"] = is_title_case(doc.text)
         named = not doc.user_data["title_case"]
+        shifted = _shifted_verbs(doc)
+        for i, (subj, obj) in shifted.items():
+            verb = doc[i]
+            predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_.lower())
+            events.append(Event(_phrase(subj), predicate, _phrase(obj), False))
         for i in _verb_positions(doc):
             verb = doc[i]
             if verb.dep_ in {"amod", "aux", "auxpass"}:
@@ -395,7 +441,7 @@ class EventExtractor:
             ):
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE:
+            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE or subj.i in shifted:
                 continue
             if subj.pos_ == "VERB" or subj.pos_ in NOT_NOMINAL:
                 continue

@@ -157,3 +157,48 @@ def test_wikimedia_pages_and_names_are_not_linkable(pipeline) -> None:  # type: 
     pages = [h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t == "Q4167836"]
     assert pages and not any(linker.is_named(q) for q in pages)
     assert linker.is_named("Q145") and linker.is_named("Q192")  # United Kingdom, David Cameron
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "not_expected"),
+    [
+        # the tagger shifts the verb one word right: "rejects" read as the plural subject
+        (
+            "Israeli court rejects deal on settlers' Migron outpost",
+            ("court", "reject", "deal"),
+            None,
+        ),
+        (
+            "Russia vetoes bid to set up tribunal for downed flight MH17",
+            ("russia", "veto", "bid"),
+            ("veto", "set up", "tribunal"),
+        ),
+        # the shifted "verb" only modifies the object
+        (
+            "Tunisia children's magazine prints petrol bomb guide",
+            ("magazine", "print", "guide"),
+            ("print", "petrol", "guide"),
+        ),
+        # a plural noun that is no verb, or a verb that is no noun: the parse stands
+        (
+            "Satellite images show Iran is building a fake aircraft carrier",
+            ("image", "show", None),
+            None,
+        ),
+        ("Afghanistan blasts kill 13 in Helmand province", ("blast", "kill", "13"), None),
+    ],
+)
+def test_verbs_shifted_onto_the_next_noun(
+    pipeline, text: str, expected: tuple, not_expected
+) -> None:  # type: ignore[no-untyped-def]
+    got = _tuples(pipeline, text)
+    assert expected in got
+    assert not_expected not in got
+
+
+def test_tag_shares_read_from_the_corpus() -> None:
+    from kg.tag_shares import noun_share, vbz_share
+
+    assert vbz_share("rejects") > 0.5 and noun_share("deal") > 0.5
+    assert vbz_share("rebels") == 0.0 and noun_share("kill") < 0.25
+    assert vbz_share("no-such-word-xyz") == 0.0

@@ -49,6 +49,7 @@ Rules, for terse headline English:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -137,10 +138,17 @@ def _head_word(token: Any) -> str:
     return token.lemma_.lower()
 
 
+# A one-syllable verb ending in a short vowel and one consonant doubles it before -ed,
+# -ing ("rap" -> "rapped"), so "raped", "raping", "hopes" come from "rape", "hope".
+_SHORT_CVC = re.compile(r"^[^aeiouy]*[aeiou][^aeiouwxy]$")
+
+
 def _verb_lemma(verb: Any) -> str:
-    """The verb's lemma, mending the rule lemmatizer's "staged" -> "stag"."""
+    """The verb's lemma, mending the rule lemmatizer's "staged" -> "stag", "raped" -> "rap"."""
     lemma = verb.lemma_.lower()
     form = verb.lower_
+    if _SHORT_CVC.match(lemma) and form in {lemma + "ed", lemma + "ing", lemma + "es"}:
+        return lemma + "e"
     if form.endswith("ed") and lemma == form[:-2]:
         common = common_words()
         if form[:-1] in common and lemma not in common:

@@ -202,3 +202,17 @@ def test_tag_shares_read_from_the_corpus() -> None:
     assert vbz_share("rejects") > 0.5 and noun_share("deal") > 0.5
     assert vbz_share("rebels") == 0.0 and noun_share("kill") < 0.25
     assert vbz_share("no-such-word-xyz") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the rule lemmatizer strips -ed/-ing/-es whole: "raped" -> "rap"; a short verb
+        # would double its consonant ("rapped"), so the lemma ends in -e
+        ("Soldiers raped women in Darfur", ("soldier", "rape", "woman")),
+        ("Activists staged a protest in Cairo", ("activist", "stage", "protest")),
+        ("Police planned a raid on the camp", ("police", "plan", "raid")),
+    ],
+)
+def test_verb_lemmas_of_short_verbs(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
+    assert expected in _tuples(pipeline, text)

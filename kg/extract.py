@@ -30,7 +30,8 @@ Rules, for terse headline English:
   impeached" -> (Musharraf, impeach, -)).
 * Conjoined verbs share the subject; conjoined objects (and comma lists of nouns: "bribed
   doctors, hospitals") give one event each. A reporting verb with a subject on each side
-  ("..., says Germany") takes the one after it as the speaker.
+  ("..., says Germany") takes the one after it as the speaker; one closing the headline
+  after a comma and tagged as a noun ("..., video shows") still gives (speaker, show, -).
 * Repairs of common headline misparses: a noun with a direct object is a verb the tagger
   missed ("Russia bombards Syrian rebels"), a verb buried in a noun compound takes its
   left compound as subject and the noun as object ("ISIS executes journalist"), a
@@ -399,6 +400,27 @@ def _shifted_verbs(doc: Any) -> dict[int, tuple[Any, Any]]:
     return found
 
 
+def _final_speaker(doc: Any) -> tuple[Any, Any] | None:
+    """A reporting verb closing the headline after a comma, tagged as a plural noun:
+    "Libyans tried to save U.S. ambassador, video shows" -> (speaker token, verb token)."""
+    end = len(doc)
+    while end > 0 and doc[end - 1].is_punct:
+        end -= 1
+    if end < 4:
+        return None
+    verb, speaker = doc[end - 1], doc[end - 2]
+    if verb.pos_ != "NOUN" or not verb.lower_.endswith("s") or verb.lemma_ not in REPORTING:
+        return None
+    if speaker.pos_ not in {"NOUN", "PROPN", "ADJ"}:  # "executive admits": tagged JJ
+        return None
+    start = speaker.i
+    while start > 0 and doc[start - 1].dep_ in {"compound", "amod", "det", "nummod"}:
+        start -= 1
+    if start == 0 or doc[start - 1].text != ",":
+        return None
+    return speaker, verb
+
+
 class EventExtractor:
     """Rule-based extractor over a loaded spaCy pipeline (see the module docstring)."""
 
@@ -436,6 +458,11 @@ class EventExtractor:
             verb = doc[i]
             predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_.lower())
             events.append(Event(_phrase(subj), predicate, _phrase(obj), False))
+        final = _final_speaker(doc)
+        if final is not None:  # "..., video shows": the speaker says, the clause is an event
+            speaker, verb = final
+            predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_)
+            events.append(Event(_phrase(speaker), predicate, None, False))
         for i in _verb_positions(doc):
             verb = doc[i]
             if verb.dep_ in {"amod", "aux", "auxpass"}:

@@ -216,3 +216,16 @@ def test_tag_shares_read_from_the_corpus() -> None:
 )
 def test_verb_lemmas_of_short_verbs(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
     assert expected in _tuples(pipeline, text)
+
+
+def test_reporting_verb_closing_the_headline_tagged_as_a_noun(pipeline) -> None:  # type: ignore[no-untyped-def]
+    got = _tuples(pipeline, "Libyans tried to save U.S. ambassador, video shows")
+    assert got == {("video", "show", None), ("libyans", "save", "ambassador")}
+    got = _tuples(
+        pipeline, "ISIS oil trucks cross into Turkey every day, captured terrorist admits"
+    )
+    assert ("terrorist", "admit", None) in got
+    # no comma before it: a noun phrase, not a speaker
+    assert ("snowden", "report", None) not in _tuples(
+        pipeline, "Snowden Receives Human Rights Award in Berlin: Reports"
+    )

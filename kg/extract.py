@@ -39,7 +39,9 @@ Rules, for terse headline English:
   headline a capitalised "verb" without a subject is a name ("Port Said"), and a verb
   the tagger shifted onto the next noun ("court scraps plan" read as the subject
   "scraps" and the verb "plan") is put back when the corpus tag shares of the two words
-  say so (kg.tag_shares). Prepositions, adverbs and punctuation are never subjects or
+  say so (kg.tag_shares); so is an -s "plural noun" heading the headline or a clause after
+  "after"/"as"/... right after its subject ("Argentina defaults", "after UK votes for
+  Brexit") when the corpus often reads it as a verb. Prepositions, adverbs and punctuation are never subjects or
   objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
@@ -240,13 +242,17 @@ def _inherited(verb: Any) -> Any | None:
             if _own_subject(head) is not None:
                 break
             head = head.head  # "Assange is likely to be extradited"
-        if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"}:
-            subj, _ = _subject(head) if head.pos_ == "VERB" else (_own_subject(head), None)
+        if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"} or _is_verb(head):
+            subj, _ = _subject(head) if _is_verb(head) else (_own_subject(head), None)
             return subj
-    purpose = verb.dep_ == "advcl" and any(
-        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children
-    )  # "gives $1bn to rebuild Georgia"
-    if (verb.dep_ in {"conj", "ccomp"} or purpose) and head.pos_ in {"VERB", "AUX"}:
+    infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+    purpose = verb.dep_ == "advcl" and infinitive  # "gives $1bn to rebuild Georgia"
+    if verb.dep_ in {"acl", "advcl"} and infinitive and _is_verb(head) and head.pos_ == "NOUN":
+        subj, _ = _subject(head)  # "FBI bids to extradite ...": a noun verb's infinitive
+        return subj
+    if (verb.dep_ in {"conj", "ccomp"} or purpose) and (
+        head.pos_ in {"VERB", "AUX"} or _is_verb(head)
+    ):
         subj, _ = _subject(head)
         return subj
     return None
@@ -348,25 +354,69 @@ def _predicate(verb: Any, suffix: str) -> Phrase:
 
 
 def _xcomp_target(verb: Any) -> Any | None:
-    return next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+    found = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+    if found is None and verb.pos_ == "NOUN":  # a noun verb: "votes to legalize"
+        found = next(
+            (
+                c
+                for c in verb.children
+                if c.dep_ in {"acl", "advcl"}
+                and c.pos_ == "VERB"
+                and any(a.dep_ == "aux" and a.lower_ == "to" for a in c.children)
+            ),
+            None,
+        )
+    return found
 
 
-def _verb_positions(doc: Any) -> list[int]:
+_CLAUSE_PREPS = {"after", "before", "as", "since", "until", "when", "while", "once"}
+
+
+def _noun_verbs(doc: Any, arr: Any) -> set[int]:
+    """-s words tagged as plural nouns that are verbs: the headline's root or the object of
+    a clause-taking "after"/"as"/... ("Argentina defaults", "Saudi court sentences poet",
+    "as outbreak spreads", "after UK votes for Brexit"), right after a noun that modifies
+    them (the real subject), when the corpus tags the word VBZ often (kg.tag_shares)."""
+    nns = doc.vocab.strings[_NNS]
+    found = set()
+    for i in np.flatnonzero(arr[:, 3] == nns).tolist():
+        word = doc[i]
+        if i == 0 or word.dep_ not in {"ROOT", "pobj"} or vbz_share(word.lower_) < 0.25:
+            continue
+        if word.dep_ == "pobj" and word.head.lower_ not in _CLAUSE_PREPS:
+            continue
+        left = doc[i - 1]
+        if left.head.i != i or left.dep_ != "compound" or left.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        if any(c.dep_ in _SUBJ for c in word.children):
+            continue
+        found.add(i)
+    return found
+
+
+def _is_verb(token: Any) -> bool:
+    return token.pos_ == "VERB" or token.i in token.doc.user_data.get("noun_verbs", ())
+
+
+def _verb_positions(doc: Any, arr: Any) -> list[int]:
     """Indices of the verbs, and of the nouns that have a direct object (verbs the tagger
     took for nouns: "Russia bombards Syrian rebels"), from the arrays: fast."""
-    arr = doc.to_array([POS, DEP, HEAD])
     found = set(np.flatnonzero(arr[:, 0] == VERB).tolist())
     for i in np.flatnonzero(arr[:, 1] == dobj).tolist():
         head = i + int(arr[i, 2].astype(np.int64))
         if arr[head, 0] == NOUN and head < i:
             found.add(head)
+    found.update(doc.user_data.get("noun_verbs", ()))
     return sorted(found)
 
 
 _NNS = "NNS"
 
 
-def _shifted_verbs(doc: Any) -> dict[int, tuple[Any, Any]]:
+_COLUMNS = [POS, DEP, HEAD, TAG]
+
+
+def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any]]:
     """Verbs the tagger shifted one word to the right: "Turkish court scraps plan to ...",
     parsed as the plural noun "scraps" (subject) and the verb "plan". Taken as such when the
     -s word has a noun or adjective before it (the real subject), and, over the headline
@@ -375,10 +425,9 @@ def _shifted_verbs(doc: Any) -> dict[int, tuple[Any, Any]]:
     "blasts kill". {index of the -s word: (subject token, object token)}; the object is
     the "verb" itself, or its direct object when the "verb" only modifies it ("prints
     petrol bomb guide", "faces record $10-billion fine")."""
-    arr = doc.to_array([TAG, DEP, HEAD])
     nns = doc.vocab.strings[_NNS]
     found: dict[int, tuple[Any, Any]] = {}
-    for i in np.flatnonzero((arr[:, 0] == nns) & (arr[:, 1] == nsubj)).tolist():
+    for i in np.flatnonzero((arr[:, 3] == nns) & (arr[:, 1] == nsubj)).tolist():
         if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
             continue
         word, verb, left = doc[i], doc[i + 1], doc[i - 1]
@@ -453,7 +502,9 @@ class EventExtractor:
             doc.user_data["text"] = doc.text
             doc.user_data["title_case"] = is_title_case(doc.text)
         named = not doc.user_data["title_case"]
-        shifted = _shifted_verbs(doc)
+        arr = doc.to_array(_COLUMNS)
+        shifted = _shifted_verbs(doc, arr)
+        doc.user_data["noun_verbs"] = noun_verbs = _noun_verbs(doc, arr)
         for i, (subj, obj) in shifted.items():
             verb = doc[i]
             predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_.lower())
@@ -463,7 +514,7 @@ class EventExtractor:
             speaker, verb = final
             predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_)
             events.append(Event(_phrase(speaker), predicate, None, False))
-        for i in _verb_positions(doc):
+        for i in _verb_positions(doc, arr):
             verb = doc[i]
             if verb.dep_ in {"amod", "aux", "auxpass"}:
                 continue
@@ -476,7 +527,13 @@ class EventExtractor:
             ):
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE or subj.i in shifted:
+            if (
+                subj is None
+                or subj.i == verb.i
+                or subj.lower_ in RELATIVE
+                or subj.i in shifted
+                or subj.i in noun_verbs
+            ):
                 continue
             if subj.pos_ == "VERB" or subj.pos_ in NOT_NOMINAL:
                 continue

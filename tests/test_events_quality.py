@@ -229,3 +229,36 @@ def test_reporting_verb_closing_the_headline_tagged_as_a_noun(pipeline) -> None:
     assert ("snowden", "report", None) not in _tuples(
         pipeline, "Snowden Receives Human Rights Award in Berlin: Reports"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an -s verb tagged as a plural noun, heading the headline after its subject
+        ("Argentina defaults for second time", ("argentina", "default for", "time")),
+        (
+            "FBI bids to extradite 'largest child-porn dealer on planet'",
+            ("fbi", "extradite", "dealer"),
+        ),
+        # ... or after a clause-taking "after", "as"
+        (
+            "J.K. Rowling leads the charge for Scottish independence after UK votes for Brexit",
+            ("uk", "vote for", "brexit"),
+        ),
+        (
+            "Syrian state media say 29 students and a teacher killed after a mortar slams into "
+            "a school outside Damascus",
+            ("mortar", "slam into", "school"),
+        ),
+    ],
+)
+def test_verbs_tagged_as_plural_nouns(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
+    assert expected in _tuples(pipeline, text)
+
+
+def test_plural_nouns_that_stay_nouns(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # "more" is no subject; "talks" is seldom a verb
+    assert ("more", "cut", None) not in _tuples(
+        pipeline, "Spain today: more cuts and police crushing people"
+    )
+    assert _tuples(pipeline, "Syria peace talks in Geneva") == set()

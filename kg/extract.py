@@ -41,8 +41,8 @@ Rules, for terse headline English:
   "scraps" and the verb "plan") is put back when the corpus tag shares of the two words
   say so (kg.tag_shares); so is an -s "plural noun" heading the headline or a clause after
   "after"/"as"/... right after its subject ("Argentina defaults", "after UK votes for
-  Brexit") when the corpus often reads it as a verb. Prepositions, adverbs and punctuation are never subjects or
-  objects.
+  Brexit") when the corpus often reads it as a verb. Prepositions, adverbs and punctuation
+  are never subjects or objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
   lemma of the syntactic head ("$" for an amount of money). Negation ("not", "never",
@@ -58,7 +58,8 @@ from typing import Any
 
 import numpy as np
 from spacy.attrs import DEP, HEAD, POS, TAG
-from spacy.symbols import NOUN, VERB, dobj, nsubj
+from spacy.strings import get_string_id
+from spacy.symbols import NOUN, VERB, dobj, nsubj, pobj
 
 from kg.lexicon import (
     COMPLEMENT_PREPS,
@@ -377,9 +378,9 @@ def _noun_verbs(doc: Any, arr: Any) -> set[int]:
     a clause-taking "after"/"as"/... ("Argentina defaults", "Saudi court sentences poet",
     "as outbreak spreads", "after UK votes for Brexit"), right after a noun that modifies
     them (the real subject), when the corpus tags the word VBZ often (kg.tag_shares)."""
-    nns = doc.vocab.strings[_NNS]
     found = set()
-    for i in np.flatnonzero(arr[:, 3] == nns).tolist():
+    dep = arr[:, 1]
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & ((dep == _ROOT) | (dep == pobj))).tolist():
         word = doc[i]
         if i == 0 or word.dep_ not in {"ROOT", "pobj"} or vbz_share(word.lower_) < 0.25:
             continue
@@ -410,7 +411,8 @@ def _verb_positions(doc: Any, arr: Any) -> list[int]:
     return sorted(found)
 
 
-_NNS = "NNS"
+_NNS = get_string_id("NNS")
+_ROOT = get_string_id("ROOT")
 
 
 _COLUMNS = [POS, DEP, HEAD, TAG]
@@ -425,9 +427,8 @@ def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any]]:
     "blasts kill". {index of the -s word: (subject token, object token)}; the object is
     the "verb" itself, or its direct object when the "verb" only modifies it ("prints
     petrol bomb guide", "faces record $10-billion fine")."""
-    nns = doc.vocab.strings[_NNS]
     found: dict[int, tuple[Any, Any]] = {}
-    for i in np.flatnonzero((arr[:, 3] == nns) & (arr[:, 1] == nsubj)).tolist():
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & (arr[:, 1] == nsubj)).tolist():
         if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
             continue
         word, verb, left = doc[i], doc[i + 1], doc[i - 1]

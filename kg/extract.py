@@ -15,7 +15,9 @@ Rules, for terse headline English:
   the government" -> (government, demolish, institute)).
 * Noun-phrase headlines with a participle ("Retirement homes planned for junkies",
   "NKorea preparing missile test") give an event on the head noun: a past participle is a
-  passive (the noun is the patient), a present participle active (the noun is the subject).
+  passive (the noun is the patient), a present participle active (the noun is the subject);
+  after an "of"-phrase the participle is read on the whole phrase ("Leader of radical Islam
+  group killed in FBI raid" -> (leader, kill, -)).
   Noun-phrase headlines without a verb give no event.
 * Object: the direct object (``dobj``/``obj``, then a nominal ``attr``/``oprd``/``dative``),
   else a number or percentage attached to the verb ("drops 5%"), else the subject of an
@@ -226,8 +228,10 @@ def _subject(verb: Any) -> tuple[Any | None, Any | None]:
         return inherited, None
     if verb.dep_ == "relcl" and verb.head.pos_ in {"NOUN", "PROPN"}:
         return verb.head, None
-    if verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL and _fragment_head(verb.head):
-        return verb.head, None  # "Retirement homes planned for ...", "NKorea preparing ..."
+    if verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL:
+        noun = _of_phrase_head(verb.head) if verb.tag_ == "VBN" else verb.head
+        if _fragment_head(noun):
+            return noun, None  # "Retirement homes planned for ...", "NKorea preparing ..."
     return None, None
 
 
@@ -257,6 +261,14 @@ def _inherited(verb: Any) -> Any | None:
         subj, _ = _subject(head)
         return subj
     return None
+
+
+def _of_phrase_head(noun: Any) -> Any:
+    """The noun an "of"-phrase belongs to: "Remains of 167 people" -> "Remains", so that a
+    participle after the phrase is read on the whole of it ("Remains of 167 People Found")."""
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ in _NOMINAL:
+        noun = noun.head.head
+    return noun
 
 
 def _fragment_head(noun: Any) -> bool:

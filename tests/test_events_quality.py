@@ -262,3 +262,18 @@ def test_plural_nouns_that_stay_nouns(pipeline) -> None:  # type: ignore[no-unty
         pipeline, "Spain today: more cuts and police crushing people"
     )
     assert _tuples(pipeline, "Syria peace talks in Geneva") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a participle after an "of"-phrase is read on the whole phrase, passive
+        ("DETROIT: Leader of radical Islam group killed in FBI raid", ("leader", "kill", None)),
+        (
+            "5 metric tons of cocaine discovered aboard sunken narcosub off Honduras",
+            ("ton", "discover", None),
+        ),
+    ],
+)
+def test_participle_after_an_of_phrase(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
+    assert _tuples(pipeline, text) == {expected}

@@ -307,6 +307,9 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     direct = direct or [
         c for c in children if c.dep_ in {"attr", "oprd", "dative"} and c.pos_ in _NOMINAL
     ]
+    if not direct and verb.i in verb.doc.user_data.get("noun_verbs", ()):
+        # a noun verb's object hangs on it as an apposition: "coalition invades Yemen"
+        direct = [c for c in children if c.dep_ == "appos" and c.i > verb.i]
     if passive_patient is not None and not direct:
         direct = [passive_patient]  # "X arrested by Y": (Y, arrest, X)
     if not direct:
@@ -404,6 +407,11 @@ def _noun_verbs(doc: Any, arr: Any) -> set[int]:
         if any(c.dep_ in _SUBJ for c in word.children):
             continue
         found.add(i)
+        found.update(  # "chopper crosses the border, shoots at US agents"
+            c.i
+            for c in word.children
+            if c.dep_ == "conj" and c.tag_ == _NNS_TAG and vbz_share(c.lower_) >= 0.25
+        )
     return found
 
 
@@ -423,7 +431,8 @@ def _verb_positions(doc: Any, arr: Any) -> list[int]:
     return sorted(found)
 
 
-_NNS = get_string_id("NNS")
+_NNS_TAG = "NNS"
+_NNS = get_string_id(_NNS_TAG)
 _ROOT = get_string_id("ROOT")
 
 

@@ -277,3 +277,15 @@ def test_plural_nouns_that_stay_nouns(pipeline) -> None:  # type: ignore[no-unty
 )
 def test_participle_after_an_of_phrase(pipeline, text: str, expected: tuple) -> None:  # type: ignore[no-untyped-def]
     assert _tuples(pipeline, text) == {expected}
+
+
+def test_noun_verb_objects_and_conjuncts(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # the object of a verb tagged as a noun hangs on it as an apposition
+    assert _tuples(pipeline, "Saudi-led coalition invades Yemen with ground forces.") == {
+        ("coalition", "invade", "yemen")
+    }
+    # a conjoined -s "noun" is a verb too, with the same subject
+    got = _tuples(
+        pipeline, "Mexican military chopper crosses the border, shoots at US Border agents"
+    )
+    assert got == {("chopper", "cross", "border"), ("chopper", "shoot", None)}

@@ -40,11 +40,12 @@ Rules, for terse headline English:
   possessive before a verb is its subject ("Moody's cuts"), and inside a sentence-case
   headline a capitalised "verb" without a subject is a name ("Port Said"), and a verb
   the tagger shifted onto the next noun ("court scraps plan" read as the subject
-  "scraps" and the verb "plan") is put back when the corpus tag shares of the two words
-  say so (kg.tag_shares); so is an -s "plural noun" heading the headline or a clause after
-  "after"/"as"/... right after its subject ("Argentina defaults", "after UK votes for
-  Brexit") when the corpus often reads it as a verb. Prepositions, adverbs and punctuation
-  are never subjects or objects.
+  "scraps" and the verb "plan", or "court orders release" as a compound noun) is put back
+  when the corpus tag shares of the words say so (kg.tag_shares); so is an -s "plural
+  noun" heading the headline or a clause after "after"/"as"/... right after its subject
+  ("Argentina defaults", "after UK votes for Brexit", with an apposition as its object:
+  "coalition invades Yemen") when the corpus often reads it as a verb. Prepositions,
+  adverbs and punctuation are never subjects or objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
   lemma of the syntactic head ("$" for an amount of money). Negation ("not", "never",
@@ -167,6 +168,11 @@ def _phrase(token: Any) -> Phrase:
     # A phrase is contiguous: take the run around the head, dropping leading determiners.
     first, last = tokens[0].i, tokens[-1].i
     doc = token.doc
+    for verb in doc.user_data.get("shifted", ()):  # "court orders release": not "orders"
+        if first <= verb < token.i:
+            first = verb + 1
+        elif token.i < verb <= last:
+            last = verb - 1
     while first < token.i and doc[first].dep_ in {"det", "punct"}:
         first += 1
     span = doc[first : last + 1]
@@ -434,12 +440,13 @@ def _verb_positions(doc: Any, arr: Any) -> list[int]:
 _NNS_TAG = "NNS"
 _NNS = get_string_id(_NNS_TAG)
 _ROOT = get_string_id("ROOT")
+_COMPOUND = get_string_id("compound")
 
 
 _COLUMNS = [POS, DEP, HEAD, TAG]
 
 
-def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any]]:
+def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any | None]]:
     """Verbs the tagger shifted one word to the right: "Turkish court scraps plan to ...",
     parsed as the plural noun "scraps" (subject) and the verb "plan". Taken as such when the
     -s word has a noun or adjective before it (the real subject), and, over the headline
@@ -468,6 +475,19 @@ def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any]]:
         ):
             obj = direct  # "petrol" modifies "guide"
         found[i] = (left, obj)
+    # the same shift with the object as head: "British court orders release of ...",
+    # parsed as the noun "release" modified by "orders"
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & (arr[:, 1] == _COMPOUND)).tolist():
+        if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
+            continue
+        word, obj, left = doc[i], doc[i + 1], doc[i - 1]
+        if obj.tag_ != "NN" or vbz_share(word.lower_) < 0.25:
+            continue
+        if left.dep_ == "case" and left.head.i < left.i:
+            left = left.head  # "Moody's cuts rating"
+        if left.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        found[i] = (left, None if word.lemma_ in REPORTING else obj)
     return found
 
 
@@ -525,12 +545,13 @@ class EventExtractor:
             doc.user_data["title_case"] = is_title_case(doc.text)
         named = not doc.user_data["title_case"]
         arr = doc.to_array(_COLUMNS)
-        shifted = _shifted_verbs(doc, arr)
+        doc.user_data["shifted"] = shifted = _shifted_verbs(doc, arr)
         doc.user_data["noun_verbs"] = noun_verbs = _noun_verbs(doc, arr)
         for i, (subj, obj) in shifted.items():
             verb = doc[i]
             predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_.lower())
-            events.append(Event(_phrase(subj), predicate, _phrase(obj), False))
+            obj_phrase = _phrase(obj) if obj is not None else None
+            events.append(Event(_phrase(subj), predicate, obj_phrase, False))
         final = _final_speaker(doc)
         if final is not None:  # "..., video shows": the speaker says, the clause is an event
             speaker, verb = final

@@ -289,3 +289,16 @@ def test_noun_verb_objects_and_conjuncts(pipeline) -> None:  # type: ignore[no-u
         pipeline, "Mexican military chopper crosses the border, shoots at US Border agents"
     )
     assert got == {("chopper", "cross", "border"), ("chopper", "shoot", None)}
+
+
+def test_verb_shifted_into_a_compound_of_its_object(pipeline) -> None:  # type: ignore[no-untyped-def]
+    text = "British court orders release of U.S. intelligence details on torture allegations"
+    events = _events(pipeline, text)
+    assert [(e.subject.head, e.predicate.head, e.object.head) for e in events] == [
+        ("court", "order", "release")
+    ]
+    assert events[0].object.text.startswith("release")  # the verb is not in its object
+    got = _tuples(pipeline, "Saudi court sentences man to be paralyzed")
+    assert got == {("court", "sentence", "man"), ("man", "paralyze", None)}
+    # a plural noun seldom read as a verb stays a noun: "rights violator"
+    assert _tuples(pipeline, "Canada worst human rights violator in world: Iran lawmaker") == set()

@@ -15,7 +15,9 @@ Rules, for terse headline English:
   the government" -> (government, demolish, institute)).
 * Noun-phrase headlines with a participle ("Retirement homes planned for junkies",
   "NKorea preparing missile test") give an event on the head noun: a past participle is a
-  passive (the noun is the patient), a present participle active (the noun is the subject).
+  passive (the noun is the patient), a present participle active (the noun is the subject);
+  after an "of"-phrase the participle is read on the whole phrase ("Leader of radical Islam
+  group killed in FBI raid" -> (leader, kill, -)).
   Noun-phrase headlines without a verb give no event.
 * Object: the direct object (``dobj``/``obj``, then a nominal ``attr``/``oprd``/``dative``),
   else a number or percentage attached to the verb ("drops 5%"), else the subject of an
@@ -30,12 +32,19 @@ Rules, for terse headline English:
   impeached" -> (Musharraf, impeach, -)).
 * Conjoined verbs share the subject; conjoined objects (and comma lists of nouns: "bribed
   doctors, hospitals") give one event each. A reporting verb with a subject on each side
-  ("..., says Germany") takes the one after it as the speaker.
+  ("..., says Germany") takes the one after it as the speaker; one closing the headline
+  after a comma and tagged as a noun ("..., video shows") still gives (speaker, show, -).
 * Repairs of common headline misparses: a noun with a direct object is a verb the tagger
   missed ("Russia bombards Syrian rebels"), a verb buried in a noun compound takes its
   left compound as subject and the noun as object ("ISIS executes journalist"), a
   possessive before a verb is its subject ("Moody's cuts"), and inside a sentence-case
-  headline a capitalised "verb" without a subject is a name ("Port Said"). Prepositions,
+  headline a capitalised "verb" without a subject is a name ("Port Said"), and a verb
+  the tagger shifted onto the next noun ("court scraps plan" read as the subject
+  "scraps" and the verb "plan", or "court orders release" as a compound noun) is put back
+  when the corpus tag shares of the words say so (kg.tag_shares); so is an -s "plural
+  noun" heading the headline or a clause after "after"/"as"/... right after its subject
+  ("Argentina defaults", "after UK votes for Brexit", with an apposition as its object:
+  "coalition invades Yemen") when the corpus often reads it as a verb. Prepositions,
   adverbs and punctuation are never subjects or objects.
 * Phrases are kept whole: compounds, adjectives, possessives, numbers and "of"-phrases
   ("Bank of England", "Prime Minister David Cameron"); ``Phrase.head`` is the lower-cased
@@ -46,12 +55,14 @@ Rules, for terse headline English:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from spacy.attrs import DEP, HEAD, POS
-from spacy.symbols import NOUN, VERB, dobj
+from spacy.attrs import DEP, HEAD, POS, TAG
+from spacy.strings import get_string_id
+from spacy.symbols import NOUN, VERB, dobj, nsubj, pobj
 
 from kg.lexicon import (
     COMPLEMENT_PREPS,
@@ -63,6 +74,7 @@ from kg.lexicon import (
     RELATIVE,
     REPORTING,
 )
+from kg.tag_shares import noun_share, vbz_share
 from kg.truecase import common_words, is_title_case, lower_title_case
 from kg.types import Event, Phrase
 
@@ -133,10 +145,17 @@ def _head_word(token: Any) -> str:
     return token.lemma_.lower()
 
 
+# A one-syllable verb ending in a short vowel and one consonant doubles it before -ed,
+# -ing ("rap" -> "rapped"), so "raped", "raping", "hopes" come from "rape", "hope".
+_SHORT_CVC = re.compile(r"^[^aeiouy]*[aeiou][^aeiouwxy]$")
+
+
 def _verb_lemma(verb: Any) -> str:
-    """The verb's lemma, mending the rule lemmatizer's "staged" -> "stag"."""
+    """The verb's lemma, mending the rule lemmatizer's "staged" -> "stag", "raped" -> "rap"."""
     lemma = verb.lemma_.lower()
     form = verb.lower_
+    if _SHORT_CVC.match(lemma) and form in {lemma + "ed", lemma + "ing", lemma + "es"}:
+        return lemma + "e"
     if form.endswith("ed") and lemma == form[:-2]:
         common = common_words()
         if form[:-1] in common and lemma not in common:
@@ -149,6 +168,11 @@ def _phrase(token: Any) -> Phrase:
     # A phrase is contiguous: take the run around the head, dropping leading determiners.
     first, last = tokens[0].i, tokens[-1].i
     doc = token.doc
+    for verb in doc.user_data.get("shifted", ()):  # "court orders release": not "orders"
+        if first <= verb < token.i:
+            first = verb + 1
+        elif token.i < verb <= last:
+            last = verb - 1
     while first < token.i and doc[first].dep_ in {"det", "punct"}:
         first += 1
     span = doc[first : last + 1]
@@ -210,8 +234,10 @@ def _subject(verb: Any) -> tuple[Any | None, Any | None]:
         return inherited, None
     if verb.dep_ == "relcl" and verb.head.pos_ in {"NOUN", "PROPN"}:
         return verb.head, None
-    if verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL and _fragment_head(verb.head):
-        return verb.head, None  # "Retirement homes planned for ...", "NKorea preparing ..."
+    if verb.dep_ == "acl" and verb.head.pos_ in _NOMINAL:
+        noun = _of_phrase_head(verb.head) if verb.tag_ == "VBN" else verb.head
+        if _fragment_head(noun):
+            return noun, None  # "Retirement homes planned for ...", "NKorea preparing ..."
     return None, None
 
 
@@ -227,16 +253,28 @@ def _inherited(verb: Any) -> Any | None:
             if _own_subject(head) is not None:
                 break
             head = head.head  # "Assange is likely to be extradited"
-        if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"}:
-            subj, _ = _subject(head) if head.pos_ == "VERB" else (_own_subject(head), None)
+        if head.pos_ in {"VERB", "AUX", "ADJ", "ADP"} or _is_verb(head):
+            subj, _ = _subject(head) if _is_verb(head) else (_own_subject(head), None)
             return subj
-    purpose = verb.dep_ == "advcl" and any(
-        c.dep_ == "aux" and c.lower_ == "to" for c in verb.children
-    )  # "gives $1bn to rebuild Georgia"
-    if (verb.dep_ in {"conj", "ccomp"} or purpose) and head.pos_ in {"VERB", "AUX"}:
+    infinitive = any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+    purpose = verb.dep_ == "advcl" and infinitive  # "gives $1bn to rebuild Georgia"
+    if verb.dep_ in {"acl", "advcl"} and infinitive and _is_verb(head) and head.pos_ == "NOUN":
+        subj, _ = _subject(head)  # "FBI bids to extradite ...": a noun verb's infinitive
+        return subj
+    if (verb.dep_ in {"conj", "ccomp"} or purpose) and (
+        head.pos_ in {"VERB", "AUX"} or _is_verb(head)
+    ):
         subj, _ = _subject(head)
         return subj
     return None
+
+
+def _of_phrase_head(noun: Any) -> Any:
+    """The noun an "of"-phrase belongs to: "Remains of 167 people" -> "Remains", so that a
+    participle after the phrase is read on the whole of it ("Remains of 167 People Found")."""
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ in _NOMINAL:
+        noun = noun.head.head
+    return noun
 
 
 def _fragment_head(noun: Any) -> bool:
@@ -275,6 +313,9 @@ def _objects(verb: Any, passive_patient: Any | None) -> list[tuple[Any, str]]:
     direct = direct or [
         c for c in children if c.dep_ in {"attr", "oprd", "dative"} and c.pos_ in _NOMINAL
     ]
+    if not direct and verb.i in verb.doc.user_data.get("noun_verbs", ()):
+        # a noun verb's object hangs on it as an apposition: "coalition invades Yemen"
+        direct = [c for c in children if c.dep_ == "appos" and c.i > verb.i]
     if passive_patient is not None and not direct:
         direct = [passive_patient]  # "X arrested by Y": (Y, arrest, X)
     if not direct:
@@ -335,19 +376,140 @@ def _predicate(verb: Any, suffix: str) -> Phrase:
 
 
 def _xcomp_target(verb: Any) -> Any | None:
-    return next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+    found = next((c for c in verb.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None)
+    if found is None and verb.pos_ == "NOUN":  # a noun verb: "votes to legalize"
+        found = next(
+            (
+                c
+                for c in verb.children
+                if c.dep_ in {"acl", "advcl"}
+                and c.pos_ == "VERB"
+                and any(a.dep_ == "aux" and a.lower_ == "to" for a in c.children)
+            ),
+            None,
+        )
+    return found
 
 
-def _verb_positions(doc: Any) -> list[int]:
+_CLAUSE_PREPS = {"after", "before", "as", "since", "until", "when", "while", "once"}
+
+
+def _noun_verbs(doc: Any, arr: Any) -> set[int]:
+    """-s words tagged as plural nouns that are verbs: the headline's root or the object of
+    a clause-taking "after"/"as"/... ("Argentina defaults", "Saudi court sentences poet",
+    "as outbreak spreads", "after UK votes for Brexit"), right after a noun that modifies
+    them (the real subject), when the corpus tags the word VBZ often (kg.tag_shares)."""
+    found = set()
+    dep = arr[:, 1]
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & ((dep == _ROOT) | (dep == pobj))).tolist():
+        word = doc[i]
+        if i == 0 or word.dep_ not in {"ROOT", "pobj"} or vbz_share(word.lower_) < 0.25:
+            continue
+        if word.dep_ == "pobj" and word.head.lower_ not in _CLAUSE_PREPS:
+            continue
+        left = doc[i - 1]
+        if left.head.i != i or left.dep_ != "compound" or left.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        if any(c.dep_ in _SUBJ for c in word.children):
+            continue
+        found.add(i)
+        found.update(  # "chopper crosses the border, shoots at US agents"
+            c.i
+            for c in word.children
+            if c.dep_ == "conj" and c.tag_ == _NNS_TAG and vbz_share(c.lower_) >= 0.25
+        )
+    return found
+
+
+def _is_verb(token: Any) -> bool:
+    return token.pos_ == "VERB" or token.i in token.doc.user_data.get("noun_verbs", ())
+
+
+def _verb_positions(doc: Any, arr: Any) -> list[int]:
     """Indices of the verbs, and of the nouns that have a direct object (verbs the tagger
     took for nouns: "Russia bombards Syrian rebels"), from the arrays: fast."""
-    arr = doc.to_array([POS, DEP, HEAD])
     found = set(np.flatnonzero(arr[:, 0] == VERB).tolist())
     for i in np.flatnonzero(arr[:, 1] == dobj).tolist():
         head = i + int(arr[i, 2].astype(np.int64))
         if arr[head, 0] == NOUN and head < i:
             found.add(head)
+    found.update(doc.user_data.get("noun_verbs", ()))
     return sorted(found)
+
+
+_NNS_TAG = "NNS"
+_NNS = get_string_id(_NNS_TAG)
+_ROOT = get_string_id("ROOT")
+_COMPOUND = get_string_id("compound")
+
+
+_COLUMNS = [POS, DEP, HEAD, TAG]
+
+
+def _shifted_verbs(doc: Any, arr: Any) -> dict[int, tuple[Any, Any | None]]:
+    """Verbs the tagger shifted one word to the right: "Turkish court scraps plan to ...",
+    parsed as the plural noun "scraps" (subject) and the verb "plan". Taken as such when the
+    -s word has a noun or adjective before it (the real subject), and, over the headline
+    corpus, is often read as a verb while the word after it is often read as a noun
+    (kg.tag_shares): "scraps plan", "rejects deal", "vetoes bid", but not "images show" or
+    "blasts kill". {index of the -s word: (subject token, object token)}; the object is
+    the "verb" itself, or its direct object when the "verb" only modifies it ("prints
+    petrol bomb guide", "faces record $10-billion fine")."""
+    found: dict[int, tuple[Any, Any]] = {}
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & (arr[:, 1] == nsubj)).tolist():
+        if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
+            continue
+        word, verb, left = doc[i], doc[i + 1], doc[i - 1]
+        if verb.tag_ not in {"VBP", "VB"} or left.head.i != i:
+            continue
+        if left.dep_ not in {"compound", "amod"} or left.pos_ not in {"NOUN", "PROPN", "ADJ"}:
+            continue
+        vbz, noun = vbz_share(word.lower_), noun_share(verb.lower_)
+        if vbz < 0.25 or noun < 0.25 or vbz + noun < 0.9:
+            continue
+        obj = verb
+        direct = next((c for c in verb.children if c.dep_ in {"dobj", "obj"}), None)
+        if direct is not None and all(
+            t.head.i == direct.i or t.head.i in range(verb.i + 1, direct.i)
+            for t in doc[verb.i + 1 : direct.i]
+        ):
+            obj = direct  # "petrol" modifies "guide"
+        found[i] = (left, obj)
+    # the same shift with the object as head: "British court orders release of ...",
+    # parsed as the noun "release" modified by "orders"
+    for i in np.flatnonzero((arr[:, 3] == _NNS) & (arr[:, 1] == _COMPOUND)).tolist():
+        if i == 0 or int(arr[i, 2].astype(np.int64)) != 1:
+            continue
+        word, obj, left = doc[i], doc[i + 1], doc[i - 1]
+        if obj.tag_ != "NN" or vbz_share(word.lower_) < 0.25:
+            continue
+        if left.dep_ == "case" and left.head.i < left.i:
+            left = left.head  # "Moody's cuts rating"
+        if left.pos_ not in {"NOUN", "PROPN"}:
+            continue
+        found[i] = (left, None if word.lemma_ in REPORTING else obj)
+    return found
+
+
+def _final_speaker(doc: Any) -> tuple[Any, Any] | None:
+    """A reporting verb closing the headline after a comma, tagged as a plural noun:
+    "Libyans tried to save U.S. ambassador, video shows" -> (speaker token, verb token)."""
+    end = len(doc)
+    while end > 0 and doc[end - 1].is_punct:
+        end -= 1
+    if end < 4:
+        return None
+    verb, speaker = doc[end - 1], doc[end - 2]
+    if verb.pos_ != "NOUN" or not verb.lower_.endswith("s") or verb.lemma_ not in REPORTING:
+        return None
+    if speaker.pos_ not in {"NOUN", "PROPN", "ADJ"}:  # "executive admits": tagged JJ
+        return None
+    start = speaker.i
+    while start > 0 and doc[start - 1].dep_ in {"compound", "amod", "det", "nummod"}:
+        start -= 1
+    if start == 0 or doc[start - 1].text != ",":
+        return None
+    return speaker, verb
 
 
 class EventExtractor:
@@ -382,7 +544,20 @@ class EventExtractor:
             doc.user_data["text"] = doc.text
             doc.user_data["title_case"] = is_title_case(doc.text)
         named = not doc.user_data["title_case"]
-        for i in _verb_positions(doc):
+        arr = doc.to_array(_COLUMNS)
+        doc.user_data["shifted"] = shifted = _shifted_verbs(doc, arr)
+        doc.user_data["noun_verbs"] = noun_verbs = _noun_verbs(doc, arr)
+        for i, (subj, obj) in shifted.items():
+            verb = doc[i]
+            predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_.lower())
+            obj_phrase = _phrase(obj) if obj is not None else None
+            events.append(Event(_phrase(subj), predicate, obj_phrase, False))
+        final = _final_speaker(doc)
+        if final is not None:  # "..., video shows": the speaker says, the clause is an event
+            speaker, verb = final
+            predicate = Phrase(verb.text, verb.idx, verb.idx + len(verb.text), verb.lemma_)
+            events.append(Event(_phrase(speaker), predicate, None, False))
+        for i in _verb_positions(doc, arr):
             verb = doc[i]
             if verb.dep_ in {"amod", "aux", "auxpass"}:
                 continue
@@ -395,7 +570,13 @@ class EventExtractor:
             ):
                 continue
             subj, patient = _subject(verb)
-            if subj is None or subj.i == verb.i or subj.lower_ in RELATIVE:
+            if (
+                subj is None
+                or subj.i == verb.i
+                or subj.lower_ in RELATIVE
+                or subj.i in shifted
+                or subj.i in noun_verbs
+            ):
                 continue
             if subj.pos_ == "VERB" or subj.pos_ in NOT_NOMINAL:
                 continue

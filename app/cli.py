@@ -351,7 +351,7 @@ def evaluate(
             help="Optuna trials per target for TCN and KDTCN on folds inside the training "
             "period (0: the hand-set defaults)"
         ),
-    ] = 10,
+    ] = 6,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
 

@@ -13,16 +13,24 @@ __all__ = ["neural_runs"]
 def neural_runs(config: EvalConfig) -> int:
     """Runs of `run_evaluation` that report progress: one per target, scheme, neural model and
     seed, with `config.seeds` on the fixed origin and `config.rolling_seeds` on each rolling
-    scheme (for `config.rolling_models` only). Each run of a rolling scheme fits one model
-    per refit block; tuning reports once per target and tuned model.
+    scheme (for `config.rolling_models` only; the tutorial networks only for
+    `config.tutorial_targets`). Each run of a rolling scheme fits one model per refit block;
+    tuning reports once per target and tuned model.
 
     An upper bound: a model whose inputs are missing is skipped and reports nothing."""
+    from models.evaluate import NEURAL_MODELS
+
     fixed = "fixed_origin" in config.schemes
     rolling = len(config.schemes) - fixed
-    rolling_models = [m for m in config.models if m in config.rolling_models]
-    per_target = (
-        len(config.models) * len(config.seeds) * fixed
-        + len(rolling_models) * len(config.rolling_seeds) * rolling
-    )
     tuning = len(config.tune_models) if config.tune_trials else 0
-    return len(config.targets) * (per_target + tuning)
+    total = 0
+    for target in config.targets:
+        models = [
+            m
+            for m in config.models
+            if NEURAL_MODELS[m].encoder == "tcn" or target in config.tutorial_targets
+        ]
+        rolling_models = [m for m in models if m in config.rolling_models]
+        total += len(models) * len(config.seeds) * fixed
+        total += len(rolling_models) * len(config.rolling_seeds) * rolling + tuning
+    return total

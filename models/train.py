@@ -20,7 +20,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 64
-    patience: int = 8
+    patience: int = 5
     val_fraction: float = 0.15  # the last share of training samples, chronologically
 
 

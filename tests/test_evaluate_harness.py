@@ -30,12 +30,14 @@ def _djia() -> pd.DataFrame:
 
 
 def test_neural_runs_counts_seeds_per_scheme() -> None:
-    # the defaults: 3 targets x (14 models x 3 seeds on the fixed origin + the 8 of the TCN
-    # family x 3 seeds x 2 rolling schemes)
-    assert neural_runs(EvalConfig()) == 3 * (14 * 3 + 8 * 3 * 2)
-    assert neural_runs(EvalConfig(tune_trials=5)) == 3 * (14 * 3 + 8 * 3 * 2 + 2)
-    lstm = EvalConfig(models=("LSTM",), seeds=(0,))
-    assert neural_runs(lstm) == 3 * 1  # fixed origin only
+    # the defaults: 3 seeds everywhere; on the fixed origin the 8 models of the TCN family
+    # for every target and the 6 tutorial networks for next_day; TCN and KDTCN on the two
+    # rolling schemes
+    fixed = 8 * 3 * 3 + 6 * 3
+    assert neural_runs(EvalConfig()) == fixed + 3 * 2 * 3 * 2
+    assert neural_runs(EvalConfig(tune_trials=5)) == fixed + 3 * 2 * 3 * 2 + 3 * 2
+    lstm = EvalConfig(models=("LSTM",), seeds=(0,), rolling_models=("LSTM",))
+    assert neural_runs(lstm) == 1 + 2  # next_day only: fixed origin and two rolling schemes
     assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 3
     assert neural_runs(EvalConfig(schemes=("rolling_window",), models=("TCN",))) == 3 * 3
 

@@ -37,7 +37,7 @@ def test_neural_runs_counts_seeds_per_scheme() -> None:
     assert neural_runs(EvalConfig()) == fixed + 3 * 2 * 3 * 2
     assert neural_runs(EvalConfig(tune_trials=5)) == fixed + 3 * 2 * 3 * 2 + 3 * 2
     lstm = EvalConfig(models=("LSTM",), seeds=(0,), rolling_models=("LSTM",))
-    assert neural_runs(lstm) == 1 + 2  # next_day only: fixed origin and two rolling schemes
+    assert neural_runs(lstm) == 1 + 3 * 2  # next_day only: 1 seed fixed, 3 x 2 rolling
     assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 3
     assert neural_runs(EvalConfig(schemes=("rolling_window",), models=("TCN",))) == 3 * 3
 

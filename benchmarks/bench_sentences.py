@@ -12,13 +12,12 @@ rank <= 10 only. Stored headlines are counted as the importer stores them: both 
 
 from __future__ import annotations
 
-import csv
-import gzip
 import sys
 import time
 from pathlib import Path
 
 import torch
+from bench_extract import headlines  # the same RedditNews sample (this folder)
 
 from app.importer import _headline_rows
 from kg.sentences import SentenceEncoder, vader_features
@@ -26,18 +25,6 @@ from kg.text import clean_headline, content_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data/djia_reddit"
-
-
-def sample(n: int) -> list[str]:
-    out: list[str] = []
-    with gzip.open(DATA / "RedditNews.csv.gz", "rt", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            text = clean_headline(row["News"])
-            if text:
-                out.append(text)
-            if len(out) == n:
-                break
-    return out
 
 
 def stored_ranks() -> list[int]:
@@ -56,7 +43,7 @@ def stored_ranks() -> list[int]:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     torch.set_num_threads(2)
-    texts = sample(n)
+    texts = headlines(n)
     ranks = stored_ranks()
     n_all, n_top10 = len(ranks), sum(r <= 10 for r in ranks)
 

@@ -56,6 +56,7 @@ __all__ = [
     "EvalConfig",
     "Fitted",
     "Fold",
+    "fit_fold",
     "fit_window_model",
     "fold_calls",
     "make_folds",
@@ -226,26 +227,57 @@ def scheme_predictions(
     models)."""
     out = []
     for fold in folds:
-        fit_rows = np.zeros(len(fold.labels), bool)
-        fit_rows[1 : fold.test[0]] = True  # rows observable before the block
-        if scheme == "rolling_window":
-            fit_rows[: int(fold.fit.min())] = False
-        fitted = fit_window_model(
+        fitted = fit_fold(
             spec,
             price_rows,
             event_rows,
-            fold.labels,
-            fit_rows,
-            fold.fit,
+            fold,
             window=cfg.window,
             target=target,
             train=train or cfg.train,
             seed=seed,
-            denoise=cfg.denoise,
             net=net,
+            denoise=cfg.denoise,
+            rolling_window=scheme == "rolling_window",
         )
         out.append((predict_days(fitted, fold.fit), predict_days(fitted, fold.test)))
     return out
+
+
+def fit_fold(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    fold: Fold,
+    *,
+    window: int,
+    target: str,
+    train: TrainConfig,
+    seed: int,
+    net: NetParams | None = None,
+    denoise: bool = False,
+    rolling_window: bool = False,
+) -> Fitted:
+    """`fit_window_model` on one fold: normalised on the rows observable before its test
+    block (from its first training day on, for a rolling window), fitted on its days."""
+    fit_rows = np.zeros(len(fold.labels), bool)
+    fit_rows[1 : fold.test[0]] = True  # rows observable before the block
+    if rolling_window:
+        fit_rows[: int(fold.fit.min())] = False
+    return fit_window_model(
+        spec,
+        price_rows,
+        event_rows,
+        fold.labels,
+        fit_rows,
+        fold.fit,
+        window=window,
+        target=target,
+        train=train,
+        seed=seed,
+        denoise=denoise,
+        net=net,
+    )
 
 
 def fold_calls(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from models.evaluate import NeuralSpec, fit_window_model, make_folds, predict_days
+from models.evaluate import NeuralSpec, fit_fold, make_folds, predict_days
 from models.metrics import fast_auc
 from models.networks import NetParams
 from models.targets import Target
@@ -91,15 +91,11 @@ def tune(
     def score(net: NetParams, config: TrainConfig) -> float:
         aucs = []
         for fold in folds:
-            fit_rows = np.zeros(len(close), bool)
-            fit_rows[1 : fold.test[0]] = True
-            fitted = fit_window_model(
+            fitted = fit_fold(
                 spec,
                 price_rows,
                 event_rows,
-                fold.labels,
-                fit_rows,
-                fold.fit,
+                fold,
                 window=window,
                 target=rule.name,
                 train=config,

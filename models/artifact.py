@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
-from models.features import Normaliser
+from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
 from models.train import predict_proba
 
@@ -26,7 +27,8 @@ class ServedModel:
     to P(up), the mean over the networks of a seed ensemble (one network per seed, all
     fitted on the same rows, so they share the normalisers).
 
-    `config` keys: name, encoder, target, window, price_dim, event_dim, event_kind,
+    `config` keys: name, encoder, target, window, price_features, price_dim, event_dim,
+    event_kind,
     embedding_version, train_start, train_end, version, seeds, decision_cut,
     label_threshold (big_move's q; None for a direction target).
     """
@@ -50,6 +52,11 @@ class ServedModel:
             else None
         )
         return p, e
+
+    def price_rows(self, bars: pd.DataFrame) -> np.ndarray:
+        """The raw (unnormalised) price feature rows this version reads, from daily bars."""
+        columns = self.config.get("price_features", LEGACY_PRICE_FEATURES)
+        return price_features(bars, columns).to_numpy(np.float32)
 
     @property
     def decision_cut(self) -> float:
@@ -124,6 +131,7 @@ def load_artifact(directory: Path) -> ServedModel:
             event_dim=config["event_dim"],
             params=NetParams(**config.get("net", {})),
             highway=config.get("highway", 0),
+            highway_form=config.get("highway_form", "signed"),
         )
         network.load_state_dict(torch.load(directory / _weights_name(i), weights_only=True))
         networks.append(network.eval())

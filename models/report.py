@@ -158,7 +158,12 @@ def to_markdown(result: dict[str, Any]) -> str:
         "- Decision cut of every model, fold and ensemble: the cut at which it calls the "
         "positive class on its training days as often as that class occurred there "
         "(`models.metrics.decision_cut`). AUC and Brier score read the probabilities; rules "
-        "that only call (persistence, reversal) have probabilities 0 or 1.",
+        "that only call (persistence, reversal) have probabilities 0 or 1. On the rolling "
+        "schemes AUC and Brier score pool the test days of every fold: a constant forecast "
+        "that differs between folds (Majority's and Base rate's training base rate) then "
+        "scores an AUC away from 0.5, and every model's AUC includes how its level moves "
+        "between folds. Bootstrap intervals are percentile intervals, so they need not be "
+        "symmetric around the difference.",
         "- Normalisation, embeddings (TransE on WD40k + training-period event triples; event "
         "triples alone for EB-TCN), the LSA word input and big_move's threshold q are fitted "
         "on training days only.",
@@ -167,7 +172,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         "setting). `big_move`: whether |log return| of t+1 exceeds q, the 80th percentile of "
         "|log return| over the fold's training days, from data up to t.",
         "- TCN, WB-TCN, EB-TCN and KDTCN carry LSTNet's linear path over the last 5 days' "
-        "price features (`KDTCN w/o highway` is KDTCN without it); KDEB-TCN reads events only.",
+        "price features, each clipped to +-4 training standard deviations and read with its "
+        "absolute value (`KDTCN w/o highway` is KDTCN without it); KDEB-TCN reads events "
+        "only.",
         "- Tutorial networks (RNN, LSTM, stacked LSTM, GRU, BiLSTM, 1-D CNN) run for "
         "`next_day` on the fixed origin; only TCN and KDTCN run on the rolling schemes (the "
         "time budget of the run).",

@@ -11,7 +11,7 @@ import torch
 
 from models.baselines import DIRECTION_BASELINES, BaselineData
 from models.explain import occlusion_effects
-from models.features import Normaliser, price_features
+from models.features import PRICE_FEATURES, Normaliser, price_features
 from models.inputs import (
     DayEvents,
     assign_days,
@@ -103,7 +103,7 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
     x2 = window_at(rows2, later_events, anchor, 10, target)
     np.testing.assert_array_equal(w.x[k], x2)
     if target == "same_day":  # ...but same_day does read the label day's headlines
-        assert np.array_equal(w.x[k][-1, 5:], events[anchor + 1])
+        assert np.array_equal(w.x[k][-1, len(PRICE_FEATURES) :], events[anchor + 1])
 
 
 def test_normaliser_uses_only_the_rows_it_is_fitted_on() -> None:

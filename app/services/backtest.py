@@ -19,7 +19,6 @@ from app.services.daily import collect_days
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
 from models.backtest import classification_figures, strategy_figures, strategy_returns
-from models.features import price_features
 from models.inputs import event_rows, window_at
 from models.metrics import json_safe
 from models.targets import get_target
@@ -41,7 +40,7 @@ def _predict(
     whole series); `frame` holds the bars of rows lo.. ; `events` caches pooled rows per
     embedding."""
     model, cfg = loaded.model, loaded.model.config
-    raw = price_features(frame).to_numpy(np.float32)
+    raw = loaded.model.price_rows(frame)
     pooled = None
     if loaded.embedder is not None:
         key = loaded.row.embedding_version or ""

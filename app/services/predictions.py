@@ -17,7 +17,6 @@ from app.schemas_public import model_version_public
 from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
-from models.features import price_features
 from models.inputs import DayEvents, event_rows, window_at
 from models.targets import get_target
 
@@ -190,7 +189,7 @@ def build(
         rows, columns=["date", "open", "high", "low", "close", "adj_close", "volume"]
     ).set_index("date")
     price_dates = list(frame.index)
-    raw = price_features(frame).to_numpy(np.float32)
+    raw = loaded.model.price_rows(frame)
     price_rows, _ = loaded.model.normalise(raw, None)
     if price_rows is None:
         price_rows = np.zeros((len(raw), 0), np.float32)

@@ -186,8 +186,8 @@ def train(
     ] = None,
     seed: int = 0,
     seeds: Annotated[
-        int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P(up) averaged")
-    ] = 1,
+        int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P averaged")
+    ] = 3,
 ) -> None:
     """Train model versions on stored data up to a cut; write their artifacts and record them."""
     import datetime as dt
@@ -395,6 +395,15 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=1))
     (out / "results.md").write_text(to_markdown(result))
+    if result.get("tuning"):
+        from models.tuned import write_tuned
+
+        path = write_tuned(
+            result["tuning"],
+            tuned_until=config.train_end,
+            source=f"kdtcn evaluate {result['protocol']['finished']}",
+        )
+        console.print(f"wrote the chosen hyper-parameters for serving to {path}")
     console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")
 
 

@@ -19,6 +19,7 @@ Protocol (all of it chronological):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from models.train import (
 __all__ = [
     "NEURAL_MODELS",
     "EvalConfig",
+    "PriceHistory",
     "Fitted",
     "Fold",
     "fit_fold",
@@ -73,6 +75,22 @@ class NeuralSpec:
     prices: bool
     events: str | None  # key into the `inputs` dict, or None
     highway: int = 0  # steps of the linear autoregressive path over prices (0: none)
+    pretrain: bool = False  # first fitted on the price history before the news (see below)
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """Raw daily price feature rows and adjusted closes of the years before the news
+    (models.history: the DJIA from 1985), for pre-training. A model with `pretrain` is
+    first fitted on these days' windows, with every event input at its "no news" value,
+    then fitted on its fold from those weights (early stopping on each one's own tail)."""
+
+    price_rows: np.ndarray
+    close: np.ndarray
+    first: str  # the first and last day (ISO dates), for the report
+    last: str
+    epochs: int = 12
+    batch_size: int = 256
 
 
 HIGHWAY = 5  # the TCN family's linear path reads the prices of the last 5 days
@@ -83,6 +101,8 @@ NEURAL_MODELS: dict[str, NeuralSpec] = {
     "KDEB-TCN": NeuralSpec("tcn", False, "kg_events"),
     "KDTCN": NeuralSpec("tcn", True, "kg_events", HIGHWAY),
     "KDTCN w/o highway": NeuralSpec("tcn", True, "kg_events"),
+    "TCN (pre-trained)": NeuralSpec("tcn", True, None, HIGHWAY, pretrain=True),
+    "KDTCN (pre-trained)": NeuralSpec("tcn", True, "kg_events", HIGHWAY, pretrain=True),
     "ST-TCN": NeuralSpec("tcn", True, "sentences", HIGHWAY),
     "VADER-TCN": NeuralSpec("tcn", True, "vader", HIGHWAY),
     "RNN": NeuralSpec("rnn", True, None),
@@ -150,11 +170,14 @@ def fit_window_model(
     seed: int,
     denoise: bool = False,
     net: NetParams | None = None,
+    pretrain: tuple[PriceHistory, np.ndarray] | None = None,
 ) -> Fitted:
     """Normalise on the fitting rows, fit on the windows predicting `train_days`.
 
     The one fitting step of the evaluation harness and of the served versions
     (app.services.training), so both give the same model for the same data, cut and seed.
+    `pretrain`: (the history, its labels under this fit's target and threshold), used when
+    `spec.pretrain`; its rows are normalised with this fit's price normaliser.
     """
     pn = Normaliser.fit(price_rows[fit_mask_rows]) if spec.prices else None
     en = None
@@ -171,10 +194,37 @@ def fit_window_model(
         params=net,
         highway=spec.highway,
     )
+    if spec.pretrain and pretrain is not None and pn is not None:
+        model = _pretrain(model, pretrain, pn, en, event_rows, window, target, train, seed)
     model, history = fit_classifier(
         model, windows.subset(np.isin(windows.day, train_days)), config=train, seed=seed
     )
     return Fitted(model, pn, en, windows, history)
+
+
+def _pretrain(
+    model: SequenceClassifier,
+    pretrain: tuple[PriceHistory, np.ndarray],
+    pn: Normaliser,
+    en: Normaliser | None,
+    event_rows: np.ndarray | None,
+    window: int,
+    target: str,
+    train: TrainConfig,
+    seed: int,
+) -> SequenceClassifier:
+    """Fit `model` on the history's windows (events at the normalised value of a day
+    without news), early-stopped on the history's own last `val_fraction`."""
+    history, labels = pretrain
+    p = pn.transform(history.price_rows)
+    e = None
+    if en is not None and event_rows is not None:
+        quiet = en.transform(np.zeros((1, event_rows.shape[1]), np.float32))
+        e = np.repeat(quiet, len(p), axis=0)
+    windows = make_windows(p, e, labels, window=window, target=target)
+    config = dataclasses.replace(train, epochs=history.epochs, batch_size=history.batch_size)
+    model, _ = fit_classifier(model, windows, config=config, seed=seed)
+    return model
 
 
 def predict_days(fitted: Fitted, days: np.ndarray) -> np.ndarray:
@@ -220,6 +270,7 @@ def scheme_predictions(
     seed: int,
     net: NetParams | None = None,
     train: TrainConfig | None = None,
+    history: PriceHistory | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(probabilities on the training days, on the test days) of each fold: one fit per
     fold on the rows observable before its block. A rolling-origin plan is a walk-forward
@@ -239,6 +290,7 @@ def scheme_predictions(
             net=net,
             denoise=cfg.denoise,
             rolling_window=scheme == "rolling_window",
+            history=history,
         )
         out.append((predict_days(fitted, fold.fit), predict_days(fitted, fold.test)))
     return out
@@ -257,13 +309,20 @@ def fit_fold(
     net: NetParams | None = None,
     denoise: bool = False,
     rolling_window: bool = False,
+    history: PriceHistory | None = None,
 ) -> Fitted:
     """`fit_window_model` on one fold: normalised on the rows observable before its test
-    block (from its first training day on, for a rolling window), fitted on its days."""
+    block (from its first training day on, for a rolling window), fitted on its days;
+    pre-trained on `history` (labelled with the fold's threshold) when the spec asks."""
     fit_rows = np.zeros(len(fold.labels), bool)
     fit_rows[1 : fold.test[0]] = True  # rows observable before the block
     if rolling_window:
         fit_rows[: int(fold.fit.min())] = False
+    pretrain = None
+    if spec.pretrain:
+        if history is None:
+            raise ValueError("a pre-trained model needs the price history before the news")
+        pretrain = (history, get_target(target).labels(history.close, fold.threshold))
     return fit_window_model(
         spec,
         price_rows,
@@ -277,6 +336,7 @@ def fit_fold(
         seed=seed,
         denoise=denoise,
         net=net,
+        pretrain=pretrain,
     )
 
 
@@ -347,8 +407,10 @@ def run_evaluation(
     *,
     config: EvalConfig | None = None,
     progress: Callable[[str], None] | None = None,
+    history: PriceHistory | None = None,
 ) -> dict[str, Any]:
-    """Run every model of `config` and return a JSON-serialisable result dict."""
+    """Run every model of `config` and return a JSON-serialisable result dict. Models that
+    pre-train run only when the price `history` before the news is given."""
     cfg = config or EvalConfig()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     started = time.perf_counter()
@@ -436,6 +498,8 @@ def run_evaluation(
                     continue
                 if spec.events is not None and inputs.get(spec.events) is None:
                     continue
+                if spec.pretrain and history is None:
+                    continue
                 event_rows = inputs.get(spec.events) if spec.events else None
                 source = tuned.get(TUNED_FROM.get(name, ""))
                 runs = []
@@ -452,6 +516,7 @@ def run_evaluation(
                             seed=seed,
                             net=source.net if source else None,
                             train=source.train if source else None,
+                            history=history,
                         )
                     )
                     if progress:
@@ -490,6 +555,14 @@ def run_evaluation(
     for key, ci in comparisons.items():
         ci["p_holm"] = adjusted[key]
     result["protocol"]["holm_family"] = len(comparisons)
+    if history is not None:
+        result["protocol"]["pretrain_history"] = {
+            "from": history.first,
+            "to": history.last,
+            "days": int(len(history.close)),
+            "epochs": history.epochs,
+            "batch_size": history.batch_size,
+        }
     result["protocol"]["seconds"] = round(time.perf_counter() - started, 1)
     result["protocol"]["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return json_safe(result)
@@ -505,6 +578,8 @@ TUNED_FROM = {
     "KDEB-TCN": "KDTCN",
     "KDTCN": "KDTCN",
     "KDTCN w/o highway": "KDTCN",
+    "TCN (pre-trained)": "TCN",
+    "KDTCN (pre-trained)": "KDTCN",
     "ST-TCN": "KDTCN",
     "VADER-TCN": "KDTCN",
 }

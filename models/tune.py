@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from models.evaluate import NeuralSpec, fit_fold, make_folds, predict_days
+from models.evaluate import Fold, NeuralSpec, fit_fold, make_folds, predict_days
 from models.metrics import fast_auc
 from models.networks import NetParams
 from models.targets import Target
 from models.train import TrainConfig
 
-__all__ = ["Tuned", "inner_plan", "tune"]
+__all__ = ["Tuned", "inner_plan", "tune", "validation_auc"]
 
 
 @dataclass
@@ -64,6 +64,46 @@ def inner_plan(
     return [(train_days[train_days < block[0]], block) for block in blocks]
 
 
+def validation_auc(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    folds: list[Fold],
+    *,
+    window: int,
+    target: str,
+    train: TrainConfig,
+    net: NetParams | None = None,
+    seeds: tuple[int, ...] = (0,),
+) -> float:
+    """Mean over `folds` (inner folds: validation blocks inside the training period) of the
+    AUC of the seed ensemble's probabilities on each validation block."""
+    aucs = []
+    for fold in folds:
+        p = np.mean(
+            [
+                predict_days(
+                    fit_fold(
+                        spec,
+                        price_rows,
+                        event_rows,
+                        fold,
+                        window=window,
+                        target=target,
+                        train=train,
+                        seed=seed,
+                        net=net,
+                    ),
+                    fold.test,
+                )
+                for seed in seeds
+            ],
+            axis=0,
+        )
+        aucs.append(fast_auc(fold.labels[fold.test], p))
+    return float(np.nanmean(aucs))
+
+
 def tune(
     spec: NeuralSpec,
     price_rows: np.ndarray,
@@ -89,22 +129,17 @@ def tune(
     folds = make_folds(rule, close, inner_plan(train_days, n_folds=n_folds, fold_days=fold_days))
 
     def score(net: NetParams, config: TrainConfig) -> float:
-        aucs = []
-        for fold in folds:
-            fitted = fit_fold(
-                spec,
-                price_rows,
-                event_rows,
-                fold,
-                window=window,
-                target=rule.name,
-                train=config,
-                seed=seed,
-                net=net,
-            )
-            p = predict_days(fitted, fold.test)
-            aucs.append(fast_auc(fold.labels[fold.test], p))
-        return float(np.nanmean(aucs))
+        return validation_auc(
+            spec,
+            price_rows,
+            event_rows,
+            folds,
+            window=window,
+            target=rule.name,
+            train=config,
+            net=net,
+            seeds=(seed,),
+        )
 
     def objective(trial: optuna.Trial) -> float:
         net = NetParams(

@@ -10,6 +10,10 @@ version and `kdtcn evaluate`'s rolling origin fit the same model.
 Walk-forward: `train_walk_forward` fits a chain of versions, one per cut (every N trading
 days), each scored on the trading days after its cut up to the next cut: those figures are
 out of sample, and they are what a version serves as its metrics.
+
+Hyper-parameters: those `kdtcn evaluate`'s search chose for the model and target
+(`models/tuned.json`, read by models.tuned.served_params) when the search read no day after
+the version's cut, else the hand-set defaults; the version's metrics say which.
 """
 
 from __future__ import annotations
@@ -32,17 +36,26 @@ from app.services.prices import load_prices
 from app.tables import ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
-from models.evaluate import NEURAL_MODELS, fit_window_model, predict_days
-from models.features import price_features
+from models.evaluate import NEURAL_MODELS, TUNED_FROM, fit_window_model, predict_days
+from models.features import PRICE_FEATURES, price_features
 from models.inputs import event_rows
 from models.metrics import decision_cut as choose_cut
 from models.metrics import json_safe, probability_scores
 from models.targets import get_target
 from models.train import TrainConfig, predict_proba, split_validation
+from models.tuned import served_params
 
-__all__ = ["SERVABLE", "WINDOW", "train_and_register", "train_walk_forward", "model_key"]
+__all__ = [
+    "SERVABLE",
+    "SERVED_SEEDS",
+    "WINDOW",
+    "train_and_register",
+    "train_walk_forward",
+    "model_key",
+]
 
 WINDOW = 20
+SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the evaluation scores
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
 # Models that serving can feed: prices and/or the KG-driven event embeddings.
 SERVABLE = {name for name, spec in NEURAL_MODELS.items() if spec.events in (None, "kg_events")}
@@ -167,6 +180,7 @@ def _fit_version(
         )
     threshold = rule.fit_threshold(series.close, train_days)
     labels = rule.labels(series.close, threshold)
+    net, config, hyper = served_params(TUNED_FROM.get(name), target, series.dates[cut], config)
     ensemble = [
         fit_window_model(
             spec,
@@ -179,6 +193,7 @@ def _fit_version(
             target=target,
             train=config,
             seed=seed,
+            net=net,
         )
         for seed in seeds
     ]
@@ -192,6 +207,7 @@ def _fit_version(
     train_p = np.mean([predict_proba(f.network, train_windows.x) for f in ensemble], axis=0)
     decision_cut = choose_cut(train_p, train_windows.y)
     metrics: dict[str, Any] = {
+        "hyper_parameters": hyper,
         "outcome": rule.outcome(threshold),
         "label_threshold": threshold,
         "decision_cut": {
@@ -227,9 +243,11 @@ def _fit_version(
         "encoder": spec.encoder,
         "target": target,
         "window": WINDOW,
+        "price_features": PRICE_FEATURES,
         "price_dim": fitted.network.price_dim,
         "event_dim": fitted.network.event_dim,
         "highway": fitted.network.highway_steps,
+        "highway_form": fitted.network.highway_form,
         "event_kind": spec.events,
         "embedding_version": series.embedding_version if spec.events else None,
         "embedding_until": str(series.embedding_until) if spec.events else None,
@@ -290,7 +308,7 @@ def train_and_register(
     until: dt.date | None = None,
     embedding_version: str | None = None,
     seed: int = 0,
-    n_seeds: int = 1,
+    n_seeds: int = SERVED_SEEDS,
     config: TrainConfig | None = None,
 ) -> ModelVersion:
     """Fit one version on `symbol`'s data up to `until` (default: the last bar), an
@@ -350,7 +368,7 @@ def train_walk_forward(
     every: int = 63,
     name: str = "KDTCN",
     seed: int = 0,
-    n_seeds: int = 1,
+    n_seeds: int = SERVED_SEEDS,
     config: TrainConfig | None = None,
     embedding_version: str | None = None,
     say: Callable[[str], None] = print,

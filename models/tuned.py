@@ -1,0 +1,94 @@
+"""The hyper-parameters that served versions use: `kdtcn evaluate`'s search, written down.
+
+`kdtcn evaluate` (with tuning on) writes `models/tuned.json`: per target and tuned model
+(TCN, KDTCN), the configuration Optuna chose on folds inside the training period, and the
+last training day those folds read (`tuned_until`). `kdtcn train` and the first start's
+walk-forward chains read it through `served_params`: a version whose cut is on or after
+`tuned_until` uses the chosen configuration; an earlier cut keeps the hand-set defaults,
+since its configuration would otherwise have been chosen on days after its cut. Which one a
+version used is recorded in its metrics (`hyper_parameters`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from models.networks import NetParams
+from models.train import TrainConfig
+
+__all__ = ["TUNED_PATH", "served_params", "write_tuned"]
+
+TUNED_PATH = Path(__file__).with_name("tuned.json")
+
+
+def write_tuned(
+    tuning: dict[str, dict[str, dict[str, Any]]],
+    *,
+    tuned_until: str,
+    source: str,
+    path: Path = TUNED_PATH,
+) -> Path:
+    """Write the chosen configuration of every (target, model) of a run's `tuning` section
+    (models.tune.Tuned.to_dict), keeping targets the run did not tune."""
+    current = json.loads(path.read_text()) if path.exists() else {"targets": {}}
+    for target, models in tuning.items():
+        current["targets"][target] = {
+            name: {
+                "net": t["net"],
+                "lr": t["lr"],
+                "weight_decay": t["weight_decay"],
+                "validation_auc": t["best_mean_auc"],
+                "default_validation_auc": t["default_mean_auc"],
+                "n_trials": t["n_trials"],
+                "tuned_until": tuned_until,
+                "source": source,
+            }
+            for name, t in models.items()
+        }
+    path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def served_params(
+    tuned_from: str | None,
+    target: str,
+    cut: dt.date,
+    train: TrainConfig,
+    *,
+    path: Path = TUNED_PATH,
+) -> tuple[NetParams, TrainConfig, dict[str, Any]]:
+    """(network shape, training configuration, provenance) for a version of a model whose
+    hyper-parameters come from `tuned_from` (models.evaluate.TUNED_FROM), fitted up to
+    `cut`. The defaults when nothing was tuned for it or the search read days after `cut`."""
+    entry = None
+    if tuned_from and path.exists():
+        entry = json.loads(path.read_text())["targets"].get(target, {}).get(tuned_from)
+    if entry is None:
+        return NetParams(), train, {"source": "hand-set defaults"}
+    if dt.date.fromisoformat(entry["tuned_until"]) > cut:
+        return (
+            NetParams(),
+            train,
+            {
+                "source": "hand-set defaults",
+                "why": f"the search read days up to {entry['tuned_until']}, after this cut",
+            },
+        )
+    config = dataclasses.replace(train, lr=entry["lr"], weight_decay=entry["weight_decay"])
+    return (
+        NetParams(**entry["net"]),
+        config,
+        {
+            "source": f"Optuna search for {tuned_from} ({entry['source']})",
+            "tuned_until": entry["tuned_until"],
+            "validation_auc": entry["validation_auc"],
+            "default_validation_auc": entry["default_validation_auc"],
+            "net": entry["net"],
+            "lr": entry["lr"],
+            "weight_decay": entry["weight_decay"],
+        },
+    )

@@ -1,0 +1,112 @@
+"""The highway's bounded, sign-symmetric form, and the tuned hyper-parameters served."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+import torch
+
+from models.artifact import load_artifact, save_artifact
+from models.networks import HIGHWAY_CLIP, NetParams, SequenceClassifier
+from models.train import TrainConfig
+from models.tuned import served_params, write_tuned
+
+
+def _highway_only(form: str) -> SequenceClassifier:
+    torch.manual_seed(0)
+    net = SequenceClassifier(encoder="tcn", price_dim=2, event_dim=0, highway=3, highway_form=form)
+    with torch.no_grad():  # silence the encoder: the logit is the linear path alone
+        for p in net.head.parameters():
+            p.zero_()
+    return net.eval()
+
+
+def test_the_highway_reads_magnitudes_and_stops_extrapolating_at_the_clip() -> None:
+    net = _highway_only("signed_abs")
+    with torch.no_grad():
+        net.highway.weight.zero_()
+        net.highway.weight[0, 6:] = 1.0  # weights on |x| only: a pure volatility reading
+    x = torch.zeros(4, 10, 2)
+    x[1, -1, 0] = 3.0  # a +3 sd day
+    x[2, -1, 0] = -3.0  # a -3 sd day: the same magnitude
+    x[3, -1, 0] = -50.0  # far outside the training range
+    logit = net(x).detach()
+    assert logit[1] == pytest.approx(logit[2])  # a crash reads as large as a rally
+    assert logit[1] > logit[0]
+    assert logit[3] == pytest.approx(logit[0] + HIGHWAY_CLIP)  # bounded, not 50
+
+
+def test_signed_form_is_the_unclipped_linear_path_of_older_versions() -> None:
+    net = _highway_only("signed")
+    assert net.highway.in_features == 3 * 2
+    with torch.no_grad():
+        net.highway.weight.fill_(1.0)
+    x = torch.zeros(1, 10, 2)
+    x[0, -1, 0] = -50.0
+    with torch.no_grad():
+        assert float(net(x) - net(torch.zeros(1, 10, 2))) == pytest.approx(-50.0)
+    with pytest.raises(ValueError, match="highway_form"):
+        SequenceClassifier(encoder="tcn", price_dim=2, event_dim=0, highway=3, highway_form="x")
+
+
+def test_a_version_saved_without_a_highway_form_loads_as_signed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    net = _highway_only("signed")
+    config = {"encoder": "tcn", "price_dim": 2, "event_dim": 0, "highway": 3}
+    path = save_artifact(
+        tmp_path / "v", networks=[net], config=config, price_norm=None, event_norm=None, metrics={}
+    )
+    served = load_artifact(path)
+    assert served.networks[0].highway_form == "signed"
+    x = torch.randn(5, 10, 2)
+    assert torch.allclose(served.networks[0](x), net(x))
+
+
+def _tuning(lr: float) -> dict:
+    return {
+        "net": {"hidden": 32, "levels": 2, "dropout": 0.3, "event_proj": 8},
+        "lr": lr,
+        "weight_decay": 1e-5,
+        "best_mean_auc": 0.8,
+        "default_mean_auc": 0.7,
+        "n_trials": 6,
+    }
+
+
+def test_served_versions_use_the_search_only_when_it_precedes_their_cut(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "tuned.json"
+    write_tuned(
+        {"big_move": {"KDTCN": _tuning(2e-3)}}, tuned_until="2014-12-31", source="t", path=path
+    )
+    base = TrainConfig()
+    net, train, why = served_params("KDTCN", "big_move", dt.date(2015, 3, 31), base, path=path)
+    assert net == NetParams(hidden=32, levels=2, dropout=0.3, event_proj=8)
+    assert train == dataclasses.replace(base, lr=2e-3, weight_decay=1e-5)
+    assert why["tuned_until"] == "2014-12-31"
+    # A cut before the search's last day: its choice read later days, so the defaults.
+    net, train, why = served_params("KDTCN", "big_move", dt.date(2013, 6, 28), base, path=path)
+    assert (net, train) == (NetParams(), base)
+    assert "after this cut" in why["why"]
+    # Nothing tuned for that target or model.
+    assert (
+        served_params("KDTCN", "next_day", dt.date(2015, 3, 31), base, path=path)[0] == NetParams()
+    )
+    assert served_params(None, "big_move", dt.date(2015, 3, 31), base, path=path)[0] == NetParams()
+
+
+def test_a_new_search_replaces_its_targets_and_keeps_the_others(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "tuned.json"
+    write_tuned(
+        {"big_move": {"KDTCN": _tuning(2e-3)}, "next_day": {"TCN": _tuning(1e-3)}},
+        tuned_until="2014-12-31",
+        source="a",
+        path=path,
+    )
+    write_tuned(
+        {"big_move": {"KDTCN": _tuning(5e-4)}}, tuned_until="2014-12-31", source="b", path=path
+    )
+    saved = json.loads(path.read_text())["targets"]
+    assert saved["big_move"]["KDTCN"]["lr"] == 5e-4
+    assert saved["next_day"]["TCN"]["source"] == "a"

@@ -180,6 +180,9 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
         rw = block["models"]["Random walk"]
         assert rw["metrics"]["theil_u"] == 1.0 and rw["dm"] == {"stat": 0.0, "p_value": 1.0}
         np.testing.assert_allclose(rw["pred_close"], result["close_prev"])
+        # its line is yesterday's close: its change is the previous day's realised change
+        assert rw["lag"]["previous_day"] == pytest.approx(1.0)
+        assert abs(rw["lag"]["same_day"]) < 0.3 and rw["move_corr"] is None
     assert fixed["TCN"]["n_seeds"] == 2 and rolling["TCN"]["n_seeds"] == 1
     spread = fixed["TCN"]["per_seed"]["theil_u"]
     assert spread["n"] == 2 and spread["std"] is not None

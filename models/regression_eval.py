@@ -55,6 +55,7 @@ from models.regression import (
     minmax_windows,
     random_walk_returns,
     regression_scores,
+    theil_u_interval,
 )
 from models.stats import seed_summary
 from models.targets import get_target
@@ -247,6 +248,7 @@ def _score(
     close_prev: np.ndarray,
     close_true: np.ndarray,
     realised_change: np.ndarray,
+    n_resamples: int = 2000,
 ) -> dict[str, Any]:
     """A row: scores of the seed ensemble (mean predicted log return), per-seed spread of
     U / RMSE / direction accuracy, DM vs the random walk, lag correlations."""
@@ -257,6 +259,7 @@ def _score(
         for r in per_seed_returns
     ]
     stat, p = diebold_mariano(close_true - pred, close_true - close_prev, h=1)
+    ci = theil_u_interval(close_prev, close_true, pred, n_resamples=n_resamples)
     return {
         "kind": kind,
         "variant": variant,
@@ -267,6 +270,8 @@ def _score(
             for k in ("theil_u", "rmse", "direction_accuracy")
         },
         "dm": {"stat": stat, "p_value": p},
+        # U - 1 with a paired moving-block bootstrap interval (as the harness's comparisons)
+        "u_interval": ci,
         # the lag: the predicted line's day-to-day change against the realised change of the
         # same day (r0) and of the day before (r1); the random walk has r0 ~ 0, r1 = 1
         "lag": lag_correlations(np.diff(pred), np.diff(close_true)),
@@ -352,6 +357,7 @@ def _run(
                     "seeds",
                     "rolling_seeds",
                     "refit_every",
+                    "n_resamples",
                     "rolling_models",
                 )
             },
@@ -373,7 +379,9 @@ def _run(
         def add(
             name: str, kind: str, variant: str, runs: list[np.ndarray], rows: dict = rows
         ) -> None:
-            rows[name] = _score(kind, variant, runs, close_prev, close_true, realised)
+            rows[name] = _score(
+                kind, variant, runs, close_prev, close_true, realised, cfg.n_resamples
+            )
 
         add(RANDOM_WALK, "baseline", "log return", [random_walk_returns(test_days)])
         add(
@@ -487,6 +495,14 @@ def _f(value: float | None, fmt: str = ".3f") -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
+def _u(u: float | None, ci: dict[str, Any]) -> str:
+    if u is None:
+        return "n/a"
+    if ci.get("low") is None or ci.get("high") is None:
+        return f"{u:.4f}"
+    return f"{u:.4f} [{1 + ci['low']:.3f}, {1 + ci['high']:.3f}]"
+
+
 def _spread(s: dict[str, Any]) -> str:
     if s["mean"] is None:
         return "n/a"
@@ -529,7 +545,10 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
         "levels, soft universal threshold), so causal.",
         "- Random walk: tomorrow's close = today's. ARIMA(1,0,1) on log returns, fitted on the "
         "training days, parameters frozen, state filtered through the data up to t-1.",
-        "- U = RMSE / RMSE of the random walk on the same days (U < 1 beats it). Dir. acc.: "
+        "- U = RMSE / RMSE of the random walk on the same days (U < 1 beats it); [95%]: paired "
+        "moving-block bootstrap over test days of U - 1 (models.stats.block_bootstrap_diff, "
+        f"{pr.get('n_resamples', 2000)} resamples, block length from the squared-error "
+        "difference). Dir. acc.: "
         "the implied move called up iff predicted close >= previous close, as the label "
         "(up iff close >= previous close), so the random walk calls up every day. DM: "
         "Diebold-Mariano test of equal squared error vs the random walk (Newey-West HAC "
@@ -545,15 +564,15 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
             "",
             f"### {SCHEME_TITLES.get(scheme, scheme)}: {block['n_days']} test days",
             "",
-            "| model | regresses | RMSE | MAE | MAPE % | U | U per seed | Dir. acc. | r move "
-            "| DM stat | DM p | lag r0 | lag r1 | seeds |",
+            "| model | regresses | RMSE | MAE | MAPE % | U [95%] | U per seed | Dir. acc. "
+            "| r move | DM stat | DM p | lag r0 | lag r1 | seeds |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, row in block["models"].items():
             m = row["metrics"]
             out.append(
                 f"| {name} | {row['variant']} | {m['rmse']:.1f} | {m['mae']:.1f} | "
-                f"{m['mape']:.3f} | {_f(m['theil_u'], '.4f')} | "
+                f"{m['mape']:.3f} | {_u(m['theil_u'], row['u_interval'])} | "
                 f"{_spread(row['per_seed']['theil_u'])} | {m['direction_accuracy']:.3f} | "
                 f"{_f(row['move_corr'])} | "
                 f"{_f(row['dm']['stat'], '.2f')} | {_f(row['dm']['p_value'])} | "

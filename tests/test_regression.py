@@ -153,6 +153,7 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
         refit_every=100,
         models=("TCN", "KDTCN", "LSTM", "EB-TCN"),  # EB-TCN: its input is missing, skipped
         train=TrainConfig(epochs=2, patience=1),
+        n_resamples=200,
     )
     options = RegressionOptions(level_models=("LSTM",), level_window=20)
     result = run_regression((prices, inputs), cfg, say=lambda _: None, options=options)
@@ -192,3 +193,17 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
 
     json.dumps(result, allow_nan=False)  # JSON-safe
     assert plot_regression(result, tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_u_interval_is_a_paired_block_bootstrap_of_u_minus_one() -> None:
+    from models.regression import theil_u_interval
+
+    close = _walk(300, seed=6)
+    prev, true = close[:-1], close[1:]
+    noisy = true + np.random.default_rng(7).normal(0, 0.2, len(true))  # near-perfect
+    ci = theil_u_interval(prev, true, noisy, n_resamples=300)
+    u = regression_scores(prev, true, noisy)["theil_u"]
+    assert ci["diff"] == pytest.approx(u - 1)
+    assert ci["high"] < 0 and ci["p_value"] < 0.01
+    same = theil_u_interval(prev, true, prev, n_resamples=100)
+    assert same["diff"] == 0 and same["low"] == 0 and same["high"] == 0

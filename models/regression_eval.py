@@ -585,10 +585,16 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
             if r["metrics"]["theil_u"] is not None and r["metrics"]["theil_u"] < 1
         ]
         sig = [n for n in beat if (block["models"][n]["dm"]["p_value"] or 1) < 0.05]
+        worse = [
+            n
+            for n, r in block["models"].items()
+            if (r["dm"]["stat"] or 0) > 0 and (r["dm"]["p_value"] or 1) < 0.05
+        ]
         out += [
             "",
             f"U < 1: {', '.join(beat) if beat else 'none'}; of them with DM p < 0.05 "
-            f"(unadjusted): {', '.join(sig) if sig else 'none'}.",
+            f"(unadjusted): {', '.join(sig) if sig else 'none'}. Worse than the random walk "
+            f"with DM p < 0.05: {', '.join(worse) if worse else 'none'}.",
         ]
     if figure and "fixed_origin" in result["schemes"]:
         best, level = best_model(result), best_model(result, variant="min-max level")
@@ -635,7 +641,7 @@ def plot_regression(
                 color=colour,
                 lw=1.0,
                 ls=style,
-                label=f"{name} (U {u:.3f})",
+                label=f"{name} (U {u:.4f})",
             )
         ax.plot(
             dates[sl],

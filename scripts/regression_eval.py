@@ -64,7 +64,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--inputs-cache", type=Path, default=Path("var/regression_inputs.npz"))
     parser.add_argument("--inputs-only", action="store_true")
+    parser.add_argument(
+        "--render-only", action="store_true", help="re-render OUT/regression.{md,png} from its json"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        from models.regression_eval import plot_regression, render_regression
+
+        result = json.loads((args.out / "regression.json").read_text())
+        plot_regression(result, args.out / "regression.png")
+        (args.out / "regression.md").write_text(render_regression(result))
+        print(render_regression(result))
+        return
 
     from models.evaluate import EvalConfig
 
@@ -76,20 +87,23 @@ def main() -> None:
         return
     from models.regression_eval import plot_regression, render_regression, run_regression
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = run_regression(
         {"prices": prices, "inputs": inputs},
         cfg,
         say=lambda s: print(f"[{time.perf_counter() - started:6.0f} s] {s}", flush=True),
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "regression.json").write_text(json.dumps(result, indent=1))
     plot_regression(result, args.out / "regression.png")
     text = render_regression(result)
     (args.out / "regression.md").write_text(text)
     print(text)
-    print(f"run_regression wall time: {seconds:.0f} s ({seconds / 60:.1f} min)")
+    print(
+        f"run_regression wall time: {seconds:.0f} s ({seconds / 60:.1f} min); CPU time of "
+        f"this process {cpu:.0f} s (one torch thread: about the wall time on an idle core)"
+    )
 
 
 if __name__ == "__main__":

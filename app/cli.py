@@ -377,6 +377,7 @@ def evaluate(
             schemes=("fixed_origin",),
             models=("TCN", "KDTCN", "LSTM", "EB-TCN"),
             tune_trials=0,
+            regression=False,
         )
     factory, engine = open_database(settings)
     graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
@@ -390,11 +391,16 @@ def evaluate(
             config=config,
             progress=lambda label: bar.update(task, advance=1, description=label),
             say=console.print,
+            data_dir=settings.data_dir,
         )
     engine.dispose()
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(result, indent=1))
     (out / "results.md").write_text(to_markdown(result))
+    if result.get("regression"):
+        from models.regression_eval import plot_regression
+
+        plot_regression(result["regression"], out / "regression.png")
     if result.get("tuning"):
         from models.tuned import write_tuned
 

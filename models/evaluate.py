@@ -56,6 +56,7 @@ __all__ = [
     "NEURAL_MODELS",
     "EvalConfig",
     "PriceHistory",
+    "combined_inputs",
     "Fitted",
     "Fold",
     "fit_fold",
@@ -76,6 +77,7 @@ class NeuralSpec:
     events: str | None  # key into the `inputs` dict, or None
     highway: int = 0  # steps of the linear autoregressive path over prices (0: none)
     pretrain: bool = False  # first fitted on the price history before the news (see below)
+    denoise: bool = False  # each window's prices wavelet-denoised on their own (causal)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ NEURAL_MODELS: dict[str, NeuralSpec] = {
     "KDEB-TCN": NeuralSpec("tcn", False, "kg_events"),
     "KDTCN": NeuralSpec("tcn", True, "kg_events", HIGHWAY),
     "KDTCN w/o highway": NeuralSpec("tcn", True, "kg_events"),
+    "KDTCN+VADER": NeuralSpec("tcn", True, "kg_events+vader", HIGHWAY),
+    "TCN (wavelet-denoised)": NeuralSpec("tcn", True, None, HIGHWAY, denoise=True),
     "TCN (pre-trained)": NeuralSpec("tcn", True, None, HIGHWAY, pretrain=True),
     "KDTCN (pre-trained)": NeuralSpec("tcn", True, "kg_events", HIGHWAY, pretrain=True),
     "ST-TCN": NeuralSpec("tcn", True, "sentences", HIGHWAY),
@@ -141,6 +145,7 @@ class EvalConfig:
     tune_trials: int = 0
     tune_models: tuple[str, ...] = ("TCN", "KDTCN")
     tune_storage: str | None = None  # an Optuna RDB URL (PostgreSQL); None: in memory
+    regression: bool = True  # also next_close against the random walk (models.regression_eval)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -288,7 +293,7 @@ def scheme_predictions(
             train=train or cfg.train,
             seed=seed,
             net=net,
-            denoise=cfg.denoise,
+            denoise=cfg.denoise or spec.denoise,
             rolling_window=scheme == "rolling_window",
             history=history,
         )
@@ -381,6 +386,19 @@ def scheme_days(
     return out
 
 
+def combined_inputs(inputs: dict[str, np.ndarray | None]) -> dict[str, np.ndarray | None]:
+    """`inputs` plus the side-by-side inputs that NEURAL_MODELS name as "a+b" (e.g. the
+    KG events beside the day's VADER sentiment), when every part is present."""
+    out = dict(inputs)
+    for spec in NEURAL_MODELS.values():
+        key = spec.events
+        if key and "+" in key and key not in out:
+            parts = [out.get(k) for k in key.split("+")]
+            if all(p is not None for p in parts):
+                out[key] = np.hstack(parts)  # type: ignore[arg-type]
+    return out
+
+
 def baselines_for(rule: Target) -> dict[str, Baseline]:
     """The baselines of a target's kind of label."""
     if rule.kind == "big_move":
@@ -412,6 +430,7 @@ def run_evaluation(
     """Run every model of `config` and return a JSON-serialisable result dict. Models that
     pre-train run only when the price `history` before the news is given."""
     cfg = config or EvalConfig()
+    inputs = combined_inputs(inputs)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     started = time.perf_counter()
     dates = pd.DatetimeIndex(prices.index)
@@ -579,7 +598,9 @@ TUNED_FROM = {
     "KDTCN": "KDTCN",
     "KDTCN w/o highway": "KDTCN",
     "TCN (pre-trained)": "TCN",
+    "TCN (wavelet-denoised)": "TCN",
     "KDTCN (pre-trained)": "KDTCN",
+    "KDTCN+VADER": "KDTCN",
     "ST-TCN": "KDTCN",
     "VADER-TCN": "KDTCN",
 }

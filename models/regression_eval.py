@@ -29,7 +29,6 @@ random walk. All rows of a scheme score the same test days.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -41,7 +40,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from models.evaluate import NEURAL_MODELS, EvalConfig, NeuralSpec, scheme_days
+from models.evaluate import NEURAL_MODELS, EvalConfig, NeuralSpec, combined_inputs, scheme_days
 from models.features import Normaliser, price_features
 from models.inputs import Windows, make_windows
 from models.metrics import json_safe
@@ -59,7 +58,7 @@ from models.regression import (
 )
 from models.stats import seed_summary
 from models.targets import get_target
-from models.train import History, TrainConfig, seed_everything, split_validation
+from models.train import History, TrainConfig, fit_classifier, seed_everything
 
 __all__ = [
     "RegressionOptions",
@@ -98,53 +97,12 @@ class RegressionOptions:
     threads: int | None = 1
 
 
-# ---------------------------------------------------------------------------------------
-# Training a regressor. Written here because models.train.fit_classifier hard-wires BCE;
-# the loop mirrors it (Adam, shuffled mini-batches from a seeded generator, early stopping on
-# the chronological validation tail with the same patience, best weights restored).
-
-
 def fit_regressor(
     model: nn.Module, train: Windows, *, config: TrainConfig, seed: int
 ) -> tuple[nn.Module, History]:
-    """Fit `model` (one scalar per window) to the float targets `train.y` with MSE."""
-    seed_everything(seed)
-    fit_set, val_set = split_validation(train, config.val_fraction)
-    x = torch.from_numpy(fit_set.x)
-    y = torch.from_numpy(fit_set.y.astype(np.float32))
-    xv = torch.from_numpy(val_set.x)
-    yv = torch.from_numpy(val_set.y.astype(np.float32))
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loss_fn = nn.MSELoss()
-    history = History()
-    best, best_loss, waited = copy.deepcopy(model.state_dict()), float("inf"), 0
-    generator = torch.Generator().manual_seed(seed)
-    for epoch in range(config.epochs):
-        model.train()
-        order = torch.randperm(len(y), generator=generator)
-        total = 0.0
-        for start in range(0, len(y), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            optimiser.zero_grad()
-            loss = loss_fn(model(x[batch]), y[batch])
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-        model.eval()
-        with torch.no_grad():
-            val_loss = float(loss_fn(model(xv), yv))
-        history.train_loss.append(total / max(1, len(y)))
-        history.val_loss.append(val_loss)
-        if val_loss < best_loss - 1e-5:
-            best, best_loss, waited = copy.deepcopy(model.state_dict()), val_loss, 0
-            history.best_epoch = epoch
-        else:
-            waited += 1
-            if waited >= config.patience:
-                break
-    model.load_state_dict(best)
-    model.eval()
-    return model, history
+    """Fit `model` (one scalar per window) to the float targets `train.y` with MSE: the
+    harness's training loop (models.train.fit_classifier) with another loss."""
+    return fit_classifier(model, train, config=config, seed=seed, loss_fn=nn.MSELoss())
 
 
 def _predict(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -308,6 +266,7 @@ def run_regression(
     cfg = cfg or EvalConfig()
     opts = options or RegressionOptions()
     prices, inputs = _unpack(data)
+    inputs = combined_inputs(inputs)
     threads = torch.get_num_threads()
     if opts.threads:
         torch.set_num_threads(opts.threads)
@@ -403,6 +362,8 @@ def _run(
             spec = NEURAL_MODELS[name]
             if spec.events is not None and inputs.get(spec.events) is None:
                 continue
+            if spec.pretrain or spec.denoise:  # pre-training: the classifiers' ablation;
+                continue  # denoising: the rows of `opts.denoised_models`
             event_rows = inputs.get(spec.events) if spec.events else None
             folds = [
                 _fold_windows(

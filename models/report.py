@@ -174,7 +174,22 @@ def to_markdown(result: dict[str, Any]) -> str:
         "- TCN, WB-TCN, EB-TCN and KDTCN carry LSTNet's linear path over the last 5 days' "
         "price features, each clipped to +-4 training standard deviations and read with its "
         "absolute value (`KDTCN w/o highway` is KDTCN without it); KDEB-TCN reads events "
-        "only.",
+        "only. Price features: log return, high-low range, close-open body and volume change "
+        "(the open-to-previous-close gap is left out: the ^DJI open is mostly the previous "
+        "close, a recording artefact whose spread changes in 2015-2016).",
+        "- Text channels beside the events: `KDTCN+VADER` adds the day's rank-weighted VADER "
+        "sentiment (chosen over LSA words and MiniLM sentences by validation AUC on folds "
+        "inside the training period; see the README), `ST-TCN`, `VADER-TCN` and `WB-TCN` "
+        "read one text channel with prices and no events.",
+        "- `TCN (wavelet-denoised)`: each window's prices denoised on their own (causal). "
+        "`TCN (pre-trained)` and `KDTCN (pre-trained)`: first fitted on the price history "
+        "before the news (events at their no-news value), then on the fold"
+        + (
+            f" ({p['pretrain_history']['from']} to {p['pretrain_history']['to']}, "
+            f"{p['pretrain_history']['days']} days)."
+            if p.get("pretrain_history")
+            else "."
+        ),
         "- Tutorial networks (RNN, LSTM, stacked LSTM, GRU, BiLSTM, 1-D CNN) run for "
         "`next_day` on the fixed origin; only TCN and KDTCN run on the rolling schemes (the "
         "time budget of the run).",
@@ -229,6 +244,11 @@ def to_markdown(result: dict[str, Any]) -> str:
                     ]
                     out.append(f"- {name}: " + "; ".join(parts))
                 out.append("")
+    if result.get("regression"):
+        from models.regression_eval import render_regression
+
+        out.append(render_regression(result["regression"], figure="regression.png"))
+        out.append("")
     out.append(
         "Per-seed figures for every metric and subset, the decision cuts and the folds' "
         "thresholds are in `results.json`."

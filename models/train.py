@@ -54,9 +54,16 @@ def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]
 
 
 def fit_classifier(
-    model: nn.Module, train: Windows, *, config: TrainConfig, seed: int
+    model: nn.Module,
+    train: Windows,
+    *,
+    config: TrainConfig,
+    seed: int,
+    loss_fn: nn.Module | None = None,
 ) -> tuple[nn.Module, History]:
-    """Fit with early stopping on validation loss; the best epoch's weights are restored."""
+    """Fit with early stopping on validation loss; the best epoch's weights are restored.
+    The loss is binary cross-entropy on logits unless `loss_fn` is given (a regressor passes
+    nn.MSELoss with float targets in `train.y`)."""
     seed_everything(seed)
     fit_set, val_set = split_validation(train, config.val_fraction)
     x = torch.from_numpy(fit_set.x)
@@ -64,7 +71,7 @@ def fit_classifier(
     xv = torch.from_numpy(val_set.x)
     yv = torch.from_numpy(val_set.y.astype(np.float32))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = loss_fn or nn.BCEWithLogitsLoss()
     history = History()
     best, best_loss, waited = copy.deepcopy(model.state_dict()), float("inf"), 0
     generator = torch.Generator().manual_seed(seed)

@@ -10,12 +10,15 @@ text; nothing of them is fitted here.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +29,8 @@ from app.tables import Headline
 from kg.embed import EventEmbedder
 from kg.sentences import SentenceEncoder, daily_text_rows, vader_features
 from kg.words import HeadlineLSA
-from models.evaluate import EvalConfig, run_evaluation
+from models.evaluate import EvalConfig, PriceHistory, run_evaluation
+from models.features import price_features
 from models.inputs import DEFAULT_RANK, assign_days, event_rows
 
 __all__ = ["evaluation_inputs", "evaluate_dataset"]
@@ -104,6 +108,31 @@ def evaluation_inputs(
     return prices, inputs
 
 
+def _regression(prices: Any, inputs: dict[str, np.ndarray], config: EvalConfig) -> dict[str, Any]:
+    """models.regression_eval.run_regression in a worker process (one torch thread)."""
+    from models.regression_eval import RegressionOptions, run_regression
+
+    return run_regression(
+        (prices, inputs), config, say=lambda _line: None, options=RegressionOptions(threads=1)
+    )
+
+
+def price_history(data_dir: Path, symbol: str, before: dt.date) -> PriceHistory | None:
+    """The bundled daily history of `symbol` before `before` (the first day with news), as
+    the pre-training input of models.evaluate; None for a symbol without one."""
+    from models.history import HISTORY_SYMBOLS, load_history
+
+    if symbol not in HISTORY_SYMBOLS:
+        return None
+    bars = load_history(symbol, data_dir, end=before - dt.timedelta(days=1))
+    return PriceHistory(
+        price_features(bars).to_numpy(np.float32),
+        bars["adj_close"].to_numpy(float),
+        str(bars.index[0].date()),
+        str(bars.index[-1].date()),
+    )
+
+
 def evaluate_dataset(
     *,
     session: Session,
@@ -113,7 +142,11 @@ def evaluate_dataset(
     config: EvalConfig,
     progress: Callable[[str], None],
     say: Callable[[str], None],
+    data_dir: Path | None = None,
 ) -> dict[str, Any]:
+    """`run_evaluation` (and next_close's `run_regression`) on the stored data of `symbol`;
+    with `data_dir`, the bundled price history before the news pre-trains the models that
+    ask for it."""
     prices, inputs = evaluation_inputs(
         session=session,
         symbol=symbol,
@@ -122,7 +155,26 @@ def evaluate_dataset(
         train_end=dt.date.fromisoformat(config.train_end),
         say=say,
     )
-    result = run_evaluation(prices, inputs, config=config, progress=progress)
+    history = None
+    if data_dir is not None:
+        history = price_history(data_dir, symbol, prices.index[0].date())
+        if history is not None:
+            say(f"price history for pre-training: {history.first}..{history.last}")
+    # next_close's regression runs beside the classifiers in a second process, each on one
+    # core with one torch thread (small networks: two threads per process only contend).
+    threads = torch.get_num_threads()
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        regression = pool.submit(_regression, prices, inputs, config) if config.regression else None
+        torch.set_num_threads(1)
+        try:
+            result = run_evaluation(
+                prices, inputs, config=config, progress=progress, history=history
+            )
+        finally:
+            torch.set_num_threads(threads)
+        if regression is not None:
+            say("next_close: waiting for the regression process")
+            result["regression"] = regression.result()
     result["protocol"]["symbol"] = symbol
     result["protocol"]["inputs"] = {
         k: int(v.shape[1]) if v.ndim == 2 else 1 for k, v in inputs.items()

@@ -105,3 +105,25 @@ def test_import_slice_is_idempotent_on_each_backend(session_factory, tmp_path: P
         assert session.scalar(select(func.count()).select_from(Headline)) == (
             first.headlines_inserted
         )
+
+
+def test_import_history_stores_the_asked_days_once_on_each_backend(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """GSPC bars of a span from the bundled Yahoo history, through the same storage path."""
+    import datetime as dt
+
+    from app.importer import import_history
+    from app.services.prices import load_prices
+    from models.history import load_history
+
+    span = {"start": dt.date(2016, 6, 20), "end": dt.date(2016, 6, 24)}
+    first = import_history("GSPC", DATA_DIR, session_factory, **span)
+    assert (first.prices_inserted, first.prices_present, first.rejected) == (5, 0, [])
+    again = import_history("GSPC", DATA_DIR, session_factory, **span)
+    assert (again.prices_inserted, again.prices_present) == (0, 5)
+    with session_factory() as session:
+        stored = load_prices(session=session, symbol="GSPC")
+        assert load_prices(session=session, symbol="DJIA").empty
+    expected = load_history("GSPC", DATA_DIR, **span)
+    assert list(stored.index) == list(expected.index)
+    assert stored["close"].tolist() == pytest.approx(expected["close"].tolist(), rel=1e-12)
+    assert stored.loc["2016-06-24", "close"] == pytest.approx(2037.41, abs=0.01)

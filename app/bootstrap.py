@@ -91,6 +91,25 @@ def has_walk_forward(session: Session, symbol: str, target: str, start: dt.date)
     return bool(found)
 
 
+def chain_embedding(factory: sessionmaker[Session], symbol: str) -> str | None:
+    """The embedding of `symbol`'s newest walk-forward chain (of its KDTCN versions, the
+    newest with the latest cut before WALK_FORWARD_START: the chain's first cut), or None."""
+    from app.tables import ModelVersion
+
+    with factory() as session:
+        return session.scalar(
+            select(ModelVersion.embedding_version)
+            .where(
+                ModelVersion.symbol == symbol,
+                ModelVersion.name == "KDTCN",
+                ModelVersion.train_end < WALK_FORWARD_START,
+                ModelVersion.embedding_version.is_not(None),
+            )
+            .order_by(ModelVersion.train_end.desc(), ModelVersion.id.desc())
+            .limit(1)
+        )
+
+
 def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     """Build whatever is missing for the bundled demo: schema, data, events, and per target a
     walk-forward chain of KDTCN versions (with their embedding), so the demo's last 18
@@ -156,8 +175,10 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
         if not missing:
             continue
         # One embedding for every symbol: it depends on the events and the first cut only,
-        # and build_embeddings names it by those inputs, so the second symbol's chain
-        # (same trading days, so the same first cut) loads the first one's artifact.
+        # not on the symbol. The second symbol's chain (same trading days, so the same
+        # first cut) names DJIA's; build_embeddings would find the same artifact by its
+        # inputs too, but only after re-reading every event to hash them.
+        shared = None if symbol == SYMBOL else chain_embedding(factory, SYMBOL)
         task = bar.add_task(f"{symbol}: embedding (TransE)", total=None)
 
         def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
@@ -172,6 +193,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 targets=missing,
                 start=WALK_FORWARD_START,
                 every=WALK_FORWARD_EVERY,
+                embedding_version=shared,
                 say=lambda line, symbol=symbol: log.info("walk-forward %s: %s", symbol, line),
                 progress=on_epoch,
             )

@@ -16,7 +16,14 @@ from app.services.headlines import EventSource, extract_pending
 from app.settings import Settings
 from app.tables import Headline, Price
 
-__all__ = ["open_database", "extract_all", "pending_count", "first_run", "has_walk_forward"]
+__all__ = [
+    "open_database",
+    "extract_all",
+    "pending_count",
+    "first_run",
+    "has_walk_forward",
+    "SERVED_SYMBOLS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,10 @@ log = logging.getLogger(__name__)
 # sample by a chain of versions refitted every quarter (63 trading days).
 WALK_FORWARD_START = dt.date(2015, 1, 2)
 WALK_FORWARD_EVERY = 63
+# Symbols the first start serves: DJIA from the Kaggle table, and the S&P 500 from the
+# bundled Yahoo history (models.history) over the same days, both with the Reddit news.
+SECOND_SYMBOL = "GSPC"
+SERVED_SYMBOLS = ("DJIA", SECOND_SYMBOL)
 
 
 def open_database(settings: Settings) -> tuple[sessionmaker[Session], Engine]:
@@ -80,12 +91,31 @@ def has_walk_forward(session: Session, symbol: str, target: str, start: dt.date)
     return bool(found)
 
 
+def chain_embedding(factory: sessionmaker[Session], symbol: str) -> str | None:
+    """The embedding of `symbol`'s newest walk-forward chain (of its KDTCN versions, the
+    newest with the latest cut before WALK_FORWARD_START: the chain's first cut), or None."""
+    from app.tables import ModelVersion
+
+    with factory() as session:
+        return session.scalar(
+            select(ModelVersion.embedding_version)
+            .where(
+                ModelVersion.symbol == symbol,
+                ModelVersion.name == "KDTCN",
+                ModelVersion.train_end < WALK_FORWARD_START,
+                ModelVersion.embedding_version.is_not(None),
+            )
+            .order_by(ModelVersion.train_end.desc(), ModelVersion.id.desc())
+            .limit(1)
+        )
+
+
 def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     """Build whatever is missing for the bundled demo: schema, data, events, and per target a
     walk-forward chain of KDTCN versions (with their embedding), so the demo's last 18
     months are answered out of sample. Each step is skipped when already done; returns the
     loaded pipeline."""
-    from app.importer import SYMBOL, import_djia_reddit
+    from app.importer import SYMBOL, import_djia_reddit, import_history
     from app.migrate import upgrade
     from app.services.training import train_walk_forward
     from kg.pipeline import EventPipeline
@@ -115,6 +145,19 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
 
         import_djia_reddit(settings.data_dir / "djia_reddit", factory, progress=on_progress)
         done("imported the bundled data")
+    # The second symbol, served with the same news: its bars of the DJIA table's trading
+    # days (2008-08-08..2016-07-01 in the bundle), from the long Yahoo history.
+    with factory() as session:
+        first, last = session.execute(
+            select(func.min(Price.date), func.max(Price.date)).where(Price.symbol == SYMBOL)
+        ).one()
+        has_second = session.scalar(
+            select(func.count()).select_from(Price).where(Price.symbol == SECOND_SYMBOL)
+        )
+    if first is not None and not has_second:
+        step = time.perf_counter()
+        report = import_history(SECOND_SYMBOL, settings.data_dir, factory, start=first, end=last)
+        done(f"imported {report.prices_inserted} {SECOND_SYMBOL} bars ({first}..{last})")
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
     step = time.perf_counter()
     processed = (
@@ -122,16 +165,23 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     )
     if processed:
         done(f"extracted and linked the events of {processed} headlines")
-    with factory() as session:
-        missing = [
-            t for t in TARGETS if not has_walk_forward(session, SYMBOL, t, WALK_FORWARD_START)
-        ]
-    if processed:  # new events: the embedding and every version on it are rebuilt
-        missing = list(TARGETS)
-    if missing:
-        task = bar.add_task("embedding (TransE)", total=None)
+    for symbol in SERVED_SYMBOLS:
+        with factory() as session:
+            missing = [
+                t for t in TARGETS if not has_walk_forward(session, symbol, t, WALK_FORWARD_START)
+            ]
+        if processed:  # new events: the embedding and every version on it are rebuilt
+            missing = list(TARGETS)
+        if not missing:
+            continue
+        # One embedding for every symbol: it depends on the events and the first cut only,
+        # not on the symbol. The second symbol's chain (same trading days, so the same
+        # first cut) names DJIA's; build_embeddings would find the same artifact by its
+        # inputs too, but only after re-reading every event to hash them.
+        shared = None if symbol == SYMBOL else chain_embedding(factory, SYMBOL)
+        task = bar.add_task(f"{symbol}: embedding (TransE)", total=None)
 
-        def on_epoch(epoch: int, epochs: int, loss: float) -> None:
+        def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
             bar.update(task, total=epochs, completed=epoch)
 
         with transaction(factory) as session:
@@ -139,20 +189,23 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 session=session,
                 artifacts=settings.artifacts_dir,
                 graph=pipeline.graph,
-                symbol=SYMBOL,
+                symbol=symbol,
                 targets=missing,
                 start=WALK_FORWARD_START,
                 every=WALK_FORWARD_EVERY,
-                say=lambda line: log.info("walk-forward: %s", line),
+                embedding_version=shared,
+                say=lambda line, symbol=symbol: log.info("walk-forward %s: %s", symbol, line),
                 progress=on_epoch,
             )
         log.info(
-            "walk-forward chains for %s: a cut every %d trading days from %s",
+            "walk-forward chains of %s for %s: a cut every %d trading days from %s",
+            symbol,
             ", ".join(missing),
             WALK_FORWARD_EVERY,
             WALK_FORWARD_START,
         )
-        done(f"trained {len(rows)} walk-forward KDTCN versions")
+        embedding = rows[0].embedding_version if rows else None
+        done(f"trained {len(rows)} walk-forward KDTCN versions of {symbol} (embedding {embedding})")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

@@ -75,6 +75,34 @@ def import_djia_reddit_cmd(
     )
 
 
+@import_cli.command("history")
+def import_history_cmd(
+    symbol: Annotated[str, typer.Argument(help="DJIA or GSPC (models.history)")],
+    start: Annotated[str | None, typer.Option(help="First day (ISO date)")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (ISO date)")] = None,
+) -> None:
+    """Import a symbol's bars from the bundled Yahoo history in data/prices/, idempotent."""
+    import datetime as dt
+
+    from app.db import make_engine, make_sessionmaker
+    from app.importer import import_history
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    report = import_history(
+        symbol,
+        settings.data_dir,
+        make_sessionmaker(engine),
+        start=dt.date.fromisoformat(start) if start else None,
+        end=dt.date.fromisoformat(end) if end else None,
+    )
+    engine.dispose()
+    console.print(
+        f"{symbol} prices: {report.prices_inserted} inserted, {report.prices_present} already "
+        f"present; skipped: {'; '.join(report.rejected) or 'none'}"
+    )
+
+
 @kg_cli.command("extract")
 def kg_extract() -> None:
     """Extract and link the events of every stored headline not yet processed."""

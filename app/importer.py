@@ -5,11 +5,16 @@ RedditNews.csv (Date, News; by date descending, rank order within a date),
 DJIA_table.csv (Date, Open, High, Low, Close, Volume, Adj Close).
 Both headline files come from /r/worldnews and share one source, so a headline present in
 both is stored once (same source, date and content hash).
+
+`import_history` stores bars of a second symbol from the long Yahoo histories in
+`data/prices/` (models.history) through the same storage path, for the dates asked: the
+first start imports GSPC over the DJIA table's trading days, the period of the news.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import logging
@@ -26,7 +31,7 @@ from app.schemas import HeadlineIn, PriceBarIn
 from app.services.headlines import insert_headlines
 from app.services.prices import store_prices
 
-__all__ = ["ImportReport", "import_djia_reddit", "SOURCE", "SYMBOL"]
+__all__ = ["ImportReport", "import_djia_reddit", "import_history", "SOURCE", "SYMBOL"]
 
 log = logging.getLogger(__name__)
 
@@ -125,5 +130,43 @@ def import_djia_reddit(
         if progress:
             progress("headlines", min(start + CHUNK, len(items)), len(items))
     for line in report.rejected[:20]:
+        log.warning("skipped %s", line)
+    return report
+
+
+def import_history(
+    symbol: str,
+    data_dir: Path,
+    factory: sessionmaker[Session],
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> ImportReport:
+    """Store the bars of `symbol`'s bundled history (models.history.load_history, which
+    drops and counts bad rows) from `start` to `end` inclusive as `symbol`, in one
+    transaction; running it again adds nothing."""
+    from models.history import load_history
+
+    frame = load_history(symbol, data_dir, start=start, end=end)
+    report = ImportReport()
+    report.rejected = [
+        f"{symbol}: {n} rows, {why}" for why, n in frame.attrs["dropped"].items() if n
+    ]
+    bars = [
+        PriceBarIn(
+            date=day.date().isoformat(),
+            open=row.open,
+            high=row.high,
+            low=row.low,
+            close=row.close,
+            adj_close=row.adj_close,
+            volume=int(row.volume),
+        )
+        for day, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+    ]
+    with transaction(factory) as session:
+        result = store_prices(session=session, symbol=symbol, items=bars)
+    report.prices_inserted, report.prices_present = result.inserted, result.already_present
+    for line in report.rejected:
         log.warning("skipped %s", line)
     return report

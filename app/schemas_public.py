@@ -46,6 +46,7 @@ class ModelVersionPublic(_Out):
 
 
 class ModelList(_Out):
+    symbols: list[str] = Field(description="The symbols with at least one version (served)")
     models: list[ModelVersionPublic]
 
 

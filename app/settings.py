@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     )
     artifacts_dir: Path = Field(default=PROJECT_ROOT / "var" / "artifacts")
     data_dir: Path = Field(
-        default=PROJECT_ROOT / "data", description="Bundled demo data (DJIA + Reddit, WD40k)"
+        default=PROJECT_ROOT / "data",
+        description="Bundled demo data (DJIA + Reddit, WD40k, DJIA/GSPC histories)",
     )
     pystow_home: Path = Field(
         default=PROJECT_ROOT / "var" / "pystow",

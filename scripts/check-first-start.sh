@@ -90,6 +90,16 @@ with httpx.Client(base_url=base, timeout=120) as http:
     bm = big.json()
     assert bm["call"] in ("big", "calm") and bm["p_up"] is None and bm["label_threshold"] > 0
     assert bm["in_sample"] is False, bm
+    # The second symbol, served with the same news (the bundled ^GSPC history).
+    gspc = {}
+    for target in ("next_day", "same_day", "big_move"):
+        g = http.get("/v1/predictions/GSPC", params={"date": "2016-06-24", "target": target})
+        assert g.status_code == 200, (target, g.status_code, g.text[:500])
+        gspc[target] = g.json()
+        assert 0.0 <= gspc[target]["p"] <= 1.0 and gspc[target]["in_sample"] is False, g.text
+    assert gspc["same_day"]["p"] != body["p"], (gspc["same_day"]["p"], body["p"])
+    models = http.get("/v1/models").json()
+    assert models["symbols"] == ["DJIA", "GSPC"], models["symbols"]
     page = http.get("/v1/explanations/DJIA/view")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     print(
@@ -99,6 +109,10 @@ with httpx.Client(base_url=base, timeout=120) as http:
     )
     print(
         f"prediction 2016-06-24 big_move: P={bm['p']} that {bm['outcome']} ({bm['call']})"
+    )
+    print(
+        "GSPC 2016-06-24: "
+        + ", ".join(f"{t} p={g['p']} ({g['call']})" for t, g in gspc.items())
     )
     model, always = bt["classification"]["model"], bt["classification"]["always_up"]
     print(

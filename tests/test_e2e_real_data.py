@@ -2,6 +2,8 @@
 
 One module-scoped build (first half of 2016, the whole WD40k graph, a few epochs) on a
 SQLite file; the service is then queried over real HTTP, and its page in headless Chromium.
+GSPC is imported for the slice's DJIA days from the bundled Yahoo history and served with
+the same news (a same_day chain on DJIA's embedding), as the first start does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.bootstrap import extract_all
 from app.db import make_engine, make_sessionmaker, transaction
-from app.importer import import_djia_reddit
+from app.importer import import_djia_reddit, import_history
 from app.migrate import upgrade
 from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
@@ -30,6 +32,7 @@ from app.services.training import train_and_register, train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
 from models.features import PRICE_FEATURES, price_features
+from models.history import load_history
 from models.inputs import event_rows, make_windows, window_at
 from models.targets import TARGETS, get_target
 from models.train import TrainConfig
@@ -67,6 +70,12 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     import_djia_reddit(_slice(root / "raw"), factory)
+    with factory() as session:
+        first, last = session.execute(
+            select(func.min(Price.date), func.max(Price.date)).where(Price.symbol == "DJIA")
+        ).one()
+    gspc = import_history("GSPC", DATA_DIR, factory, start=first, end=last)
+    assert gspc.prices_inserted > 100 and not gspc.rejected
     extract_all(factory, pipeline)
     artifacts = root / "artifacts"
     with transaction(factory) as session:
@@ -90,6 +99,20 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
             embedding_version=version,
             config=TrainConfig(epochs=6, patience=3),
             n_seeds=1,  # the served default is SERVED_SEEDS; one keeps the fixture quick
+            say=lambda _line: None,
+        )
+        # GSPC, same news and same embedding: one target's chain (the first start trains
+        # every target; there the embedding is found by its inputs, as DJIA's).
+        train_walk_forward(
+            session=session,
+            artifacts=artifacts,
+            graph=pipeline.graph,
+            symbol="GSPC",
+            targets=("same_day",),
+            start=FIRST_CUT + dt.timedelta(days=1),
+            every=21,
+            embedding_version=version,
+            config=TrainConfig(epochs=6, patience=3),
             say=lambda _line: None,
         )
     settings = Settings(
@@ -537,11 +560,13 @@ def test_target_contract_no_input_after_what_the_target_allows(built, target, da
             session.execute(delete(Headline).where(Headline.date == last_news))
             assert not np.allclose(model_input(session)[0], base, atol=1e-6)
         last_bar = session.scalar(
-            select(func.max(Price.date)).where(Price.date <= rule.last_price_date(day))
+            select(func.max(Price.date)).where(
+                Price.symbol == "DJIA", Price.date <= rule.last_price_date(day)
+            )
         )
         session.execute(
             update(Price)
-            .where(Price.date == last_bar)
+            .where(Price.symbol == "DJIA", Price.date == last_bar)
             .values(
                 close=Price.close * 1.01, adj_close=Price.adj_close * 1.01, high=Price.high * 1.01
             )
@@ -558,7 +583,9 @@ def test_no_served_answer_was_fitted_on_the_day_it_predicts(built, client) -> No
     _, factory = built
     with factory() as session:
         days = session.scalars(
-            select(Price.date).where(Price.date >= FIRST_CUT).order_by(Price.date)
+            select(Price.date)
+            .where(Price.symbol == "DJIA", Price.date >= FIRST_CUT)
+            .order_by(Price.date)
         ).all()
     for day in days[1::7]:
         for target in TARGETS:
@@ -617,3 +644,40 @@ def test_data_after_d_and_a_newer_version_leave_the_answer_for_d_unchanged(  # t
         ).json()["model"]["version"]
         == newer.version
     )
+
+
+def test_gspc_is_served_with_the_same_news_and_embedding(client) -> None:  # type: ignore[no-untyped-def]
+    """The second symbol: its own bars (the bundled ^GSPC history), the same headlines and
+    events, the same embedding, its own walk-forward versions and answers."""
+    params = {"date": BREXIT, "target": "same_day"}
+    resp = client.get("/v1/predictions/GSPC", params=params)
+    assert resp.status_code == 200, resp.text
+    gspc, djia = resp.json(), client.get("/v1/predictions/DJIA", params=params).json()
+    assert gspc["in_sample"] is False and gspc["model"]["train_until"] < BREXIT
+    assert gspc["data"]["prices_to"] == "2016-06-23" and gspc["data"]["headlines_to"] == BREXIT
+    assert gspc["coverage"] == djia["coverage"]  # the same news in the window
+    assert gspc["model"]["version"] != djia["model"]["version"]
+    assert abs(gspc["p_up"] - djia["p_up"]) > 1e-4, (gspc["p_up"], djia["p_up"])
+    models = client.get("/v1/models").json()
+    assert models["symbols"] == ["DJIA", "GSPC"]
+    embeddings = {
+        (m["symbol"], m["embedding_version"]) for m in models["models"] if m["name"] == "KDTCN"
+    }
+    assert {e for s, e in embeddings if s == "GSPC"} == {e for s, e in embeddings if s == "DJIA"}
+    # Its backtest is scored on GSPC's own moves (the bundled file), not DJIA's.
+    span = {"start": "2016-04-01", "end": "2016-07-01", "target": "same_day"}
+    days = client.get("/v1/backtest/GSPC", params=span).json()["days"]
+    bars = load_history("GSPC", DATA_DIR, start=dt.date(2016, 3, 1), end=dt.date(2016, 7, 1))
+    moves = bars["adj_close"].pct_change()
+    assert len(days) > 50
+    for d in days:
+        assert d["return"] == pytest.approx(moves.loc[d["date"]], abs=1e-12), d["date"]
+    djia_days = client.get("/v1/backtest/DJIA", params=span).json()["days"]
+    assert [d["return"] for d in days] != [d["return"] for d in djia_days]
+    expl = client.get("/v1/explanations/GSPC", params=params)
+    assert expl.status_code == 200, expl.text
+    ex = expl.json()
+    assert ex["prediction"]["p_up"] == pytest.approx(gspc["p_up"], abs=1e-6)
+    assert any(e["date"] == BREXIT for e in ex["events"]) and ex["graph"]["nodes"]
+    no_chain = client.get("/v1/predictions/GSPC", params={"date": BREXIT, "target": "big_move"})
+    assert no_chain.status_code == 409 and "--symbol GSPC" in no_chain.json()["detail"]

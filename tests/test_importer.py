@@ -105,3 +105,65 @@ def test_import_slice_is_idempotent_on_each_backend(session_factory, tmp_path: P
         assert session.scalar(select(func.count()).select_from(Headline)) == (
             first.headlines_inserted
         )
+
+
+def test_import_history_stores_the_asked_days_once_on_each_backend(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """GSPC bars of a span from the bundled Yahoo history, through the same storage path."""
+    import datetime as dt
+
+    from app.importer import import_history
+    from app.services.prices import load_prices
+    from models.history import load_history
+
+    span = {"start": dt.date(2016, 6, 20), "end": dt.date(2016, 6, 24)}
+    first = import_history("GSPC", DATA_DIR, session_factory, **span)
+    assert (first.prices_inserted, first.prices_present, first.rejected) == (5, 0, [])
+    again = import_history("GSPC", DATA_DIR, session_factory, **span)
+    assert (again.prices_inserted, again.prices_present) == (0, 5)
+    with session_factory() as session:
+        stored = load_prices(session=session, symbol="GSPC")
+        assert load_prices(session=session, symbol="DJIA").empty
+    expected = load_history("GSPC", DATA_DIR, **span)
+    assert list(stored.index) == list(expected.index)
+    assert stored["close"].tolist() == pytest.approx(expected["close"].tolist(), rel=1e-12)
+    assert stored.loc["2016-06-24", "close"] == pytest.approx(2037.41, abs=0.01)
+
+
+def test_the_second_symbol_names_the_embedding_of_djias_chain(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """First start: GSPC's chain uses the embedding of DJIA's newest chain (its first cut,
+    the latest before WALK_FORWARD_START), and a symbol with no chain gets None (built)."""
+    import datetime as dt
+
+    from app.bootstrap import WALK_FORWARD_START, chain_embedding, has_walk_forward
+    from app.db import transaction
+    from app.services.model_versions import record_version
+
+    assert chain_embedding(session_factory, "DJIA") is None
+    rows = [  # (name, cut, embedding): an older manual version, two chains, a later cut
+        ("KDTCN", dt.date(2014, 6, 30), "emb-manual"),
+        ("KDTCN", dt.date(2014, 12, 31), "emb-old-chain"),
+        ("KDTCN", dt.date(2014, 12, 31), "emb-new-chain"),
+        ("KDTCN", dt.date(2015, 4, 2), "emb-new-chain-later-cut"),
+        ("TCN", dt.date(2014, 12, 31), None),
+    ]
+    with transaction(session_factory) as session:
+        for i, (name, cut, embedding) in enumerate(rows):
+            record_version(
+                session=session,
+                name=name,
+                symbol="DJIA",
+                target="same_day",
+                version=f"v{i}",
+                artifact_path=f"/nonexistent/v{i}",
+                embedding_version=embedding,
+                train_start=None,
+                train_end=cut,
+                metrics={},
+                config={},
+            )
+    assert chain_embedding(session_factory, "DJIA") == "emb-new-chain"
+    assert chain_embedding(session_factory, "GSPC") is None
+    with session_factory() as session:
+        assert has_walk_forward(session, "DJIA", "same_day", WALK_FORWARD_START)
+        assert not has_walk_forward(session, "GSPC", "same_day", WALK_FORWARD_START)
+        assert not has_walk_forward(session, "DJIA", "big_move", WALK_FORWARD_START)

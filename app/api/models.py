@@ -14,5 +14,10 @@ router = APIRouter(prefix="/v1", tags=["models"], responses=READ_ERRORS)
 
 @router.get("/models", response_model=ModelList)
 def get_models(session: SessionDep) -> dict:
-    """Trained model versions, newest first, with their validation metrics."""
-    return {"models": [model_version_public(row) for row in list_versions(session=session)]}
+    """Trained model versions, newest first, with their validation metrics, and the symbols
+    they serve."""
+    rows = list_versions(session=session)
+    return {
+        "symbols": sorted({row.symbol for row in rows}),
+        "models": [model_version_public(row) for row in rows],
+    }

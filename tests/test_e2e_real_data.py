@@ -113,6 +113,7 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
             every=21,
             embedding_version=version,
             config=TrainConfig(epochs=6, patience=3),
+            n_seeds=1,
             say=lambda _line: None,
         )
     settings = Settings(

@@ -146,7 +146,9 @@ def evaluate_dataset(
 ) -> dict[str, Any]:
     """`run_evaluation` (and next_close's `run_regression`) on the stored data of `symbol`;
     with `data_dir`, the bundled price history before the news pre-trains the models that
-    ask for it."""
+    ask for it. The regression runs in a "spawn" worker process, which imports the calling
+    script's main module again: a script that calls this needs the usual
+    `if __name__ == "__main__":` guard (the `kdtcn` command has it)."""
     prices, inputs = evaluation_inputs(
         session=session,
         symbol=symbol,

@@ -380,6 +380,7 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
         scheme_days,
         scheme_predictions,
     )
+    from models.tuned import served_params
 
     server, factory = built
     params = {"start": "2016-04-01", "end": "2016-07-01", "target": "same_day"}
@@ -406,6 +407,7 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
     test_days = all_days[index[all_days] >= pd.Timestamp(cfg.test_start)]
     plan = scheme_days("rolling_origin", test_days, all_days, train_days, index, cfg)
     folds = make_folds(get_target("same_day"), prices["adj_close"].to_numpy(float), plan)
+    net, train, _ = served_params("KDTCN", "same_day", FIRST_CUT, cfg.train)
     runs = scheme_predictions(
         NEURAL_MODELS["KDTCN"],
         price_features(prices).to_numpy(np.float32),
@@ -415,6 +417,9 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
         cfg=cfg,
         target="same_day",
         seed=0,
+        # the hyper-parameters every served version after the search's last day uses
+        net=net,
+        train=train,
     )
     assert [d["date"] for d in served] == [str(dates[t]) for t in test_days]
     probs = np.concatenate([p_test for _, p_test in runs])

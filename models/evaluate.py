@@ -199,6 +199,8 @@ def fit_window_model(
         params=net,
         highway=spec.highway,
     )
+    if spec.pretrain and pretrain is None:
+        raise ValueError("a pre-trained model needs the price history before the news")
     if spec.pretrain and pretrain is not None and pn is not None:
         model = _pretrain(model, pretrain, pn, en, event_rows, window, target, train, seed)
     model, history = fit_classifier(

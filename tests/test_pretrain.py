@@ -84,3 +84,12 @@ def test_side_by_side_inputs_are_built_only_when_every_part_is_present() -> None
     np.testing.assert_array_equal(both["kg_events+vader"][:, 3:], vader)
     assert "kg_events+vader" not in combined_inputs({"kg_events": events})
     assert NEURAL_MODELS["KDTCN+VADER"].events == "kg_events+vader"
+
+
+@pytest.mark.parametrize("name", ["TCN (pre-trained)", "TCN (wavelet-denoised)", "KDTCN+VADER"])
+def test_evaluation_only_variants_are_not_servable(name: str) -> None:
+    from app.services.training import _servable
+
+    assert _servable("kdtcn") == "KDTCN"
+    with pytest.raises(ValueError, match="evaluation-only"):
+        _servable(name)

@@ -57,8 +57,14 @@ __all__ = [
 WINDOW = 20
 SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the evaluation scores
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
-# Models that serving can feed: prices and/or the KG-driven event embeddings.
-SERVABLE = {name for name, spec in NEURAL_MODELS.items() if spec.events in (None, "kg_events")}
+# Models that serving can feed: prices and/or the KG-driven event embeddings (not yet the
+# evaluation's pre-trained or wavelet-denoised variants: serving neither pre-trains nor
+# denoises).
+SERVABLE = {
+    name
+    for name, spec in NEURAL_MODELS.items()
+    if spec.events in (None, "kg_events") and not spec.pretrain and not spec.denoise
+}
 
 
 def model_key(name: str) -> str:
@@ -285,7 +291,10 @@ def _fit_version(
 def _servable(name: str) -> str:
     key = model_key(name)
     if key not in SERVABLE:
-        raise ValueError(f"{name} needs an evaluation-only input; servable: {sorted(SERVABLE)}")
+        raise ValueError(
+            f"{name} is evaluation-only (an input or a fitting step serving lacks); "
+            f"servable: {sorted(SERVABLE)}"
+        )
     return key
 
 

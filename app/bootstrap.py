@@ -205,7 +205,9 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
             WALK_FORWARD_START,
         )
         embedding = rows[0].embedding_version if rows else None
-        done(f"trained {len(rows)} walk-forward KDTCN versions of {symbol} (embedding {embedding})")
+        log.info("walk-forward %s: embedding %s", symbol, embedding)
+        # short enough not to wrap on an 80-column console (check-first-start greps it)
+        done(f"trained {len(rows)} KDTCN versions of {symbol}")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

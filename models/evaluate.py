@@ -63,6 +63,7 @@ __all__ = [
     "fit_window_model",
     "fold_calls",
     "make_folds",
+    "normalised_windows",
     "predict_days",
     "run_evaluation",
     "scheme_days",
@@ -161,6 +162,28 @@ class Fitted:
     history: History
 
 
+def normalised_windows(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    labels: np.ndarray,
+    fit_mask_rows: np.ndarray,
+    *,
+    window: int,
+    target: str,
+    denoise: bool = False,
+) -> tuple[Normaliser | None, Normaliser | None, Windows]:
+    """The inputs `spec` reads, normalised with statistics of the fitting rows only, cut into
+    every window whose label is known (`labels` < 0: no window); and the normalisers."""
+    pn = Normaliser.fit(price_rows[fit_mask_rows]) if spec.prices else None
+    en = None
+    if spec.events is not None and event_rows is not None:
+        en = Normaliser.fit(event_rows[fit_mask_rows])
+    p = pn.transform(price_rows) if pn else None
+    e = en.transform(event_rows) if en and event_rows is not None else None
+    return pn, en, make_windows(p, e, labels, window=window, target=target, denoise=denoise)
+
+
 def fit_window_model(
     spec: NeuralSpec,
     price_rows: np.ndarray,
@@ -184,18 +207,21 @@ def fit_window_model(
     `pretrain`: (the history, its labels under this fit's target and threshold), used when
     `spec.pretrain`; its rows are normalised with this fit's price normaliser.
     """
-    pn = Normaliser.fit(price_rows[fit_mask_rows]) if spec.prices else None
-    en = None
-    if spec.events is not None and event_rows is not None:
-        en = Normaliser.fit(event_rows[fit_mask_rows])
-    p = pn.transform(price_rows) if pn else None
-    e = en.transform(event_rows) if en and event_rows is not None else None
-    windows = make_windows(p, e, up, window=window, target=target, denoise=denoise)
+    pn, en, windows = normalised_windows(
+        spec,
+        price_rows,
+        event_rows,
+        up,
+        fit_mask_rows,
+        window=window,
+        target=target,
+        denoise=denoise,
+    )
     seed_everything(seed)  # the initial weights, too, come from the seed
     model = SequenceClassifier(
         encoder=spec.encoder,
-        price_dim=p.shape[1] if p is not None else 0,
-        event_dim=e.shape[1] if e is not None else 0,
+        price_dim=len(pn.mean) if pn else 0,
+        event_dim=len(en.mean) if en else 0,
         params=net,
         highway=spec.highway,
     )

@@ -40,9 +40,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from models.evaluate import NEURAL_MODELS, EvalConfig, NeuralSpec, combined_inputs, scheme_days
-from models.features import Normaliser, price_features
-from models.inputs import Windows, make_windows
+from models.evaluate import (
+    NEURAL_MODELS,
+    EvalConfig,
+    NeuralSpec,
+    combined_inputs,
+    normalised_windows,
+    scheme_days,
+)
+from models.features import price_features
+from models.inputs import Windows
 from models.metrics import json_safe
 from models.networks import NetParams, SequenceClassifier
 from models.regression import (
@@ -144,14 +151,15 @@ def _fold_windows(
     standardised log return of each window's day."""
     fit_rows = np.zeros(len(up), bool)
     fit_rows[1 : int(block[0])] = True
-    pn = Normaliser.fit(price_rows[fit_rows]) if spec.prices else None
-    en = None
-    if spec.events is not None and event_rows is not None:
-        en = Normaliser.fit(event_rows[fit_rows])
-    p = pn.transform(price_rows) if pn else None
-    e = en.transform(event_rows) if en and event_rows is not None else None
-    windows = make_windows(
-        p, e, up, window=window, target=NEXT_CLOSE.window_target, denoise=denoise
+    pn, en, windows = normalised_windows(
+        spec,
+        price_rows,
+        event_rows,
+        up,
+        fit_rows,
+        window=window,
+        target=NEXT_CLOSE.window_target,
+        denoise=denoise,
     )
     mean = float(np.mean(values[fit_days]))
     std = float(np.std(values[fit_days]))
@@ -166,8 +174,8 @@ def _fold_windows(
         test.x[order],
         mean,
         std,
-        p.shape[1] if p is not None else 0,
-        e.shape[1] if e is not None else 0,
+        len(pn.mean) if pn else 0,
+        len(en.mean) if en else 0,
     )
 
 

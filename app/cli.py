@@ -222,7 +222,11 @@ def train(
 
     from app.bootstrap import open_database
     from app.db import transaction
-    from app.services.training import train_and_register, train_walk_forward
+    from app.services.training import (
+        out_of_sample_line,
+        train_and_register,
+        train_walk_forward,
+    )
     from kg.graph import KnowledgeGraph
     from models.targets import TARGETS
 
@@ -272,15 +276,9 @@ def train(
             ]
     engine.dispose()
     for row in rows:
-        oos = (row.metrics or {}).get("out_of_sample")
         console.print(
-            f"{row.version}: fitted on labels up to {row.train_end}; out of sample: "
-            + (
-                f"{oos['n_days']} days {oos['from']}..{oos['to']}, accuracy {oos['accuracy']:.3f}"
-                f" (majority {oos['majority_accuracy']:.3f}), mcc {oos['mcc']:.3f}"
-                if oos
-                else "no stored day after the cut"
-            )
+            f"{row.version}: fitted on labels up to {row.train_end}; "
+            + out_of_sample_line(row.metrics)
         )
     console.print(f"{len(rows)} versions in {time.perf_counter() - started:.0f} s")
 
@@ -297,8 +295,9 @@ def backtest(
     ] = False,
 ) -> None:
     """Point-in-time predictions over a range: skill beside reference rules (always-up and
-    reversal; for big_move never-big and persistence), and the returns of trading the calls
-    (the same figures as GET /v1/backtest)."""
+    reversal; for big_move never-big and persistence; for next_close price errors against the
+    random walk), and the returns of trading the calls (the same figures as GET
+    /v1/backtest)."""
     import datetime as dt
 
     from rich.table import Table
@@ -341,6 +340,14 @@ def backtest(
                 ),
             )
         console.print(table)
+        if result["regression"]:
+            r = result["regression"]
+            console.print(
+                f"predicted close: RMSE {r['rmse']:.2f}, MAE {r['mae']:.2f}, MAPE "
+                f"{r['mape']:.2f}%, Theil's U {r['theil_u']:.3f} (< 1 beats the random walk), "
+                f"direction {r['direction_accuracy']:.3f}, 80% interval held the close on "
+                f"{r['interval_coverage']:.0%} of days"
+            )
         if result["strategy"]:
             table = Table(
                 f"strategy (net of {cost_bps:g} bp)",

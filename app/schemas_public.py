@@ -72,25 +72,42 @@ class Coverage(_Out):
     last_day: DayCoverage | None
 
 
+class PricePrediction(_Out):
+    previous_close: float = Field(description="The adjusted close of D, the last bar read")
+    predicted_close: float = Field(description="previous_close * exp(predicted_log_return)")
+    predicted_log_return: float
+    interval_level: float = Field(description="The interval's nominal coverage (0.8)")
+    low: float = Field(description="The interval's lower end, a price")
+    high: float = Field(description="The interval's upper end, a price")
+    interval_rule: str = Field(description="How the interval was made")
+
+
 class PredictionBody(_Out):
     symbol: str
     target: TargetName
     date: dt.date
-    target_date: str = Field(description="The day whose move is predicted")
-    p: float = Field(ge=0, le=1, description="The probability of `outcome`")
-    outcome: str = Field(description="What `p` is the probability of, in words")
+    target_date: str = Field(description="The day whose move (or close) is predicted")
+    p: float | None = Field(
+        ge=0, le=1, description="The probability of `outcome`; null for next_close"
+    )
+    outcome: str = Field(description="What `p` is the probability of, or what is predicted")
     call: Literal["up", "down", "big", "calm"] = Field(
-        description="The positive call (up, big) when p >= decision_cut"
+        description="The positive call (up, big) when p >= decision_cut; for next_close, up "
+        "when the predicted close is at or above the previous close"
     )
     p_up: float | None = Field(
-        ge=0, le=1, description="P(up) for a direction target (= p); null for big_move"
+        ge=0, le=1, description="P(up) for a direction target (= p); null otherwise"
     )
     direction: Literal["up", "down"] | None = Field(
-        description="The call of a direction target; null for big_move"
+        description="The call of a direction target or of next_close's implied move; null "
+        "for big_move"
+    )
+    price: PricePrediction | None = Field(
+        default=None, description="next_close: the predicted close and its interval"
     )
     decision_cut: float = Field(
         description="The version's cut, chosen on its training days: it calls the positive "
-        "class there about as often as it occurred"
+        "class there about as often as it occurred (next_close: 0, the implied move's sign)"
     )
     label_threshold: float | None = Field(
         description="big_move: q, the |log return| above which a move is big (the 80th "
@@ -149,7 +166,10 @@ class ExplainedEvent(_Out):
     predicate: str
     object: str | None
     negated: bool
-    effect: float = Field(description="P(up) with every event minus P(up) without this one")
+    effect: float = Field(
+        description="The answer with every event minus the answer without this one: of the "
+        "probability, or for next_close of the predicted close (see effect_unit)"
+    )
     entities: list[EntityMention]
     group: int | None
 
@@ -174,6 +194,9 @@ class ExplanationPublic(_Out):
     date: dt.date
     prediction: PredictionBody
     method: str
+    effect_unit: Literal["probability", "price"] = Field(
+        description="What effects are differences of: a probability, or a price (next_close)"
+    )
     events: list[ExplainedEvent]
     groups: list[EventGroup]
     graph: GraphElements
@@ -199,8 +222,14 @@ class EventsOfDay(_Out):
 class BacktestDay(_Out):
     date: dt.date = Field(description="The trading day predicted")
     asked: dt.date = Field(description="The date D whose answer predicted it")
-    p: float = Field(description="The probability of the target's positive outcome")
-    p_up: float | None = Field(description="= p for a direction target; null for big_move")
+    p: float | None = Field(
+        description="The probability of the target's positive outcome; null for next_close"
+    )
+    p_up: float | None = Field(description="= p for a direction target; null otherwise")
+    close: float = Field(description="The day's realised adjusted close")
+    predicted_close: float | None = Field(description="next_close: the predicted close")
+    low: float | None = Field(description="next_close: the interval's lower end")
+    high: float | None = Field(description="next_close: the interval's upper end")
     decision_cut: float = Field(description="The cut of the version that answered")
     call: Literal["up", "down", "big", "calm"]
     label: bool = Field(description="The realised outcome under the answering version's labels")
@@ -235,7 +264,12 @@ class BacktestPublic(_Out):
         description="the model and two reference rules on the same days (direction targets: "
         "always_up and reversal; big_move: never_big and persistence, big when the last "
         "move was): mcc, balanced_accuracy, accuracy, hit_rate, f1, share_up; the model "
-        "also auc, brier, n_days"
+        "also auc, brier, n_days (not for next_close, whose calls are the implied moves)"
+    )
+    regression: dict[str, float | int | None] | None = Field(
+        default=None,
+        description="next_close: rmse, mae, mape (percent), theil_u (RMSE over the random "
+        "walk's; < 1 beats it), direction_accuracy, interval_coverage, n_days; null otherwise",
     )
     strategy: dict[str, dict[str, float | int | None]] | None = Field(
         description="long_short, long_flat and buy_and_hold: cumulative_return, "

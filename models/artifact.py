@@ -16,7 +16,7 @@ import torch
 
 from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
-from models.train import predict_proba
+from models.train import predict_outputs, predict_proba
 
 __all__ = ["ServedModel", "save_artifact", "load_artifact"]
 
@@ -24,13 +24,16 @@ __all__ = ["ServedModel", "save_artifact", "load_artifact"]
 @dataclass
 class ServedModel:
     """Weights + normalisers + configuration; `predict` maps normalised (n, W, F) windows
-    to P(up), the mean over the networks of a seed ensemble (one network per seed, all
-    fitted on the same rows, so they share the normalisers).
+    to what the target asks, the mean over the networks of a seed ensemble (one network per
+    seed, all fitted on the same rows, so they share the normalisers): P(positive) of a
+    classifier, the predicted value of a regressor (next_close: the log return).
 
     `config` keys: name, encoder, target, window, price_features, price_dim, event_dim,
     event_kind,
     embedding_version, train_start, train_end, version, seeds, decision_cut,
-    label_threshold (big_move's q; None for a direction target).
+    label_threshold (big_move's q; None for a direction target); a regressor's value_scale
+    ([mean, std] its outputs are standardised with) and interval (quantiles of its
+    residuals on training days: {"level", "low", "high"}, in the values' units).
     """
 
     networks: list[SequenceClassifier]
@@ -70,9 +73,22 @@ class ServedModel:
         value = self.config.get("label_threshold")
         return None if value is None else float(value)
 
+    @property
+    def is_regressor(self) -> bool:
+        return self.config.get("value_scale") is not None
+
+    @property
+    def interval(self) -> dict[str, float] | None:
+        """A regressor's prediction interval: quantiles of its training residuals."""
+        return self.config.get("interval")
+
     def predict(self, windows: np.ndarray) -> np.ndarray:
         x = windows.astype(np.float32)
-        return np.mean([predict_proba(net, x) for net in self.networks], axis=0)
+        if not self.is_regressor:
+            return np.mean([predict_proba(net, x) for net in self.networks], axis=0)
+        mean, std = self.config["value_scale"]
+        raw = np.mean([predict_outputs(net, x) for net in self.networks], axis=0)
+        return raw.astype(np.float64) * std + mean
 
 
 def save_artifact(

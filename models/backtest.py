@@ -1,5 +1,6 @@
 """Backtest figures from per-day point-in-time predictions: classification skill next to
-reference rules on the same days, and the returns of trading the calls.
+reference rules on the same days (for next_close, price errors against the random walk and
+the interval's coverage), and the returns of trading the calls.
 
 Trading. The call for day t (up when P(up) >= the decision cut of the version that
 answered) sets the position held over day t, from the close of t-1 to the close of t, so
@@ -20,23 +21,48 @@ import numpy as np
 import pandas as pd
 
 from models.metrics import probability_scores, scores
+from models.regression import regression_scores
 
-__all__ = ["classification_figures", "strategy_returns", "strategy_figures"]
+__all__ = [
+    "classification_figures",
+    "regression_figures",
+    "strategy_returns",
+    "strategy_figures",
+]
 
 
 def classification_figures(
-    y: np.ndarray, p: np.ndarray, calls: np.ndarray, references: dict[str, np.ndarray]
+    y: np.ndarray, p: np.ndarray | None, calls: np.ndarray, references: dict[str, np.ndarray]
 ) -> dict[str, dict[str, float]]:
     """The model's scores (AUC and Brier from its probabilities, the rest from its calls;
     the hit rate is the accuracy) beside reference rules (name -> their calls) on the same
-    days."""
+    days. Without probabilities (a regressor's implied calls), scores of the calls only."""
     y = np.asarray(y, dtype=np.int64)
-    out = {"model": probability_scores(y, p, calls=np.asarray(calls, dtype=np.int64))}
+    calls = np.asarray(calls, dtype=np.int64)
+    out = {"model": scores(y, calls) if p is None else probability_scores(y, p, calls=calls)}
     for name, ref in references.items():
         out[name] = scores(y, np.asarray(ref, dtype=np.int64))
     for row in out.values():
         row["hit_rate"] = row["accuracy"]
     return out
+
+
+def regression_figures(
+    close_prev: np.ndarray,
+    close_true: np.ndarray,
+    close_pred: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> dict[str, float]:
+    """Price scores of predicted closes (models.regression: RMSE, MAE, MAPE, Theil's U
+    against the random walk, direction accuracy of the implied move) and the share of days
+    whose close fell inside the prediction interval [low, high]."""
+    true = np.asarray(close_true, float)
+    inside = (true >= np.asarray(low, float)) & (true <= np.asarray(high, float))
+    return {
+        **regression_scores(close_prev, true, close_pred),
+        "interval_coverage": float(np.mean(inside)),
+    }
 
 
 def strategy_returns(

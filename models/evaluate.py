@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from models.baselines import DIRECTION_BASELINES, Baseline, BaselineData
 from models.features import Normaliser, price_features
@@ -48,6 +49,7 @@ from models.train import (
     History,
     TrainConfig,
     fit_classifier,
+    predict_outputs,
     predict_proba,
     seed_everything,
 )
@@ -65,6 +67,8 @@ __all__ = [
     "make_folds",
     "normalised_windows",
     "predict_days",
+    "predict_windows",
+    "standardised_targets",
     "run_evaluation",
     "scheme_days",
     "scheme_predictions",
@@ -132,7 +136,7 @@ class EvalConfig:
     refit_every: int = 189
     window_years: int = 4
     abrupt_quantile: float = 0.9
-    denoise: bool = False  # causal wavelet denoising of each window's prices (coif3, 3 levels)
+    denoise: bool = False  # causal wavelet denoising of each window's prices (db2, 2 levels)
     models: tuple[str, ...] = tuple(NEURAL_MODELS)
     # The time budget (under 30 minutes on 2 cores): every model runs on the fixed origin;
     # only these also on the rolling schemes; the tutorial networks (RNN ... 1-D CNN) only
@@ -160,6 +164,19 @@ class Fitted:
     event_norm: Normaliser | None
     windows: Windows
     history: History
+    # a regressor's (mean, std) of its training targets: its outputs are standardised values
+    value_scale: tuple[float, float] | None = None
+
+
+def standardised_targets(
+    windows: Windows, values: np.ndarray, days: np.ndarray
+) -> tuple[Windows, float, float]:
+    """The windows predicting `days`, their targets the standardised `values` of those days
+    (mean and std of the values over `days`): what a regressor is fitted on."""
+    train = windows.subset(np.isin(windows.day, days))
+    mean, std = float(np.mean(values[days])), float(np.std(values[days]))
+    z = ((values[train.day] - mean) / std).astype(np.float32)
+    return Windows(train.x, z, train.anchor), mean, std
 
 
 def normalised_windows(
@@ -199,6 +216,7 @@ def fit_window_model(
     denoise: bool = False,
     net: NetParams | None = None,
     pretrain: tuple[PriceHistory, np.ndarray] | None = None,
+    values: np.ndarray | None = None,
 ) -> Fitted:
     """Normalise on the fitting rows, fit on the windows predicting `train_days`.
 
@@ -206,6 +224,8 @@ def fit_window_model(
     (app.services.training), so both give the same model for the same data, cut and seed.
     `pretrain`: (the history, its labels under this fit's target and threshold), used when
     `spec.pretrain`; its rows are normalised with this fit's price normaliser.
+    `values`: fit a regressor of these per-day values (standardised on `train_days`, MSE)
+    instead of a classifier of `up`; `up` then only says which days have a window.
     """
     pn, en, windows = normalised_windows(
         spec,
@@ -227,12 +247,18 @@ def fit_window_model(
     )
     if spec.pretrain and pretrain is None:
         raise ValueError("a pre-trained model needs the price history before the news")
+    if spec.pretrain and values is not None:
+        raise ValueError("pre-training fits classifiers only")
     if spec.pretrain and pretrain is not None and pn is not None:
         model = _pretrain(model, pretrain, pn, en, event_rows, window, target, train, seed)
-    model, history = fit_classifier(
-        model, windows.subset(np.isin(windows.day, train_days)), config=train, seed=seed
-    )
-    return Fitted(model, pn, en, windows, history)
+    if values is None:
+        model, history = fit_classifier(
+            model, windows.subset(np.isin(windows.day, train_days)), config=train, seed=seed
+        )
+        return Fitted(model, pn, en, windows, history)
+    fit_on, mean, std = standardised_targets(windows, values, train_days)
+    model, history = fit_classifier(model, fit_on, config=train, seed=seed, loss_fn=nn.MSELoss())
+    return Fitted(model, pn, en, windows, history, value_scale=(mean, std))
 
 
 def _pretrain(
@@ -260,10 +286,20 @@ def _pretrain(
     return model
 
 
+def predict_windows(fitted: Fitted, x: np.ndarray) -> np.ndarray:
+    """What `fitted` predicts for normalised windows `x`: P(positive) of a classifier, the
+    value (in the values' units, float64) of a regressor."""
+    if fitted.value_scale is None:
+        return predict_proba(fitted.network, x)
+    mean, std = fitted.value_scale
+    return predict_outputs(fitted.network, x).astype(np.float64) * std + mean
+
+
 def predict_days(fitted: Fitted, days: np.ndarray) -> np.ndarray:
-    """P(up) of `fitted` for each of `days` (row indices of predicted days, ascending)."""
+    """What `fitted` predicts for each of `days` (row indices of predicted days, ascending):
+    P(positive) of a classifier, the value (in the values' units) of a regressor."""
     test = fitted.windows.subset(np.isin(fitted.windows.day, days))
-    probs = predict_proba(fitted.network, test.x)
+    probs = predict_windows(fitted, test.x)
     order = np.argsort(test.day)
     assert np.array_equal(test.day[order], np.sort(days)), "test days misaligned"
     return probs[order]

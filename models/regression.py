@@ -1,14 +1,10 @@
 """Next-day price regression scored against the random walk: the pure pieces.
 
-The target, ``next_close``: asked on date D, the adjusted close of the first trading day
-after D, from bars and headlines up to D (the inputs of ``next_day``, so the same windows and
-the same no-look-ahead rule). Models regress the log return r = log(close[t] / close[t-1])
-of the predicted day t and report the close it implies, close[t-1] * exp(r_hat).
-
-It is *not* in `models.targets.TARGETS`: the service trains and serves a walk-forward chain
-of classifiers for every entry there (app.bootstrap, `kdtcn train`), and the tests
-parametrise over it, so a regression entry would be picked up as one more classifier. It is
-defined here (`NEXT_CLOSE`) and shares next_day's windows (`NEXT_CLOSE.window_target`).
+The target, ``next_close`` (`models.targets.TARGETS`, `NEXT_CLOSE` here): asked on date D,
+the adjusted close of the first trading day after D, from bars and headlines up to D (the
+inputs of ``next_day``, so the same windows and the same no-look-ahead rule). Models regress
+the log return r = log(close[t] / close[t-1]) of the predicted day t and report the close it
+implies, close[t-1] * exp(r_hat).
 
 Pieces:
 * `regression_scores`: RMSE, MAE, MAPE of the price, Theil's U (RMSE of the model over RMSE
@@ -44,8 +40,9 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import MinMaxScaler
 
+from models.targets import TARGETS
+
 __all__ = [
-    "RegressionTarget",
     "NEXT_CLOSE",
     "regression_scores",
     "diebold_mariano",
@@ -62,35 +59,7 @@ __all__ = [
 TUTORIAL_WINDOW = 60  # the tutorials read the last 60 trading days
 
 
-@dataclass(frozen=True)
-class RegressionTarget:
-    """A regression target (see the module docstring). `window_target` names the registry
-    target whose windows, alignment and no-look-ahead rule it shares."""
-
-    name: str
-    description: str
-    window_target: str = "next_day"
-
-    @staticmethod
-    def values(close: np.ndarray) -> np.ndarray:
-        """value[t] = log(close[t] / close[t-1]) of every day t (NaN for t = 0): what a model
-        anchored on day t-1 regresses."""
-        close = np.asarray(close, dtype=float)
-        out = np.full(len(close), np.nan)
-        out[1:] = np.log(close[1:] / close[:-1])
-        return out
-
-    @staticmethod
-    def implied_close(close_prev: np.ndarray, log_return: np.ndarray) -> np.ndarray:
-        """The close a predicted log return implies."""
-        return np.asarray(close_prev, float) * np.exp(np.asarray(log_return, float))
-
-
-NEXT_CLOSE = RegressionTarget(
-    "next_close",
-    "the adjusted close of the first trading day after D, from bars and headlines up to D "
-    "(regressed as the log return, reported as the price it implies)",
-)
+NEXT_CLOSE = TARGETS["next_close"]
 
 
 def _rmse(y: np.ndarray, p: np.ndarray) -> float:

@@ -47,6 +47,7 @@ from models.evaluate import (
     combined_inputs,
     normalised_windows,
     scheme_days,
+    standardised_targets,
 )
 from models.features import price_features
 from models.inputs import Windows
@@ -64,8 +65,7 @@ from models.regression import (
     theil_u_interval,
 )
 from models.stats import seed_summary
-from models.targets import get_target
-from models.train import History, TrainConfig, fit_classifier, seed_everything
+from models.train import History, TrainConfig, fit_classifier, predict_outputs, seed_everything
 
 __all__ = [
     "RegressionOptions",
@@ -112,15 +112,6 @@ def fit_regressor(
     return fit_classifier(model, train, config=config, seed=seed, loss_fn=nn.MSELoss())
 
 
-def _predict(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            out.append(model(torch.from_numpy(x[start : start + batch_size])))
-    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
-
-
 @dataclass
 class _FoldData:
     """A fold's windows for one input set: training windows with standardised targets, the
@@ -158,19 +149,16 @@ def _fold_windows(
         up,
         fit_rows,
         window=window,
-        target=NEXT_CLOSE.window_target,
+        target=NEXT_CLOSE.name,
         denoise=denoise,
     )
-    mean = float(np.mean(values[fit_days]))
-    std = float(np.std(values[fit_days]))
-    train = windows.subset(np.isin(windows.day, fit_days))
-    z = ((values[train.day] - mean) / std).astype(np.float32)
+    train, mean, std = standardised_targets(windows, values, fit_days)
     test = windows.subset(np.isin(windows.day, block))
     order = np.argsort(test.day)
     if not np.array_equal(test.day[order], np.sort(block)):
         raise AssertionError("test days misaligned")
     return _FoldData(
-        Windows(train.x, z, train.anchor),
+        train,
         test.x[order],
         mean,
         std,
@@ -200,7 +188,7 @@ def _fit_predict(
     model, history = fit_regressor(model, train, config=config, seed=seed)
     if epochs is not None:
         epochs.append(len(history.val_loss))
-    return _predict(model, test_x)
+    return predict_outputs(model, test_x).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +284,7 @@ def _run(
     price_rows = price_features(prices).to_numpy(np.float32)
     close = prices["adj_close"].to_numpy(float)
     values = NEXT_CLOSE.values(close)
-    up = get_target(NEXT_CLOSE.window_target).labels(close)
+    up = NEXT_CLOSE.labels(close)
     first_day = cfg.window + 1
     all_days = np.arange(first_day, len(prices))
     train_days = all_days[dates[all_days] <= pd.Timestamp(cfg.train_end)]
@@ -510,7 +498,7 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
         "- *(min-max level)* rows are the seed tutorials' framing: the last "
         f"{pr['options']['level_window']} closes min-max scaled (scaler fitted on the rows "
         "before the test period only), the scaled next close regressed with MSE. "
-        "*(wavelet-denoised)*: each window's price features denoised on their own (coif3, 3 "
+        "*(wavelet-denoised)*: each window's price features denoised on their own (db2, 2 "
         "levels, soft universal threshold), so causal.",
         "- Random walk: tomorrow's close = today's. ARIMA(1,0,1) on log returns, fitted on the "
         "training days, parameters frozen, state filtered through the data up to t-1.",

@@ -18,26 +18,40 @@ dataset's label). Event rows run beside the price rows, shifted by `event_shift`
   moves by more than q in absolute log return, q being the 80th percentile of |log return|
   over the version's training days (fitted with the version and stored with it). A question
   of risk rather than direction: volatility clusters, and news may announce a shock.
+* ``next_close`` (shift 0, the inputs of next_day), a regression: the adjusted close of the
+  first trading day after D. Models regress its log return against D's close
+  (`Target.values`) and report the close it implies (`Target.implied_close`); its `labels`
+  are the direction of that move (up when close >= previous close), which is what the
+  direction accuracy of an implied move is scored against.
 
 Headlines are assigned to trading days by `models.inputs.assign_days` (news of weekends and
 holidays goes to the next trading day).
 
 Labels: `Target.fit_threshold` fits what a label needs on the training days (q for
 big_move, nothing for the direction targets), then `Target.labels` labels every day.
+A regression target (`is_regression`) is fitted on `Target.values` instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-__all__ = ["Target", "TARGETS", "TargetName", "DEFAULT_TARGET", "get_target", "log_returns"]
+__all__ = [
+    "Target",
+    "TARGETS",
+    "CLASSIFICATION_TARGETS",
+    "TargetName",
+    "DEFAULT_TARGET",
+    "get_target",
+    "log_returns",
+]
 
-TargetName = Literal["next_day", "same_day", "big_move"]
-LabelKind = Literal["direction", "big_move"]
+TargetName = Literal["next_day", "same_day", "big_move", "next_close"]
+LabelKind = Literal["direction", "big_move", "regression"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,22 @@ class Target:
     event_shift: int  # event rows sit this many steps after the price rows of the window
     kind: LabelKind = "direction"
     big_quantile: float = 0.8  # big_move: q is this quantile of |log return| on training days
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether models of this target regress `values` instead of classifying `labels`."""
+        return self.kind == "regression"
+
+    @staticmethod
+    def values(close: np.ndarray) -> np.ndarray:
+        """What a regression target's models fit: value[t] = log(close[t] / close[t-1]), the
+        log return of day t, regressed by the window anchored on t-1 (NaN for t = 0)."""
+        return log_returns(close)
+
+    @staticmethod
+    def implied_close(close_prev: np.ndarray | float, log_return: np.ndarray | float) -> Any:
+        """The close a predicted log return implies: close_prev * exp(log_return)."""
+        return np.asarray(close_prev, float) * np.exp(np.asarray(log_return, float))
 
     @property
     def calls(self) -> tuple[str, str]:
@@ -76,7 +106,10 @@ class Target:
         return out
 
     def outcome(self, threshold: float | None = None) -> str:
-        """The event whose probability the target gives, in words."""
+        """What the target's answer is, in words: the event whose probability it gives, or
+        the quantity it predicts."""
+        if self.is_regression:
+            return "the adjusted close of the predicted day, with an 80% interval"
         if self.kind == "big_move":
             q = "q" if threshold is None else f"{threshold:.4f} ({threshold:.2%})"
             return f"|log return| of the predicted day > {q}"
@@ -162,8 +195,17 @@ TARGETS: dict[str, Target] = {
             event_shift=0,
             kind="big_move",
         ),
+        Target(
+            "next_close",
+            "the adjusted close of the first trading day after D, from bars and headlines up "
+            "to D (regressed as the log return, reported as the price it implies)",
+            event_shift=0,
+            kind="regression",
+        ),
     )
 }
+# The targets whose models are classifiers (P of a positive outcome); the rest regress.
+CLASSIFICATION_TARGETS = tuple(name for name, t in TARGETS.items() if not t.is_regression)
 DEFAULT_TARGET = "next_day"
 assert set(get_args(TargetName)) == set(TARGETS), "TargetName must list every target"
 

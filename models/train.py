@@ -11,7 +11,13 @@ from torch import nn
 
 from models.inputs import Windows
 
-__all__ = ["TrainConfig", "fit_classifier", "predict_proba", "seed_everything"]
+__all__ = [
+    "TrainConfig",
+    "fit_classifier",
+    "predict_outputs",
+    "predict_proba",
+    "seed_everything",
+]
 
 
 @dataclass
@@ -36,13 +42,19 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_outputs(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The network's raw outputs (float32): logits of a classifier, values of a regressor."""
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out.append(torch.sigmoid(model(torch.from_numpy(x[start : start + batch_size]))))
+            out.append(model(torch.from_numpy(x[start : start + batch_size])))
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
+
+
+def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """P(positive) of a classifier: the sigmoid of its logits."""
+    return torch.sigmoid(torch.from_numpy(predict_outputs(model, x, batch_size))).numpy()
 
 
 def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]:

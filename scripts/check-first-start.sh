@@ -90,13 +90,29 @@ with httpx.Client(base_url=base, timeout=120) as http:
     bm = big.json()
     assert bm["call"] in ("big", "calm") and bm["p_up"] is None and bm["label_threshold"] > 0
     assert bm["in_sample"] is False, bm
+    # next_close: a price with its 80% interval, out of sample, and its backtest's U.
+    nc = http.get("/v1/predictions/DJIA", params={"date": "2016-06-24", "target": "next_close"})
+    assert nc.status_code == 200, (nc.status_code, nc.text[:500])
+    close = nc.json()
+    price = close["price"]
+    assert price["low"] < price["predicted_close"] < price["high"], price
+    assert close["in_sample"] is False and close["p"] is None, close
+    span_nc = {"start": "2015-01-02", "end": "2016-06-30", "target": "next_close"}
+    back_nc = http.get("/v1/backtest/DJIA", params=span_nc)
+    assert back_nc.status_code == 200, (back_nc.status_code, back_nc.text[:500])
+    reg = back_nc.json()["regression"]
+    assert back_nc.json()["in_sample_days"] == 0 and reg["rmse"] > 0, reg
     # The second symbol, served with the same news (the bundled ^GSPC history).
     gspc = {}
-    for target in ("next_day", "same_day", "big_move"):
+    for target in ("next_day", "same_day", "big_move", "next_close"):
         g = http.get("/v1/predictions/GSPC", params={"date": "2016-06-24", "target": target})
         assert g.status_code == 200, (target, g.status_code, g.text[:500])
         gspc[target] = g.json()
-        assert 0.0 <= gspc[target]["p"] <= 1.0 and gspc[target]["in_sample"] is False, g.text
+        assert gspc[target]["in_sample"] is False, g.text
+        if target == "next_close":
+            assert gspc[target]["price"]["predicted_close"] > 0, g.text
+        else:
+            assert 0.0 <= gspc[target]["p"] <= 1.0, g.text
     assert gspc["same_day"]["p"] != body["p"], (gspc["same_day"]["p"], body["p"])
     models = http.get("/v1/models").json()
     assert models["symbols"] == ["DJIA", "GSPC"], models["symbols"]
@@ -111,8 +127,19 @@ with httpx.Client(base_url=base, timeout=120) as http:
         f"prediction 2016-06-24 big_move: P={bm['p']} that {bm['outcome']} ({bm['call']})"
     )
     print(
+        f"prediction 2016-06-24 next_close: {price['predicted_close']} (80% interval "
+        f"{price['low']}..{price['high']}; close on 2016-06-24 {price['previous_close']}); "
+        f"backtest 2015-01-02..2016-06-30 RMSE {reg['rmse']:.1f}, Theil's U "
+        f"{reg['theil_u']:.3f}, interval coverage {reg['interval_coverage']:.2f}"
+    )
+    print(
         "GSPC 2016-06-24: "
-        + ", ".join(f"{t} p={g['p']} ({g['call']})" for t, g in gspc.items())
+        + ", ".join(
+            f"{t} p={g['p']} ({g['call']})"
+            if g["p"] is not None
+            else f"{t} close={g['price']['predicted_close']}"
+            for t, g in gspc.items()
+        )
     )
     model, always = bt["classification"]["model"], bt["classification"]["always_up"]
     print(

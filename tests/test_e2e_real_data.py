@@ -93,7 +93,7 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
             artifacts=artifacts,
             graph=pipeline.graph,
             symbol="DJIA",
-            targets=("same_day", "next_day", "big_move"),
+            targets=("same_day", "next_day", "big_move", "next_close"),
             start=FIRST_CUT + dt.timedelta(days=1),
             every=21,
             embedding_version=version,
@@ -320,8 +320,12 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                     continue
                 pooled = event_rows(days, loaded.embedder.dim, drop={j: (0,)})
                 x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg["window"], target)
-                drop = served.p - float(model.predict(x[None])[0])
-                assert effects[days[j].event_ids[0]] == pytest.approx(drop, abs=1e-6)
+                # effects are in the answer's units: a probability, or next_close's price
+                answer = served.reported(np.array([served.p, model.predict(x[None])[0]]))
+                drop = float(answer[0] - answer[1])
+                # float32 networks: 1e-6 of a probability, 1e-4 of an index point
+                tol = 1e-4 if served.unit == "price" else 1e-6
+                assert effects[days[j].event_ids[0]] == pytest.approx(drop, abs=tol)
                 checked += 1
         assert checked >= 5 or days is None
 
@@ -460,6 +464,50 @@ def test_big_move_is_served_with_its_threshold_and_backtested(client) -> None:  
     assert explanation["events"]
 
 
+def test_next_close_answers_a_price_with_its_interval_and_is_backtested(client) -> None:  # type: ignore[no-untyped-def]
+    """next_close: the predicted close of the first trading day after D and an 80% interval
+    from the version's training residuals; the backtest scores the closes against the
+    random walk, and explanation effects are in price units."""
+    resp = client.get("/v1/predictions/DJIA", params={"date": BREXIT, "target": "next_close"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    price = body["price"]
+    assert body["p"] is None and body["p_up"] is None and not body["in_sample"]
+    assert price["previous_close"] == pytest.approx(17400.75, abs=0.01)  # D's adjusted close
+    r = price["predicted_log_return"]
+    assert price["predicted_close"] == pytest.approx(17400.75 * np.exp(r), rel=1e-6)
+    assert price["low"] < price["predicted_close"] < price["high"]
+    assert body["call"] == body["direction"] == ("up" if r >= 0 else "down")
+    interval = body["model"]["metrics"]["interval"]
+    assert interval["level"] == price["interval_level"] == 0.8
+    assert interval["low"] < 0 < interval["high"]
+    assert price["low"] == pytest.approx(17400.75 * np.exp(r + interval["low"]), rel=1e-6)
+
+    params = {"start": "2016-04-01", "end": "2016-07-01", "target": "next_close"}
+    bt = client.get("/v1/backtest/DJIA", params=params).json()
+    days = bt["days"]
+    close = np.array([d["close"] for d in days])
+    prev = close / (1 + np.array([d["return"] for d in days]))
+    pred = np.array([d["predicted_close"] for d in days])
+    rmse = float(np.sqrt(np.mean((pred - close) ** 2)))
+    figures = bt["regression"]
+    assert figures["rmse"] == pytest.approx(rmse, rel=1e-6)
+    assert figures["theil_u"] == pytest.approx(rmse / np.sqrt(np.mean((prev - close) ** 2)), 1e-6)
+    inside = np.mean([d["low"] <= d["close"] <= d["high"] for d in days])
+    assert figures["interval_coverage"] == pytest.approx(inside)
+    moves = pred / prev - 1  # the implied move of each day; its sign is the call
+    calls = np.array([d["call"] for d in days])
+    clear = np.abs(moves) > 1e-7
+    assert np.array_equal(calls[clear], np.where(moves[clear] > 0, "up", "down"))
+    assert bt["strategy"] is not None  # its implied calls are known at D's close: traded
+
+    explanation = client.get(
+        "/v1/explanations/DJIA", params={"date": BREXIT, "target": "next_close"}
+    ).json()
+    assert explanation["effect_unit"] == "price" and explanation["events"]
+    assert explanation["prediction"]["price"] == price
+
+
 def test_a_newly_trained_version_is_served_without_restart(built, client, pipeline) -> None:  # type: ignore[no-untyped-def]
     """A version cut on D itself is the newest out-of-sample one for next_day on D."""
     server, factory = built
@@ -495,13 +543,14 @@ def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def
 
 def test_models_endpoint_lists_versions_with_metrics(client) -> None:  # type: ignore[no-untyped-def]
     models = client.get("/v1/models").json()["models"]
-    assert {m["target"] for m in models} == {"same_day", "next_day", "big_move"}
+    assert {m["target"] for m in models} == set(TARGETS)
     # Walk-forward versions: each scored on the trading days after its cut.
     chain = [m for m in models if m["name"] == "KDTCN"]
     assert len(chain) >= 6
     for m in chain:
         oos = m["metrics"]["out_of_sample"]
-        assert oos["from"] > m["train_until"] and np.isfinite(oos["accuracy"])
+        figure = "theil_u" if m["target"] == "next_close" else "accuracy"
+        assert oos["from"] > m["train_until"] and np.isfinite(oos[figure])
 
 
 @pytest.mark.browser
@@ -599,8 +648,9 @@ def test_no_served_answer_was_fitted_on_the_day_it_predicts(built, client) -> No
             assert p.status_code == 200, p.text
             body = p.json()
             until = dt.date.fromisoformat(body["model"]["train_until"])
-            # next_day predicts the first trading day after D; same_day predicts D itself.
-            assert until <= day if target == "next_day" else until < day
+            # next_day (and big_move, next_close) predict the first trading day after D;
+            # same_day predicts D itself.
+            assert until <= day if TARGETS[target].bar_of_date_is_input else until < day
             assert body["in_sample"] is False
     early = {"date": "2016-02-16", "target": "same_day", "allow_in_sample": "true"}
     p = client.get("/v1/predictions/DJIA", params=early)

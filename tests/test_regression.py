@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from models.evaluate import NEURAL_MODELS, fit_window_model, predict_days
 from models.regression import (
     NEXT_CLOSE,
     arima_returns,
@@ -17,6 +18,7 @@ from models.regression import (
     minmax_windows,
     regression_scores,
 )
+from models.train import TrainConfig
 
 
 def _walk(n: int = 400, seed: int = 0) -> np.ndarray:
@@ -207,3 +209,43 @@ def test_u_interval_is_a_paired_block_bootstrap_of_u_minus_one() -> None:
     assert ci["high"] < 0 and ci["p_value"] < 0.01
     same = theil_u_interval(prev, true, prev, n_resamples=100)
     assert same["diff"] == 0 and same["low"] == 0 and same["high"] == 0
+
+
+def test_a_window_regressor_learns_an_autoregressive_return_out_of_sample() -> None:
+    """fit_window_model with `values` (the fitting step of served next_close versions): on
+    log returns with r[t] = 0.6 r[t-1] + noise, its out-of-sample predictions correlate
+    with the realised returns, and its scale is the training days' mean and std."""
+    rng = np.random.default_rng(0)
+    n, cut = 900, 600
+    r = np.zeros(n)
+    for t in range(1, n):
+        r[t] = 0.6 * r[t - 1] + rng.normal(0, 0.01)
+    close = 100 * np.exp(np.cumsum(r))
+    values = NEXT_CLOSE.values(close)
+    rows = np.nan_to_num(values)[:, None].astype(np.float32)
+    fit_rows = np.arange(n) <= cut
+    train_days = np.arange(21, cut + 1)
+    fitted = fit_window_model(
+        NEURAL_MODELS["TCN"],
+        rows,
+        None,
+        NEXT_CLOSE.labels(close),
+        fit_rows,
+        train_days,
+        window=20,
+        target="next_close",
+        train=TrainConfig(epochs=15, patience=4),
+        seed=0,
+        values=values,
+    )
+    assert fitted.value_scale == pytest.approx(
+        (np.mean(values[train_days]), np.std(values[train_days]))
+    )
+    test = np.arange(cut + 1, n)
+    predicted = predict_days(fitted, test)
+    assert np.corrcoef(predicted, values[test])[0, 1] > 0.4
+    # and the random walk's U of its implied closes is below 1
+    scores = regression_scores(
+        close[test - 1], close[test], NEXT_CLOSE.implied_close(close[test - 1], predicted)
+    )
+    assert scores["theil_u"] < 0.95

@@ -1,5 +1,7 @@
 """The backtest: for each trading day of a range, the prediction the service would have
-served then (point in time, under the registry's serving rule) and the realised move.
+served then (point in time, under the registry's serving rule) and the realised move (for
+next_close, the predicted close and its interval beside the realised close, scored by
+RMSE and Theil's U against the random walk; its implied up/down calls are traded).
 
 Each version predicts its own days in one batch, from the same inputs a served answer
 reads (the window cut by models.inputs; tests check that the two agree), so a backtest of
@@ -18,7 +20,12 @@ from app.domain import NotFound
 from app.services.daily import collect_days
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
-from models.backtest import classification_figures, strategy_figures, strategy_returns
+from models.backtest import (
+    classification_figures,
+    regression_figures,
+    strategy_figures,
+    strategy_returns,
+)
 from models.inputs import event_rows, window_at
 from models.metrics import json_safe
 from models.targets import get_target
@@ -99,8 +106,10 @@ def run_backtest(
     close = prices["adj_close"].to_numpy(float)
     idx = np.asarray(predicted)
     # The realised outcome of day t, and of the day before (for the persistence rules),
-    # under the labels of the version that answered t (big_move: its own q).
+    # under the labels of the version that answered t (big_move: its own q); a regressor's
+    # interval (log return offsets) for each day.
     label = np.zeros(len(predicted), dtype=np.int64)
+    offsets = np.zeros((len(predicted), 2))
     prev_label = np.zeros(len(predicted), dtype=np.int64)
     position = {t: i for i, t in enumerate(predicted)}
     events: dict[str, np.ndarray] = {}
@@ -112,12 +121,25 @@ def run_backtest(
             cut[position[t]] = loaded[vid].model.decision_cut
             label[position[t]] = labels[t]
             prev_label[position[t]] = labels[t - 1]
+            if rule.is_regression:
+                interval = loaded[vid].model.interval or {"low": np.nan, "high": np.nan}
+                offsets[position[t]] = (interval["low"], interval["high"])
     returns = close[idx] / close[idx - 1] - 1.0
     up = (close[idx] >= close[idx - 1]).astype(np.int64)
     calls = (p_pos >= cut).astype(np.int64)
     positive, negative = rule.calls
     direction = rule.kind == "direction"
+    directional = direction or rule.is_regression  # its calls are up/down
     net = strategy_returns(calls, returns, cost_bps=cost_bps)
+    price = None
+    if rule.is_regression:  # p_pos holds predicted log returns
+        prev = close[idx - 1]
+        price = {
+            "prev": prev,
+            "pred": rule.implied_close(prev, p_pos),
+            "low": rule.implied_close(prev, p_pos + offsets[:, 0]),
+            "high": rule.implied_close(prev, p_pos + offsets[:, 1]),
+        }
     version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
     day_rows = []
     for i, t in enumerate(predicted):
@@ -127,8 +149,12 @@ def run_backtest(
             {
                 "date": dates[t].isoformat(),
                 "asked": asked.isoformat(),
-                "p": round(float(p_pos[i]), 6),
+                "p": None if price else round(float(p_pos[i]), 6),
                 "p_up": round(float(p_pos[i]), 6) if direction else None,
+                "close": float(close[t]),
+                "predicted_close": float(price["pred"][i]) if price else None,
+                "low": float(price["low"][i]) if price else None,
+                "high": float(price["high"][i]) if price else None,
                 "decision_cut": round(float(cut[i]), 6),
                 "call": positive if calls[i] else negative,
                 "label": bool(label[i]),
@@ -141,13 +167,13 @@ def run_backtest(
                 "long_flat_return": float(net["long_flat"][i]),
             }
         )
-    traded = rule.tradable and direction
+    traded = rule.tradable and directional
     if not rule.tradable:
         note = (
             f"{target} reads the news of the day it predicts, which is not known before "
             "that day's open: it is scored as a classifier, not traded"
         )
-    elif not direction:
+    elif not directional:
         note = f"{target} predicts the size of a move, not its sign: it is scored, not traded"
     else:
         note = None
@@ -172,12 +198,17 @@ def run_backtest(
             ],
             "classification": classification_figures(
                 label,
-                p_pos,
+                None if price else p_pos,
                 calls,
                 {"always_up": np.ones_like(label), "reversal": 1 - prev_label}
-                if direction
+                if directional
                 else {"never_big": np.zeros_like(label), "persistence": prev_label},
             ),
+            "regression": regression_figures(
+                price["prev"], close[idx], price["pred"], price["low"], price["high"]
+            )
+            if price
+            else None,
             "strategy": strategy_figures([dates[t] for t in predicted], net) if traded else None,
             "note": note,
             "days": day_rows,

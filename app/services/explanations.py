@@ -1,8 +1,10 @@
-"""Per-event effects on P(up) by occlusion, and the explanation graph around them.
+"""Per-event effects on the answer by occlusion, and the explanation graph around them.
 
-Effect of an event = P(up with every event) - P(up with that event removed), where removing
-it re-pools its day without it; all variants are scored in one batch. So removing an event
-with effect +e lowers P(up) by exactly e (tests/test_e2e_real_data.py checks it).
+Effect of an event = answer with every event - answer with that event removed, where
+removing it re-pools its day without it; all variants are scored in one batch. The answer is
+P(up) (or P(big move)) for a classifier, the predicted close for next_close (effects in
+price units: `effect_unit`). So removing an event with effect +e lowers the answer by
+exactly e (tests/test_e2e_real_data.py checks it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
         "date": prediction.date.isoformat(),
         "prediction": prediction.public(),
         "method": "occlusion",
+        # effects are differences of what the answer reports: of the probability, or for
+        # next_close of the predicted close (price units)
+        "effect_unit": prediction.unit,
     }
     if embedder is None or prediction.event_rows is None:
         answer.update(
@@ -44,7 +49,10 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
         for i, event_row in enumerate(day.rows):
             variants.append(prediction.window(drop={j: (i,)}))
             index.append((day, event_row))
-    p, effects = occlusion_effects(prediction.loaded.model.predict, prediction.window(), variants)
+    model = prediction.loaded.model
+    value, effects = occlusion_effects(
+        lambda x: prediction.reported(model.predict(x)), prediction.window(), variants
+    )
     events = []
     for (day, row), effect in zip(index, effects, strict=True):
         headline = row.headline
@@ -91,9 +99,10 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
             g["events"].append(e["id"])
             g["entities"].update(x["id"] for x in e["entities"])
             g["effect"] += e["effect"]
-    answer["prediction"]["p"] = round(p, 6)
+    if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit
+        answer["prediction"]["p"] = round(value, 6)
     if answer["prediction"]["p_up"] is not None:
-        answer["prediction"]["p_up"] = round(p, 6)
+        answer["prediction"]["p_up"] = round(value, 6)
     answer["events"] = sorted(events, key=lambda e: -abs(e["effect"]))
     answer["groups"] = [
         {**g, "entities": sorted(g["entities"])}

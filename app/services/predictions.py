@@ -35,7 +35,23 @@ class Prediction:
     event_days: list[DayEvents]
     price_rows: np.ndarray  # normalised (W, P) or None-shaped
     event_rows: np.ndarray | None  # raw pooled, aligned with price_dates (models.inputs)
-    p: float  # the probability of the target's positive outcome (P(up), P(big move))
+    last_close: float  # adjusted close of the last bar read
+    # The model's answer: the probability of the target's positive outcome (P(up), P(big
+    # move)), or for a regression target the predicted value (next_close: log return).
+    p: float
+
+    def reported(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs in the units an answer reports: probabilities as they are, a
+        predicted log return as the close it implies (so effects are in price units)."""
+        rule = get_target(self.target)
+        if rule.is_regression:
+            return rule.implied_close(self.last_close, outputs)
+        return np.asarray(outputs, float)
+
+    @property
+    def unit(self) -> str:
+        """The unit of `reported` values (and of explanation effects)."""
+        return "price" if get_target(self.target).is_regression else "probability"
 
     @property
     def in_sample(self) -> bool:
@@ -61,6 +77,25 @@ class Prediction:
         p = self.price_rows if cfg["price_dim"] else None
         return window_at(p, e, anchor, cfg["window"], cfg["target"])
 
+    def _price(self) -> dict[str, Any]:
+        """next_close: the implied close and its interval (residual quantiles of the version's
+        training days around the predicted log return)."""
+        interval = self.loaded.model.interval
+        if interval is None:
+            raise ValueError(f"version {self.loaded.row.version} stores no interval")
+        r = self.p
+        close = self.reported(np.array([r, r + interval["low"], r + interval["high"]]))
+        return {
+            "previous_close": round(self.last_close, 4),
+            "predicted_close": round(float(close[0]), 4),
+            "predicted_log_return": round(r, 8),
+            "interval_level": interval["level"],
+            "low": round(float(close[1]), 4),
+            "high": round(float(close[2]), 4),
+            "interval_rule": "the predicted log return plus the 10th and 90th percentiles of the "
+            "version's residuals on its training days, as prices",
+        }
+
     def public(self) -> dict[str, Any]:
         row = self.loaded.row
         rule = get_target(self.target)
@@ -75,11 +110,12 @@ class Prediction:
             "target": self.target,
             "date": self.date.isoformat(),
             "target_date": get_target(self.target).target_day(self.date),
-            "p": round(self.p, 6),
+            "p": None if rule.is_regression else round(self.p, 6),
             "outcome": rule.outcome(model.label_threshold),
             "call": call,
             "p_up": round(self.p, 6) if direction else None,
-            "direction": call if direction else None,
+            "direction": call if direction or rule.is_regression else None,
+            "price": self._price() if rule.is_regression else None,
             "decision_cut": round(model.decision_cut, 6),
             "label_threshold": model.label_threshold,
             "in_sample": self.in_sample,
@@ -207,7 +243,16 @@ def build(
         )
         pooled = event_rows(event_days, loaded.embedder.dim, leading=rule.leading_event_rows())
     prediction = Prediction(
-        symbol, target, date, loaded, price_dates, event_days, price_rows, pooled, 0.0
+        symbol,
+        target,
+        date,
+        loaded,
+        price_dates,
+        event_days,
+        price_rows,
+        pooled,
+        float(frame["adj_close"].iloc[-1]),
+        0.0,
     )
     prediction.p = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction

@@ -41,8 +41,9 @@ from models.features import PRICE_FEATURES, price_features
 from models.inputs import event_rows
 from models.metrics import decision_cut as choose_cut
 from models.metrics import json_safe, probability_scores
-from models.targets import get_target
-from models.train import TrainConfig, predict_proba, split_validation
+from models.regression import NEXT_CLOSE, regression_scores
+from models.targets import get_target, log_returns
+from models.train import TrainConfig, split_validation
 from models.tuned import served_params
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "train_and_register",
     "train_walk_forward",
     "model_key",
+    "out_of_sample_line",
 ]
 
 WINDOW = 20
@@ -186,6 +188,7 @@ def _fit_version(
         )
     threshold = rule.fit_threshold(series.close, train_days)
     labels = rule.labels(series.close, threshold)
+    values = rule.values(series.close) if rule.is_regression else None
     net, config, hyper = served_params(TUNED_FROM.get(name), target, series.dates[cut], config)
     ensemble = [
         fit_window_model(
@@ -200,46 +203,31 @@ def _fit_version(
             train=config,
             seed=seed,
             net=net,
+            values=values,
         )
         for seed in seeds
     ]
     fitted = ensemble[0]  # the windows and normalisers are the same for every seed
     train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
     _, tail = split_validation(train_windows, config.val_fraction)
-    tail_p = np.mean([predict_proba(f.network, tail.x) for f in ensemble], axis=0)
-    # The decision cut, chosen on the training days (models.metrics.decision_cut): the
-    # version calls the positive class about as often as it occurred there, whatever the
-    # base rate pulls the probabilities towards.
-    train_p = np.mean([predict_proba(f.network, train_windows.x) for f in ensemble], axis=0)
-    decision_cut = choose_cut(train_p, train_windows.y)
+    days = _Days(series, train_windows.day, tail.day, score_days)
+
+    def predict(on: np.ndarray) -> np.ndarray:
+        """The ensemble's answers for the days `on` (ascending)."""
+        return np.mean([predict_days(f, on) for f in ensemble], axis=0)
+
+    interval = None
+    if values is not None:
+        decision_cut, interval, scores = _regression_metrics(days, series.close, predict)
+    else:
+        decision_cut, scores = _classifier_metrics(days, labels, predict)
     metrics: dict[str, Any] = {
         "hyper_parameters": hyper,
         "outcome": rule.outcome(threshold),
         "label_threshold": threshold,
-        "decision_cut": {
-            "value": decision_cut,
-            "rule": "positive calls on training days as frequent as positive labels there",
-            "share_positive_on_training_days": float(np.mean(train_windows.y)),
-            "share_called_positive_on_training_days": float(np.mean(train_p >= decision_cut)),
-            "share_called_positive_at_0.5": float(np.mean(train_p >= 0.5)),
-        },
-        "out_of_sample": None,
-        "early_stopping_tail": {
-            **probability_scores(tail.y, tail_p, cut=decision_cut),
-            "from": str(series.dates[int(tail.day[0])]),
-            "to": str(series.dates[int(tail.day[-1])]),
-            "best_epochs": [f.history.best_epoch for f in ensemble],
-            "note": "not out of sample: early stopping chose the epoch on these days",
-        },
+        **scores,
     }
-    if len(score_days):
-        p = np.mean([predict_days(f, score_days) for f in ensemble], axis=0)
-        metrics["out_of_sample"] = {
-            **probability_scores(labels[score_days], p, cut=decision_cut),
-            "from": str(series.dates[int(score_days[0])]),
-            "to": str(series.dates[int(score_days[-1])]),
-            "note": "trading days after the cut, before the next version's cut",
-        }
+    metrics["early_stopping_tail"]["best_epochs"] = [f.history.best_epoch for f in ensemble]
     metrics = json_safe(metrics)
     train_end = series.dates[cut]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
@@ -259,6 +247,8 @@ def _fit_version(
         "embedding_until": str(series.embedding_until) if spec.events else None,
         "decision_cut": decision_cut,
         "label_threshold": threshold,
+        "value_scale": list(fitted.value_scale) if fitted.value_scale else None,
+        "interval": interval,
         "train_start": str(series.dates[1]),
         "train_end": str(train_end),
         "version": version,
@@ -285,6 +275,115 @@ def _fit_version(
         train_end=train_end,
         metrics=metrics,
         config=config_out,
+    )
+
+
+@dataclass(frozen=True)
+class _Days:
+    """The days a version's figures are computed on (row indices, ascending)."""
+
+    series: Series
+    train: np.ndarray  # training days with a window
+    tail: np.ndarray  # the early-stopping tail of those
+    score: np.ndarray  # out of sample: after the cut (may be empty)
+
+    def span(self, days: np.ndarray) -> dict[str, str]:
+        dates = self.series.dates
+        return {"from": str(dates[int(days[0])]), "to": str(dates[int(days[-1])])}
+
+
+_TAIL_NOTE = "not out of sample: early stopping chose the epoch on these days"
+_OOS_NOTE = "trading days after the cut, before the next version's cut"
+INTERVAL_LEVEL = 0.8  # a regressor's prediction interval: these central quantiles of residuals
+
+
+def _classifier_metrics(
+    days: _Days, labels: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
+) -> tuple[float, dict[str, Any]]:
+    """The decision cut chosen on the training days, and a classifier's figures."""
+    # The decision cut, chosen on the training days (models.metrics.decision_cut): the
+    # version calls the positive class about as often as it occurred there, whatever the
+    # base rate pulls the probabilities towards.
+    train_p, train_y = predict(days.train), labels[days.train]
+    cut = choose_cut(train_p, train_y)
+    out: dict[str, Any] = {
+        "decision_cut": {
+            "value": cut,
+            "rule": "positive calls on training days as frequent as positive labels there",
+            "share_positive_on_training_days": float(np.mean(train_y)),
+            "share_called_positive_on_training_days": float(np.mean(train_p >= cut)),
+            "share_called_positive_at_0.5": float(np.mean(train_p >= 0.5)),
+        },
+        "out_of_sample": None,
+        "early_stopping_tail": {
+            **probability_scores(labels[days.tail], predict(days.tail), cut=cut),
+            **days.span(days.tail),
+            "note": _TAIL_NOTE,
+        },
+    }
+    if len(days.score):
+        out["out_of_sample"] = {
+            **probability_scores(labels[days.score], predict(days.score), cut=cut),
+            **days.span(days.score),
+            "note": _OOS_NOTE,
+        }
+    return cut, out
+
+
+def _regression_metrics(
+    days: _Days, close: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
+) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """A regressor of the log return: its call cut (0: up when the implied close is at or
+    above the previous one), its interval (the central INTERVAL_LEVEL quantiles of its
+    residuals on the training days, in log return) and its figures: models.regression's
+    price scores (RMSE, MAE, MAPE, Theil's U against the random walk, direction accuracy)
+    and how often the interval held the close."""
+    values = log_returns(close)
+    residuals = values[days.train] - predict(days.train)
+    alpha = (1.0 - INTERVAL_LEVEL) / 2
+    low, high = (float(q) for q in np.quantile(residuals, [alpha, 1.0 - alpha]))
+    interval = {"level": INTERVAL_LEVEL, "low": low, "high": high}
+
+    def scores(on: np.ndarray) -> dict[str, Any]:
+        r_hat = predict(on)
+        prev, true = close[on - 1], close[on]
+        inside = (values[on] >= r_hat + low) & (values[on] <= r_hat + high)
+        return {
+            **regression_scores(prev, true, NEXT_CLOSE.implied_close(prev, r_hat)),
+            "interval_coverage": float(np.mean(inside)),
+            **days.span(on),
+        }
+
+    out: dict[str, Any] = {
+        "decision_cut": {"value": 0.0, "rule": "up when the implied close >= the previous close"},
+        "interval": {
+            **interval,
+            "rule": f"central {INTERVAL_LEVEL:.0%} of the residual log returns on the training "
+            "days, added to the predicted log return",
+            "n_residuals": len(residuals),
+        },
+        "out_of_sample": None,
+        "early_stopping_tail": {**scores(days.tail), "note": _TAIL_NOTE},
+    }
+    if len(days.score):
+        out["out_of_sample"] = {**scores(days.score), "note": _OOS_NOTE}
+    return 0.0, interval, out
+
+
+def out_of_sample_line(metrics: dict[str, Any] | None) -> str:
+    """A version's out-of-sample figures in one line (classifier or regressor)."""
+    oos = (metrics or {}).get("out_of_sample")
+    if not oos:
+        return "out of sample: no stored day after the cut"
+    head = f"out of sample: {oos['n_days']} days {oos['from']}..{oos['to']}, "
+    if "theil_u" in oos:
+        return head + (
+            f"RMSE {oos['rmse']:.2f}, Theil's U {oos['theil_u']:.3f} (< 1 beats the random "
+            f"walk), {oos['interval_coverage']:.0%} of closes inside the 80% interval"
+        )
+    return head + (
+        f"accuracy {oos['accuracy']:.3f} (majority {oos['majority_accuracy']:.3f}), "
+        f"mcc {oos['mcc']:.3f}"
     )
 
 
@@ -423,10 +522,6 @@ def train_walk_forward(
                 seeds=range(seed, seed + n_seeds),
                 config=config or TrainConfig(),
             )
-            oos = row.metrics.get("out_of_sample") or {}
-            say(
-                f"{target} up to {row.train_end}: out of sample {oos.get('from')}..{oos.get('to')} "
-                f"accuracy {oos.get('accuracy')}, mcc {oos.get('mcc')}"
-            )
+            say(f"{target} up to {row.train_end}: {out_of_sample_line(row.metrics)}")
             out.append(row)
     return out

@@ -19,7 +19,13 @@ function setStatus(state, text) {
   el.textContent = text || "";
 }
 
-function drawEffects(events) {
+// An effect in the answer's unit: percentage points of a probability, or a price.
+function formatEffect(effect, unit) {
+  const sign = effect >= 0 ? "+" : "";
+  return unit === "price" ? `${sign}${effect.toFixed(2)}` : `${sign}${(effect * 100).toFixed(3)} pp`;
+}
+
+function drawEffects(events, unit) {
   const list = document.getElementById("effects");
   const maxAbs = Math.max(1e-9, ...events.map((e) => Math.abs(e.effect)));
   const sorted = [...events].sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect));
@@ -36,7 +42,7 @@ function drawEffects(events) {
     const tuple = document.createElement("div");
     tuple.className = "tuple";
     tuple.textContent = `(${ev.subject}, ${ev.predicate}, ${ev.object ?? "–"}) ` +
-      `${ev.effect >= 0 ? "+" : ""}${(ev.effect * 100).toFixed(3)} pp · ${ev.date}`;
+      `${formatEffect(ev.effect, unit)} · ${ev.date}`;
     text.appendChild(tuple);
     const track = document.createElement("div");
     track.className = "bar-track";
@@ -86,10 +92,15 @@ async function main() {
   const p = body.prediction;
   document.getElementById("title").textContent =
     `${body.symbol} · ${body.target} · ${p.target_date ?? body.date}`;
+  const answer = p.price
+    ? `predicted close ${p.price.predicted_close.toFixed(2)} ` +
+      `(80% interval ${p.price.low.toFixed(2)}..${p.price.high.toFixed(2)}; ` +
+      `previous close ${p.price.previous_close.toFixed(2)})`
+    : `P = ${p.p.toFixed(3)} that ${p.outcome}`;
   document.getElementById("summary").textContent =
-    `P = ${p.p.toFixed(3)} that ${p.outcome} (call: ${p.call}) from ${p.model.name} ${p.model.version}; ` +
+    `${answer} (call: ${p.call}) from ${p.model.name} ${p.model.version}; ` +
     `${body.events.length} events in the window.`;
-  drawEffects(body.events);
+  drawEffects(body.events, body.effect_unit);
   drawGraph(body.graph);
 }
 

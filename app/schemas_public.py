@@ -158,6 +158,11 @@ class EventPublic(_Out):
 
 class ExplainedEvent(_Out):
     id: int
+    headline_id: int
+    read: bool = Field(
+        description="Whether the model can read it: false for days before a TCN's receptive "
+        "field, whose events cannot change the answer (effect 0)"
+    )
     date: dt.date = Field(description="The headline's date")
     day: dt.date = Field(description="The trading day the headline is assigned to")
     headline: str
@@ -166,19 +171,67 @@ class ExplainedEvent(_Out):
     predicate: str
     object: str | None
     negated: bool
-    effect: float = Field(
+    effect: float | None = Field(
         description="The answer with every event minus the answer without this one: of the "
-        "probability, or for next_close of the predicted close (see effect_unit)"
+        "probability, or for next_close of the predicted close (see effect_unit); null "
+        "outside the top headlines unless detail=full"
     )
     entities: list[EntityMention]
     group: int | None
+
+
+class ExplainedHeadline(_Out):
+    id: int
+    date: dt.date = Field(description="The headline's date")
+    day: dt.date = Field(description="The trading day the headline is assigned to")
+    rank: int | None
+    text: str
+    read: bool = Field(description="Whether the model can read its events (see events)")
+    effect: float = Field(
+        description="Its Shapley value over the window's headlines (all of its events left "
+        "out together): the effects of all headlines add up to total_effect"
+    )
+    effect_se: float = Field(description="The standard error of a sampled effect (0: exact)")
+    occlusion: float = Field(
+        description="The answer minus the answer without this headline's events"
+    )
+    events: list[int] = Field(description="Its events' ids, largest |effect| first")
+
+
+class Attribution(_Out):
+    estimator: str
+    players: int = Field(
+        description="Headlines with at least one event the model can read (the rest: 0)"
+    )
+    horizon_days: int = Field(description="Trailing days of the window the model reads")
+    permutations: int | None = Field(description="Orders of the players walked; null: exact")
+    max_std_error: float = Field(description="The largest standard error of an effect")
+    with_all_events: float
+    without_events: float
+    sum_of_effects: float = Field(description="Sum of the headlines' effects")
+    occlusion_rank_agreement: float | None = Field(
+        description="Spearman correlation of Shapley values and single-headline occlusion"
+    )
+    note: str
+
+
+class GraphDetail(_Out):
+    detail: Literal["summary", "full"]
+    events_drawn: int
+    events_total: int
+    nodes: int
+    max_nodes: int | None
+    max_events: int | None
+    event_effects: str = Field(description="Which events' own effects were computed")
 
 
 class EventGroup(_Out):
     id: int
     events: list[int]
     entities: list[str]
-    effect: float
+    effect: float = Field(
+        description="The answer minus the answer with all of the group's events left out"
+    )
 
 
 class GraphElements(_Out):
@@ -197,10 +250,19 @@ class ExplanationPublic(_Out):
     effect_unit: Literal["probability", "price"] = Field(
         description="What effects are differences of: a probability, or a price (next_close)"
     )
-    events: list[ExplainedEvent]
+    headlines: list[ExplainedHeadline] = Field(
+        description="The window's headlines with events, largest |effect| first"
+    )
+    events: list[ExplainedEvent] = Field(
+        description="Every event of the window with its own occlusion effect"
+    )
     groups: list[EventGroup]
     graph: GraphElements
-    total_effect: float | None = None
+    graph_detail: GraphDetail | None = None
+    attribution: Attribution | None = None
+    total_effect: float | None = Field(
+        default=None, description="The answer with every event minus the answer with none"
+    )
     note: str | None = None
     cached: bool
 

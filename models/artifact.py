@@ -74,6 +74,12 @@ class ServedModel:
         return None if value is None else float(value)
 
     @property
+    def horizon(self) -> int | None:
+        """Trailing steps of a window that can change the answer (SequenceClassifier.horizon;
+        the networks of an ensemble share their shape)."""
+        return self.networks[0].horizon
+
+    @property
     def is_regressor(self) -> bool:
         return self.config.get("value_scale") is not None
 

@@ -145,6 +145,17 @@ class SequenceClassifier(nn.Module):
         self.encoder = ENCODERS[encoder](n_in, params)
         self.head = nn.Sequential(nn.Dropout(params.dropout), nn.Linear(self.encoder.out_dim, 1))
 
+    @property
+    def horizon(self) -> int | None:
+        """How many trailing steps of a window can change the output: a TCN reads its last
+        step only, so its receptive field (and the linear path's steps); None when every
+        step can (the recurrent and plain convolutional encoders). Attribution crops
+        windows to it and knows that events before it cannot matter."""
+        tcn = getattr(self.encoder, "tcn", None)
+        if tcn is None:
+            return None
+        return max(tcn.receptive_field, self.highway_steps)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.price_dim:

@@ -181,8 +181,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "sentiment (chosen over LSA words and MiniLM sentences by validation AUC on folds "
         "inside the training period; see the README), `ST-TCN`, `VADER-TCN` and `WB-TCN` "
         "read one text channel with prices and no events.",
-        "- `TCN (wavelet-denoised)`: each window's prices denoised on their own (db2, 2 "
-        "levels; causal). "
+        "- `TCN (wavelet-denoised)`: each window's prices denoised on their own (causal). "
         "`TCN (pre-trained)` and `KDTCN (pre-trained)`: first fitted on the price history "
         "before the news (events at their no-news value), then on the fold"
         + (

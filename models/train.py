@@ -46,7 +46,7 @@ def predict_outputs(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> 
     """The network's raw outputs (float32): logits of a classifier, values of a regressor."""
     model.eval()
     out = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, len(x), batch_size):
             out.append(model(torch.from_numpy(x[start : start + batch_size])))
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)

@@ -25,7 +25,7 @@ from app.importer import import_djia_reddit, import_history
 from app.migrate import upgrade
 from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
-from app.services.explanations import explain
+from app.services.explanations import GraphOptions, explain
 from app.services.predictions import ModelRegistry, prepare
 from app.services.prices import load_prices
 from app.services.training import train_and_register, train_walk_forward
@@ -223,6 +223,8 @@ def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-
 
 
 def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  # type: ignore[no-untyped-def]
+    """The default graph is a readable summary (at most 40 nodes) that still links the UK
+    and EU events through Q145 and Q458; detail=full draws every event."""
     resp = client.get("/v1/explanations/DJIA", params={"date": BREXIT, "target": "same_day"})
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -232,22 +234,101 @@ def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  
         if e["date"] == BREXIT and {"Q145", "Q458"} & {x["id"] for x in e["entities"]}
     ]
     assert brexit, "no event of the day mentions the UK or the EU"
-    assert all(isinstance(e["effect"], float) for e in body["events"])
-    assert any(e["effect"] != 0 for e in brexit)
+    # own effects: for the events of the top headlines (the rest null unless detail=full)
+    assert any(isinstance(e["effect"], float) and e["effect"] != 0 for e in brexit)
+    assert all(e["effect"] is None or isinstance(e["effect"], float) for e in body["events"])
     nodes = {n["data"]["id"]: n["data"] for n in body["graph"]["nodes"]}
+    assert len(nodes) <= 40 and body["graph_detail"]["nodes"] == len(nodes)
+    assert body["graph_detail"]["events_drawn"] < body["graph_detail"]["events_total"]
     assert nodes["Q145"]["label"] == "United Kingdom" and nodes["Q458"]["label"]
     edges = [e["data"] for e in body["graph"]["edges"]]
     kg_edges = {(e["source"], e["target"]) for e in edges if e["kind"] == "relation"}
     assert ("Q145", "Q458") in kg_edges or ("Q458", "Q145") in kg_edges
     assert all(e["label"] for e in edges if e["kind"] == "relation")
-    for event in brexit:
-        assert f"event:{event['id']}" in nodes
-        assert any(
-            e["source"] == f"event:{event['id']}" and e["target"] in {"Q145", "Q458"} for e in edges
-        )
+    # no path runs through a hub (such as the US) unless the hub is an event's own entity
+    mentioned = {e["target"] for e in edges if e["kind"] == "mentions"}
+    entities = {qid: n for qid, n in nodes.items() if n["kind"] == "entity"}
+    assert all(not n["hub"] or qid in mentioned for qid, n in entities.items())
+    drawn = [e for e in brexit if f"event:{e['id']}" in nodes]
+    mentions = {(e["source"], e["target"]) for e in edges if e["kind"] == "mentions"}
+    uk = [e for e in drawn if (f"event:{e['id']}", "Q145") in mentions]
+    eu = [e for e in drawn if (f"event:{e['id']}", "Q458") in mentions]
+    assert uk and eu, "the summary draws no UK event or no EU event of the day"
     # Events the graph connects share a group: UK and EU events are in one colour.
-    uk_eu_groups = {e["group"] for e in brexit}
+    uk_eu_groups = {e["group"] for e in uk + eu}
     assert len(uk_eu_groups) == 1 and None not in uk_eu_groups
+
+    full = client.get(
+        "/v1/explanations/DJIA", params={"date": BREXIT, "target": "same_day", "detail": "full"}
+    ).json()
+    full_nodes = {n["data"]["id"] for n in full["graph"]["nodes"]}
+    assert all(f"event:{e['id']}" in full_nodes for e in full["events"])
+    assert all(isinstance(e["effect"], float) for e in full["events"])
+    small = client.get(
+        "/v1/explanations/DJIA",
+        params={"date": BREXIT, "target": "same_day", "events": 3, "nodes": 12},
+    ).json()
+    assert small["graph_detail"]["events_drawn"] <= 3 and len(small["graph"]["nodes"]) <= 12
+    bad = client.get("/v1/explanations/DJIA", params={"date": BREXIT, "nodes": 2})
+    assert bad.status_code == 422 and "nodes" in bad.text
+
+
+def test_headline_effects_are_shapley_values_that_add_up(client) -> None:  # type: ignore[no-untyped-def]
+    """Each headline once, with its events beneath; the headlines' effects add up to the
+    answer with every event minus the answer with none (1e-4), for every target."""
+    for target in ("same_day", "big_move", "next_close"):
+        body = client.get("/v1/explanations/DJIA", params={"date": BREXIT, "target": target}).json()
+        headlines = body["headlines"]
+        ids = [h["id"] for h in headlines]
+        assert len(ids) == len(set(ids)) > 20
+        owned = [i for h in headlines for i in h["events"]]
+        assert sorted(owned) == sorted(e["id"] for e in body["events"])
+        a = body["attribution"]
+        total = a["with_all_events"] - a["without_events"]
+        assert body["total_effect"] == pytest.approx(total, abs=1e-9)
+        tol = 1e-4 if body["effect_unit"] == "probability" else 1e-2  # index points
+        assert sum(h["effect"] for h in headlines) == pytest.approx(total, abs=tol)
+        assert abs(total) > 0 and a["players"] == sum(h["read"] for h in headlines)
+        # headlines the model cannot read (days before its receptive field) count 0 exactly
+        assert all(h["effect"] == 0 for h in headlines if not h["read"])
+        assert -1 <= a["occlusion_rank_agreement"] <= 1
+        groups = body["groups"]
+        assert all(isinstance(g["effect"], float) for g in groups)
+
+
+def test_removing_the_top_headlines_moves_the_answer_more_than_random_ones(built) -> None:  # type: ignore[no-untyped-def]
+    """The deletion curve: over several dates, leaving out the k headlines with the largest
+    Shapley values lowers P(up) more than leaving out k headlines drawn at random."""
+    from app.services.explanations import PERMUTATIONS, coalitions_of
+    from models.attribution import deletion, shapley
+
+    server, factory = built
+    rng = np.random.default_rng(0)
+    ks = (1, 3, 5)
+    top_drop, random_drop = np.zeros(len(ks)), np.zeros(len(ks))
+    dates = ("2016-04-22", "2016-05-13", "2016-06-03", "2016-06-17", BREXIT)
+    with factory() as session:
+        for date in dates:
+            prediction = prepare(
+                session=session,
+                registry=server.app.state.registry,
+                symbol="DJIA",
+                date=dt.date.fromisoformat(date),
+                target="same_day",
+            )
+            coalitions, index = coalitions_of(prediction)
+            ids = list(dict.fromkeys(stored.headline.id for _, stored in index))
+            owners = [ids.index(stored.headline.id) for _, stored in index]
+            values = shapley(coalitions, owners, permutations=PERMUTATIONS).values
+            order = np.argsort(-values)
+            for n, k in enumerate(ks):
+                top_drop[n] += deletion(coalitions, owners, [order[:k]])[0]
+                draws = [rng.choice(len(ids), k, replace=False) for _ in range(30)]
+                random_drop[n] += np.mean(deletion(coalitions, owners, draws))
+    top_drop /= len(dates)
+    random_drop /= len(dates)
+    assert np.all(top_drop > random_drop), (top_drop, random_drop)
+    assert np.all(top_drop > 0)
 
 
 def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -261,7 +342,7 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
             date=dt.date(2016, 6, 24),
             target="same_day",
         )
-        body = explain(prediction, pipeline.graph)
+        body = explain(prediction, pipeline.graph, GraphOptions(detail="full"))
         top = max(body["events"], key=lambda e: e["effect"])
         assert top["effect"] > 0
         drop = {
@@ -312,7 +393,8 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             if days is None:
                 continue
             graph = server.app.state.pipeline.graph
-            effects = {ev["id"]: ev["effect"] for ev in explain(served, graph)["events"]}
+            full = explain(served, graph, GraphOptions(detail="full"))
+            effects = {ev["id"]: ev["effect"] for ev in full["events"]}
             anchor, shift = int(windows.anchor[k]), TARGETS[target].event_shift
             # Every day whose event row the window reads, its first event left out.
             for j in range(anchor - cfg["window"] + 1 + shift, anchor + 1 + shift):
@@ -571,12 +653,22 @@ def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ig
             )
         )
         assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
-        items = driver.find_elements(By.CSS_SELECTOR, "#effects li.event")
+        items = driver.find_elements(By.CSS_SELECTOR, "#effects li.headline")
         assert len(items) > 20
         page = driver.find_element(By.ID, "effects").text
         assert "Britain" in page or "EU" in page or "Brexit" in page
+        reasons = driver.find_elements(By.CSS_SELECTOR, "#reasons li")
+        assert len(reasons) >= 2 and "add up to" in driver.find_element(By.ID, "additivity").text
         nodes = driver.execute_script("return window.kdtcnGraph.nodes().length")
-        assert nodes > 5
+        assert 5 < nodes <= 40
+        # Clicking the headline with the largest effect highlights its events in the graph.
+        items[0].click()
+        lit = driver.execute_script("return window.kdtcnGraph.$('.highlighted').length")
+        drawn = driver.execute_script(
+            "return window.kdtcnExplanation.headlines[0].events.some("
+            "id => window.kdtcnGraph.getElementById('event:' + id).nonempty())"
+        )
+        assert lit > 0 or not drawn
         shots = PROJECT_ROOT / "var" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shots / "explanation-2016-06-24.png"))

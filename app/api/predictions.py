@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,6 +12,7 @@ from app.api.deps import SessionDep
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
+from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
 from models.targets import DEFAULT_TARGET, TargetName
 
@@ -39,7 +40,10 @@ DateQuery = Annotated[
 ]
 TargetQuery = Annotated[
     TargetName,
-    Query(description="next_day: the move after D from data up to D; same_day: D's own move"),
+    Query(
+        description="next_day: the move after D from data up to D; same_day: D's own move; "
+        "big_move: whether the move after D is large; next_close: the close after D"
+    ),
 ]
 InSampleQuery = Annotated[
     bool,
@@ -70,6 +74,27 @@ def get_prediction(
     )
 
 
+EventsQuery = Annotated[
+    int, Query(ge=1, le=200, description="The graph draws at most this many events")
+]
+NodesQuery = Annotated[
+    int, Query(ge=5, le=1000, description="The graph draws at most this many nodes")
+]
+PermutationsQuery = Annotated[
+    int,
+    Query(
+        ge=2,
+        le=200,
+        description="Shapley value sampling: orders of the headlines walked (more: smaller "
+        "standard errors, slower)",
+    ),
+]
+DetailQuery = Annotated[
+    Literal["summary", "full"],
+    Query(description="summary: the graph within `events` and `nodes`; full: every event"),
+]
+
+
 @router.get("/explanations/{symbol}", response_model=ExplanationPublic)
 def get_explanation(
     request: Request,
@@ -78,8 +103,14 @@ def get_explanation(
     date: DateQuery = None,
     target: TargetQuery = DEFAULT_TARGET,
     allow_in_sample: InSampleQuery = False,
+    events: EventsQuery = GraphOptions.events,
+    nodes: NodesQuery = GraphOptions.nodes,
+    detail: DetailQuery = GraphOptions.detail,
+    permutations: PermutationsQuery = GraphOptions.permutations,
 ) -> dict[str, Any]:
-    """Every event of the window with its occlusion effect on P(up), groups and graph."""
+    """Each headline's Shapley value on the answer (adding up to the answer with every
+    event minus the answer with none), each event's occlusion effect, KG groups, and a graph
+    of the most important events (at most `nodes` nodes unless detail=full)."""
     return request.app.state.answers.get(
         session,
         symbol=symbol,
@@ -87,6 +118,7 @@ def get_explanation(
         target=target,
         kind="explanation",
         allow_in_sample=allow_in_sample,
+        options=GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations),
     )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.services.backtest import run_backtest
-from app.services.explanations import explain
+from app.services.explanations import GraphOptions, explain
 from app.services.predictions import build, resolve_date
 from app.services.registry import ModelRegistry
 from app.tables import Headline, ModelVersion, Price
@@ -90,9 +90,12 @@ class Answers:
         target: str,
         kind: Kind,
         allow_in_sample: bool = False,
+        options: GraphOptions | None = None,
     ) -> dict[str, Any]:
         """The answer of `kind` for `symbol` on `date` (default: the latest the data allows),
-        with `cached` saying whether it came from the cache."""
+        with `cached` saying whether it came from the cache. `options`: how much of an
+        explanation's graph to draw."""
+        options = options or GraphOptions()
         symbol = symbol.upper()
         resolved = resolve_date(session, symbol, date, target)
         loaded = self.registry.get(
@@ -110,6 +113,7 @@ class Answers:
             resolved,
             target,
             kind,
+            options if kind == "explanation" else None,
             fingerprint(session, symbol, since, resolved),
         )
         cached = self._cached(key, kind)
@@ -119,7 +123,11 @@ class Answers:
         prediction = build(
             session=session, loaded=loaded, symbol=symbol, date=resolved, target=target
         )
-        body = prediction.public() if kind == "prediction" else explain(prediction, self.graph)
+        body = (
+            prediction.public()
+            if kind == "prediction"
+            else explain(prediction, self.graph, options)
+        )
         if self.metrics is not None:
             elapsed = time.perf_counter() - started
             self.metrics.answer_seconds.labels(kind, target).observe(elapsed)

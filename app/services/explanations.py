@@ -1,65 +1,149 @@
-"""Per-event effects on the answer by occlusion, and the explanation graph around them.
+"""Why an answer is what it is: each headline's Shapley value, occlusion beside it, and a
+readable graph of the events that mattered most.
 
-Effect of an event = answer with every event - answer with that event removed, where
-removing it re-pools its day without it; all variants are scored in one batch. The answer is
-P(up) (or P(big move)) for a classifier, the predicted close for next_close (effects in
-price units: `effect_unit`). So removing an event with effect +e lowers the answer by
-exactly e (tests/test_e2e_real_data.py checks it).
+Attribution (models.attribution): the players are the window's headlines that yielded
+events; leaving a headline out re-pools its day without all of its events. A headline's
+`effect` is its Shapley value, so the effects add up to the answer with every event minus
+the answer with none (`total_effect`). Its `occlusion` is the answer minus the answer
+without that headline alone; each event keeps its own occlusion `effect` (the answer minus
+the answer without that one event), computed for the events of the DETAIL_HEADLINES
+headlines with the largest |effect| (every event with `detail="full"`). A group's `effect`
+is the answer minus the answer with all of its events left out together. The answer is P(up)
+(or P(big move)) for a classifier, the predicted close for next_close (`effect_unit`). A TCN
+reads only the last days of its window (its receptive field, `coalitions_of`): events of
+earlier days have effect 0 exactly and are not players (`read: false`).
+
+The graph (app.services.graph_view) draws by default the events of the headlines with the
+largest absolute effects, their entities and the KG paths between them within a node
+budget; `detail="full"` draws every event.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from app.schemas_public import event_public
 from app.services.graph_view import GraphEvent, build_explanation_graph
 from app.services.predictions import Prediction
-from models.explain import occlusion_effects
+from models.attribution import Coalitions, shapley
+from models.inputs import window_at
+from models.targets import get_target
 
-__all__ = ["explain", "GRAPH_TOP_EVENTS"]
+__all__ = ["GraphOptions", "explain", "coalitions_of", "PERMUTATIONS"]
 
-GRAPH_TOP_EVENTS = 20  # events of other days drawn in the graph (all of the last day are)
+PERMUTATIONS = 8  # Shapley value sampling: orders of the headlines walked (antithetic pairs)
+DETAIL_HEADLINES = 40  # summary: events' own occlusion effects for this many top headlines
 
 
-def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
-    """The prediction, every event of the window with its signed effect, groups and graph."""
+@dataclass(frozen=True)
+class GraphOptions:
+    """How much of the explanation to compute and draw."""
+
+    events: int = 12  # the graph draws at most this many events (the most important first)
+    nodes: int = 40  # at most this many nodes
+    detail: Literal["summary", "full"] = "summary"  # full: every event, its effect and path
+    permutations: int = PERMUTATIONS
+
+
+def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, Any]]]:
+    """The answer of `prediction`'s model for any coalition of the events it can read, and
+    those events in the coalitions' order as (day, stored event).
+
+    A TCN reads only the last `horizon` steps of its window (its receptive field: the
+    network's `horizon`); events of earlier days cannot change the answer, so the
+    coalitions leave them out and crop the windows to the horizon (exact: a unit test
+    checks that cropping leaves the output unchanged)."""
+    model = prediction.loaded.model
+    cfg = model.config
+    rule = get_target(prediction.target)
+    leading = rule.leading_event_rows()
+    assert prediction.event_rows is not None
+    # Which pooled row each window step reads: cut the window from the row numbers.
+    numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
+    anchor = len(prediction.price_dates) - 1
+    rows_used = window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+    steps = min(model.horizon or cfg["window"], cfg["window"])
+    rows_used = rows_used[-steps:]
+    readable = set(rows_used.astype(np.int64).tolist())
+    index, event_row, weight, vectors = [], [], [], []
+    for j, day in enumerate(prediction.event_days):
+        if leading + j not in readable:
+            continue
+        for i, stored in enumerate(day.rows):
+            index.append((day, stored))
+            event_row.append(leading + j)
+            weight.append(1.0 / max(float(day.ranks[i]), 1.0))
+            vectors.append(day.vectors[i])
+    dim = prediction.event_rows.shape[1]
+    coalitions = Coalitions(
+        base_window=prediction.window()[-steps:],
+        rows_used=rows_used.astype(np.int64),
+        event_row=np.asarray(event_row, np.int64),
+        weight=np.asarray(weight, np.float64),
+        vectors=np.asarray(vectors, np.float32).reshape(len(vectors), dim),
+        normalise=lambda pooled: model.normalise(None, pooled)[1],
+        answer=lambda x: prediction.reported(model.predict(x)),
+    )
+    return coalitions, index
+
+
+def explain(
+    prediction: Prediction, graph: Any, options: GraphOptions | None = None
+) -> dict[str, Any]:
+    """The prediction, each headline's Shapley value with its events beneath, groups and
+    the graph (see the module docstring)."""
+    options = options or GraphOptions()
     embedder = prediction.loaded.embedder
     answer: dict[str, Any] = {
         "symbol": prediction.symbol,
         "target": prediction.target,
         "date": prediction.date.isoformat(),
         "prediction": prediction.public(),
-        "method": "occlusion",
-        # effects are differences of what the answer reports: of the probability, or for
-        # next_close of the predicted close (price units)
+        "method": "shapley",
         "effect_unit": prediction.unit,
     }
     if embedder is None or prediction.event_rows is None:
         answer.update(
+            headlines=[],
             events=[],
             groups=[],
             graph={"nodes": [], "edges": []},
             note="this model reads prices only; no event has an effect",
         )
         return answer
-    variants, index = [], []
-    for j, day in enumerate(prediction.event_days):
-        for i, event_row in enumerate(day.rows):
-            variants.append(prediction.window(drop={j: (i,)}))
-            index.append((day, event_row))
-    model = prediction.loaded.model
-    value, effects = occlusion_effects(
-        lambda x: prediction.reported(model.predict(x)), prediction.window(), variants
-    )
+    coalitions, index = coalitions_of(prediction)
+    headline_ids = list(dict.fromkeys(stored.headline.id for _, stored in index))
+    player = {hid: k for k, hid in enumerate(headline_ids)}
+    owners = [player[stored.headline.id] for _, stored in index]
+    result = shapley(coalitions, owners, permutations=options.permutations)
+    n_events = coalitions.n_events
+    summary = options.detail == "summary"
+    # Each event alone left out (one batch): every event with detail=full, else the events
+    # of the headlines with the largest |effect| (a headline with one event: its occlusion).
+    top = set(np.argsort(-np.abs(result.values))[:DETAIL_HEADLINES]) if summary else None
+    wanted = [e for e in range(n_events) if top is None or owners[e] in top]
+    effect_of: dict[int, float] = {}
+    if wanted:
+        keep = np.ones((len(wanted) + 1, n_events))
+        keep[np.arange(1, len(wanted) + 1), wanted] = 0.0
+        alone = coalitions(keep)
+        for e, value in zip(wanted, alone[0] - alone[1:], strict=True):
+            effect_of[index[e][1].id] = float(value)
+    # Events of days before the model's horizon: read by no window step, effect exactly 0.
+    read = {stored.id for _, stored in index}
+    every = [(day, stored) for day in prediction.event_days for stored in day.rows]
     events = []
-    for (day, row), effect in zip(index, effects, strict=True):
-        headline = row.headline
-        event = event_public(row)
+    for day, stored in every:
+        headline = stored.headline
+        event = event_public(stored)
         events.append(
             {
                 "id": event.id,
+                "headline_id": headline.id,
                 "date": headline.date.isoformat(),
                 "day": day.date.isoformat(),
                 "headline": headline.text,
@@ -68,46 +152,112 @@ def explain(prediction: Prediction, graph: Any) -> dict[str, Any]:
                 "predicate": event.predicate.lemma,
                 "object": event.object.text if event.object else None,
                 "negated": event.negated,
-                "effect": float(effect),
+                "read": event.id in read,
+                "effect": effect_of.get(event.id, None if event.id in read else 0.0),
                 "entities": [x.model_dump() for x in event.entities],
             }
         )
-    last_day = prediction.event_days[-1].date.isoformat() if prediction.event_days else None
-    others = sorted((e for e in events if e["day"] != last_day), key=lambda e: -abs(e["effect"]))[
-        :GRAPH_TOP_EVENTS
-    ]
-    drawn = [e for e in events if e["day"] == last_day] + others
+    by_headline: dict[int, list[dict[str, Any]]] = {}
+    for e in events:
+        by_headline.setdefault(e["headline_id"], []).append(e)
+    headlines = []
+    for hid, own in by_headline.items():
+        k = player.get(hid)
+        headlines.append(
+            {
+                "id": hid,
+                "date": own[0]["date"],
+                "day": own[0]["day"],
+                "rank": own[0]["rank"],
+                "text": own[0]["headline"],
+                "read": k is not None,
+                "effect": 0.0 if k is None else float(result.values[k]),
+                "effect_se": 0.0 if k is None else float(result.std_error[k]),
+                "occlusion": 0.0 if k is None else float(result.occlusion[k]),
+                "events": [e["id"] for e in sorted(own, key=lambda e: -abs(e["effect"] or 0))],
+            }
+        )
+    headlines.sort(key=lambda h: -abs(h["effect"]))
+    # The graph's events in order of importance: by their headline's |Shapley value|, then
+    # by their own |occlusion effect|.
+    rank_of = {h["id"]: r for r, h in enumerate(headlines)}
+    ordered = sorted(events, key=lambda e: (rank_of[e["headline_id"]], -abs(e["effect"] or 0)))
     elements, groups = build_explanation_graph(
         [
             GraphEvent(
                 e["id"],
                 e["subject"] + " " + e["predicate"] + " " + (e["object"] or ""),
-                e["effect"],
+                e["effect"] or 0.0,
                 [(x["id"], x["role"]) for x in e["entities"]],
             )
-            for e in drawn
+            for e in ordered
         ],
         graph,
+        max_nodes=options.nodes if summary else None,
+        max_events=options.events if summary else None,
     )
     by_group: dict[int, dict[str, Any]] = {}
+    position = {stored.id: i for i, (_, stored) in enumerate(index)}
     for e in events:
         e["group"] = groups.get(e["id"])
         if e["group"] is not None:
-            g = by_group.setdefault(
-                e["group"], {"id": e["group"], "events": [], "entities": set(), "effect": 0.0}
-            )
+            g = by_group.setdefault(e["group"], {"id": e["group"], "events": [], "entities": set()})
             g["events"].append(e["id"])
             g["entities"].update(x["id"] for x in e["entities"])
-            g["effect"] += e["effect"]
-    if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit
-        answer["prediction"]["p"] = round(value, 6)
-    if answer["prediction"]["p_up"] is not None:
-        answer["prediction"]["p_up"] = round(value, 6)
-    answer["events"] = sorted(events, key=lambda e: -abs(e["effect"]))
-    answer["groups"] = [
+    group_list = [
         {**g, "entities": sorted(g["entities"])}
         for g in sorted(by_group.values(), key=lambda g: g["id"])
     ]
-    answer["graph"] = elements
-    answer["total_effect"] = float(np.sum(effects)) if len(effects) else 0.0
+    if group_list:  # each group's events left out together, one batch
+        keep = np.ones((len(group_list) + 1, n_events))
+        for row, g in enumerate(group_list, start=1):
+            keep[row, [position[i] for i in g["events"] if i in position]] = 0.0
+        out = coalitions(keep)
+        for g, value in zip(group_list, out[0] - out[1:], strict=True):
+            g["effect"] = float(value)
+    agreement = None
+    if len(headline_ids) >= 3:
+        rho = spearmanr(result.values, result.occlusion).statistic
+        agreement = None if np.isnan(rho) else float(rho)
+    total = result.full - result.empty
+    drawn = sum(1 for n in elements["nodes"] if n["data"]["kind"] == "event")
+    answer.update(
+        headlines=headlines,
+        events=sorted(events, key=lambda e: (e["effect"] is None, -abs(e["effect"] or 0))),
+        groups=group_list,
+        graph=elements,
+        total_effect=float(total),
+        attribution={
+            "estimator": result.estimator,
+            "players": len(headline_ids),
+            "horizon_days": int(len(coalitions.rows_used)),
+            "permutations": result.permutations,
+            "max_std_error": float(np.max(result.std_error)) if len(result.std_error) else 0.0,
+            "with_all_events": result.full,
+            "without_events": result.empty,
+            "sum_of_effects": float(np.sum(result.values)),
+            "occlusion_rank_agreement": agreement,
+            "note": "effects are Shapley values over the window's headlines with events "
+            "(a headline left out takes all its events with it): they add up to "
+            "total_effect = with_all_events - without_events; effect_se is each sampled "
+            "value's standard error; occlusion_rank_agreement is the Spearman correlation "
+            "of Shapley values and single-headline occlusion",
+        },
+        graph_detail={
+            "detail": options.detail,
+            "events_drawn": drawn,
+            "events_total": len(events),
+            "nodes": len(elements["nodes"]),
+            "max_nodes": options.nodes if summary else None,
+            "max_events": options.events if summary else None,
+            "event_effects": "every event"
+            if not summary
+            else f"events of the {DETAIL_HEADLINES} headlines with the largest |effect| "
+            "(others null; detail=full computes all)",
+        },
+    )
+    if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit
+        answer["prediction"]["p"] = round(result.full, 6)
+    if answer["prediction"]["p_up"] is not None:
+        answer["prediction"]["p_up"] = round(result.full, 6)
     return answer

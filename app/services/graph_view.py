@@ -12,9 +12,12 @@ so a front end can draw it directly:
                {"data": {"id": ..., "source": "Q145", "target": "Q458", "kind": "relation",
                          "relation": "P463", "label": "member of"}}]}
 
-Groups are the connected components of the entities under those paths (up to `max_hops`
-hops in the local Wikidata graph); an event takes the group of its entities, so events
-the graph connects share a colour, as in the paper's figure.
+Paths join entities of different events: up to `max_hops` hops in the local Wikidata graph,
+never through a hub entity (kg.graph.HUB_DEGREE: a country such as the US, "human"), though
+a hub may be an event's own entity and a direct fact links any two. Groups are the
+connected components of the entities under those paths; an event takes the group of its
+entities, so events the graph connects share a colour, as in the paper's figure. By default
+an explanation draws a summary within a node budget (see `build_explanation_graph`).
 """
 
 from __future__ import annotations
@@ -37,23 +40,68 @@ class GraphEvent:
     entities: list[tuple[str, str]]  # (entity id, role)
 
 
+def _links(
+    events: Sequence[GraphEvent], kg: Any, *, max_hops: int
+) -> list[tuple[int, int, list[tuple[str, str, str]]]]:
+    """KG paths (kg.link: up to `max_hops`, no hub inside) between entities of different
+    events, as (first event's position, second's, path), in order of the events given."""
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for i, j in combinations(range(len(events)), 2):
+        for a, _ in events[i].entities:
+            for b, _ in events[j].entities:
+                pair = (min(a, b), max(a, b))
+                if a == b or pair in seen:
+                    continue
+                seen.add(pair)
+                path = kg.link(a, b, max_hops=max_hops)
+                if path:
+                    out.append((i, j, path))
+    return out
+
+
 def build_explanation_graph(
-    events: Sequence[GraphEvent], kg: Any, *, max_hops: int = 3
+    events: Sequence[GraphEvent],
+    kg: Any,
+    *,
+    max_hops: int = 3,
+    max_nodes: int | None = None,
+    max_events: int | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[int, int | None]]:
-    """Return (cytoscape elements, event id -> group id or None)."""
-    entity_ids = sorted({qid for ev in events for qid, _ in ev.entities})
+    """Return (cytoscape elements, event id -> group id or None) for `events`, given in
+    order of importance.
+
+    With `max_nodes` / `max_events`, a readable summary: the first events (at most
+    `max_events`) with their entities while they fit in `max_nodes`, then the KG paths
+    between entities of different events, shortest and most important first, while their
+    inner entities fit. Without them, every event and every path.
+    """
+    budget = max_nodes if max_nodes is not None else 10**9
+    chosen: list[GraphEvent] = []
+    drawn: set[str] = set()
+    for ev in events:
+        if max_events is not None and len(chosen) >= max_events:
+            break
+        new = {f"event:{ev.id}"} | {qid for qid, _ in ev.entities}
+        if len(drawn | new) > budget:
+            continue
+        chosen.append(ev)
+        drawn |= new
+    paths = []
+    links = _links(chosen, kg, max_hops=max_hops)
+    for _, _, path in sorted(links, key=lambda x: (len(x[2]), x[0], x[1])):
+        inner = {q for fact in path for q in (fact[0], fact[2])} - drawn
+        if len(drawn | inner) > budget:
+            continue
+        drawn |= inner
+        paths.append(path)
+    entity_ids = sorted({qid for ev in chosen for qid, _ in ev.entities})
     nodes: dict[str, dict[str, Any]] = {}
     edges: dict[str, dict[str, Any]] = {}
     components = nx.Graph()
     components.add_nodes_from(entity_ids)
-
-    for a, b in combinations(entity_ids, 2):
-        path = kg.shortest_path(a, b, max_hops=max_hops)
-        if not path:
-            continue
+    for path in paths:
         for head, relation, tail in path:
-            for qid in (head, tail):
-                components.add_node(qid)
             components.add_edge(head, tail)
             key = f"{head}|{relation}|{tail}"
             edges[key] = {
@@ -82,10 +130,11 @@ def build_explanation_graph(
                 "description": kg.description(qid) or "",
                 "group": group_of.get(qid),
                 "linked": qid in entity_ids,
+                "hub": kg.is_hub(qid),
             }
         }
     event_groups: dict[int, int | None] = {}
-    for ev in events:
+    for ev in chosen:
         groups = [group_of[qid] for qid, _ in ev.entities if qid in group_of]
         event_groups[ev.id] = min(groups) if groups else None
         node_id = f"event:{ev.id}"

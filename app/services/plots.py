@@ -16,20 +16,26 @@ __all__ = ["effects_png", "equity_png"]
 def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
     from matplotlib.figure import Figure
 
-    events = sorted(explanation.get("events", []), key=lambda e: -abs(e["effect"]))[:top][::-1]
-    fig = Figure(figsize=(10, 0.35 * max(4, len(events)) + 1.2), dpi=100)
+    rows = sorted(explanation.get("headlines", []), key=lambda h: -abs(h["effect"]))[:top][::-1]
+    fig = Figure(figsize=(10, 0.35 * max(4, len(rows)) + 1.2), dpi=100)
     ax = fig.add_subplot()
-    labels = [textwrap.shorten(f"#{e['rank']} {e['headline']}", 70) for e in events]
-    values = [e["effect"] * 100 for e in events]
-    ax.barh(range(len(events)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
-    ax.set_yticks(range(len(events)), labels, fontsize=8)
+    labels = [textwrap.shorten(f"#{h['rank']} {h['text']}", 70) for h in rows]
+    price = explanation.get("effect_unit") == "price"
+    values = [h["effect"] * (1 if price else 100) for h in rows]
+    ax.barh(range(len(rows)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.axvline(0, color="#555", linewidth=0.8)
     p = explanation["prediction"]
-    name = "P(up)" if p.get("p_up") is not None else "P(big move)"
-    ax.set_xlabel(f"effect on {name}, percentage points (occlusion)")
+    if price:
+        name, answer = "the predicted close", f"{p['price']['predicted_close']:.2f}"
+        unit = "index points"
+    else:
+        name = "P(up)" if p.get("p_up") is not None else "P(big move)"
+        answer, unit = f"{p['p']:.3f}", "percentage points"
+    ax.set_xlabel(f"effect on {name}, {unit} (Shapley value per headline)")
     ax.set_title(
         f"{explanation['symbol']} {explanation['target']} {explanation['date']}: "
-        f"{name} = {p['p']:.3f} ({p['call']})",
+        f"{name} = {answer} ({p['call']})",
         fontsize=10,
     )
     fig.tight_layout()

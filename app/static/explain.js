@@ -1,8 +1,10 @@
-// Draws an explanation: effect bars and the event/entity graph (Cytoscape elements JSON).
+// Draws an explanation: the answer, the top reasons up and down, each headline's Shapley
+// value (its events beneath) and the graph of the most important events (Cytoscape.js).
 "use strict";
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                  "#bcbd22", "#7f7f7f", "#d62728", "#2ca02c"];
+const TOP_REASONS = 3;
 
 function groupColour(group) {
   return group === null || group === undefined ? "#bbb" : PALETTE[group % PALETTE.length];
@@ -19,39 +21,89 @@ function setStatus(state, text) {
   el.textContent = text || "";
 }
 
-// An effect in the answer's unit: percentage points of a probability, or a price.
+// An effect in the answer's unit: percentage points of a probability, or index points.
 function formatEffect(effect, unit) {
   const sign = effect >= 0 ? "+" : "";
-  return unit === "price" ? `${sign}${effect.toFixed(2)}` : `${sign}${(effect * 100).toFixed(3)} pp`;
+  return unit === "price" ? `${sign}${effect.toFixed(2)} pts` : `${sign}${(effect * 100).toFixed(2)} pp`;
 }
 
-function drawEffects(events, unit) {
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function drawReasons(headlines, unit) {
+  const up = headlines.filter((h) => h.effect > 0).sort((a, b) => b.effect - a.effect);
+  const down = headlines.filter((h) => h.effect < 0).sort((a, b) => a.effect - b.effect);
+  for (const [id, list] of [["reasons-up", up], ["reasons-down", down]]) {
+    const ol = document.getElementById(id);
+    if (!list.length) ol.appendChild(element("li", "", "none"));
+    for (const h of list.slice(0, TOP_REASONS)) {
+      const li = element("li");
+      li.appendChild(element("span", "amount", formatEffect(h.effect, unit)));
+      li.appendChild(document.createTextNode(`${h.text} (${h.date}, #${h.rank ?? "?"})`));
+      ol.appendChild(li);
+    }
+  }
+}
+
+function select(cy, headline, li) {
+  document.querySelectorAll("#effects li.selected").forEach((el) => {
+    if (el !== li) el.classList.remove("selected");
+  });
+  li.classList.toggle("selected");
+  if (!cy) return;
+  cy.elements().removeClass("faded highlighted");
+  if (!li.classList.contains("selected")) return;
+  const events = cy.collection(headline.events.map((id) => cy.getElementById(`event:${id}`)));
+  if (!events.nonempty()) return;
+  const entities = events.outgoers("node");
+  // the entities' KG paths to the entities of other drawn events
+  const paths = entities.connectedEdges("[kind = 'relation']");
+  const keep = events.union(entities).union(events.connectedEdges()).union(paths)
+    .union(paths.connectedNodes());
+  cy.elements().difference(keep).addClass("faded");
+  keep.addClass("highlighted");
+}
+
+function drawHeadlines(body, cy) {
   const list = document.getElementById("effects");
-  const maxAbs = Math.max(1e-9, ...events.map((e) => Math.abs(e.effect)));
-  const sorted = [...events].sort((a, b) => Math.abs(b.effect) - Math.abs(a.effect));
-  for (const ev of sorted) {
-    const li = document.createElement("li");
-    li.className = "event";
-    li.dataset.eventId = ev.id;
-    const text = document.createElement("div");
-    const dot = document.createElement("span");
-    dot.className = "group-dot";
-    dot.style.background = groupColour(ev.group);
+  const unit = body.effect_unit;
+  const events = new Map(body.events.map((e) => [e.id, e]));
+  const maxAbs = Math.max(1e-12, ...body.headlines.map((h) => Math.abs(h.effect)));
+  for (const h of body.headlines) {
+    const li = element("li", "headline");
+    li.dataset.headlineId = h.id;
+    const row = element("div", "row");
+    const text = element("div");
+    const first = events.get(h.events[0]);
+    const dot = element("span", "group-dot");
+    dot.style.background = groupColour(first ? first.group : null);
     text.appendChild(dot);
-    text.appendChild(document.createTextNode(`#${ev.rank ?? "?"} ${ev.headline}`));
-    const tuple = document.createElement("div");
-    tuple.className = "tuple";
-    tuple.textContent = `(${ev.subject}, ${ev.predicate}, ${ev.object ?? "–"}) ` +
-      `${formatEffect(ev.effect, unit)} · ${ev.date}`;
-    text.appendChild(tuple);
-    const track = document.createElement("div");
-    track.className = "bar-track";
-    const bar = document.createElement("div");
-    bar.className = "bar " + (ev.effect >= 0 ? "up" : "down");
-    bar.style.width = `${(50 * Math.abs(ev.effect)) / maxAbs}%`;
+    text.appendChild(document.createTextNode(`#${h.rank ?? "?"} ${h.text}`));
+    text.appendChild(element("div", "figure",
+      `${formatEffect(h.effect, unit)} (Shapley) · occlusion ${formatEffect(h.occlusion, unit)}` +
+      ` · ${h.date}`));
+    const track = element("div", "bar-track");
+    const bar = element("div", "bar " + (h.effect >= 0 ? "up" : "down"));
+    bar.style.width = `${(50 * Math.abs(h.effect)) / maxAbs}%`;
     track.appendChild(bar);
-    li.appendChild(text);
-    li.appendChild(track);
+    row.appendChild(text);
+    row.appendChild(track);
+    li.appendChild(row);
+    const ul = element("ul", "events");
+    for (const id of h.events) {
+      const ev = events.get(id);
+      if (!ev) continue;
+      const names = ev.entities.map((x) => x.label || x.id).join(", ");
+      ul.appendChild(element("li", "",
+        `(${ev.subject}, ${ev.predicate}, ${ev.object ?? "–"}) ` +
+        `${formatEffect(ev.effect, unit)} alone${names ? " · " + names : ""}`));
+    }
+    li.appendChild(ul);
+    li.addEventListener("click", () => select(cy, h, li));
     list.appendChild(li);
   }
 }
@@ -62,22 +114,36 @@ function drawGraph(graph) {
     elements: graph.nodes.concat(graph.edges),
     style: [
       { selector: "node[kind = 'entity']", style: {
-          "background-color": "#455a64", label: "data(label)", "font-size": 10,
+          "background-color": "#455a64", label: "data(label)", "font-size": 11,
           color: "#222", width: 18, height: 18 } },
       { selector: "node[kind = 'event']", style: {
           shape: "round-rectangle", "background-color": (n) => groupColour(n.data("group")),
-          label: "data(label)", "font-size": 8, "text-wrap": "ellipsis", "text-max-width": 120,
-          width: (n) => 10 + 400 * Math.min(0.05, Math.abs(n.data("effect") || 0)),
-          height: 12 } },
+          label: "data(label)", "font-size": 10, "text-wrap": "ellipsis", "text-max-width": 150,
+          width: 22, height: 14 } },
       { selector: "edge", style: { width: 1, "line-color": "#bbb", "curve-style": "bezier",
           "target-arrow-shape": "triangle", "target-arrow-color": "#bbb" } },
-      { selector: "edge[kind = 'relation']", style: { "line-color": "#607d8b",
-          "target-arrow-color": "#607d8b", label: "data(label)", "font-size": 8 } },
+      { selector: "edge[kind = 'relation']", style: { width: 2, "line-color": "#607d8b",
+          "target-arrow-color": "#607d8b" } },
+      // relation names only on the paths of the selected headline: the summary stays legible
+      { selector: "edge[kind = 'relation'].highlighted", style: { label: "data(label)",
+          "font-size": 9, "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+      { selector: ".faded", style: { opacity: 0.15 } },
+      { selector: "node.highlighted[kind = 'event']", style: { "border-width": 3,
+          "border-color": "#222" } },
     ],
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 8000 },
+    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 12000,
+              idealEdgeLength: 80 },
+  });
+  cy.on("tap", "node[kind = 'event']", (evt) => {
+    const id = Number(evt.target.id().split(":")[1]);
+    const li = [...document.querySelectorAll("#effects li.headline")].find((el) =>
+      window.kdtcnExplanation.headlines.find((h) => String(h.id) === el.dataset.headlineId &&
+        h.events.includes(id)));
+    if (li) { li.click(); li.scrollIntoView({ block: "nearest" }); }
   });
   cy.ready(() => setStatus("drawn", `graph: ${cy.nodes().length} nodes, ${cy.edges().length} edges`));
   window.kdtcnGraph = cy;
+  return cy;
 }
 
 async function main() {
@@ -89,19 +155,35 @@ async function main() {
     setStatus("error");
     return;
   }
+  window.kdtcnExplanation = body;
   const p = body.prediction;
+  const unit = body.effect_unit;
   document.getElementById("title").textContent =
     `${body.symbol} · ${body.target} · ${p.target_date ?? body.date}`;
   const answer = p.price
-    ? `predicted close ${p.price.predicted_close.toFixed(2)} ` +
-      `(80% interval ${p.price.low.toFixed(2)}..${p.price.high.toFixed(2)}; ` +
+    ? `Predicted close ${p.price.predicted_close.toFixed(2)} ` +
+      `(80% interval ${p.price.low.toFixed(2)} to ${p.price.high.toFixed(2)}; ` +
       `previous close ${p.price.previous_close.toFixed(2)})`
     : `P = ${p.p.toFixed(3)} that ${p.outcome}`;
   document.getElementById("summary").textContent =
-    `${answer} (call: ${p.call}) from ${p.model.name} ${p.model.version}; ` +
-    `${body.events.length} events in the window.`;
-  drawEffects(body.events, body.effect_unit);
-  drawGraph(body.graph);
+    `${answer}: call ${p.call}, from ${p.model.name} ${p.model.version}.`;
+  if (body.attribution) {
+    const a = body.attribution;
+    document.getElementById("additivity").textContent =
+      `The ${a.players} headlines' effects add up to ${formatEffect(body.total_effect, unit)}: ` +
+      `the answer with every event minus the answer without any ` +
+      `(${a.permutations ? a.permutations + " sampled permutations" : "exact"}; ` +
+      `rank agreement with single-headline occlusion ${a.occlusion_rank_agreement?.toFixed(2) ?? "–"}).`;
+  }
+  if (body.graph_detail) {
+    const g = body.graph_detail;
+    document.getElementById("graph-note").textContent =
+      `${g.events_drawn} of ${g.events_total} events, ${g.nodes} nodes` +
+      (g.detail === "summary" ? ` (add detail=full to the address for every event)` : "");
+  }
+  drawReasons(body.headlines, unit);
+  const cy = drawGraph(body.graph);
+  drawHeadlines(body, cy);
 }
 
 main().catch((err) => {

@@ -1,0 +1,199 @@
+"""What each headline of a window did to an answer: Shapley values, occlusion, deletion.
+
+A served answer reads, per trading day of its window, one pooled event row: the rank-weighted
+mean of the vectors of that day's events (models.inputs.pool_events), normalised with the
+version's statistics. Leaving a set of events out re-pools their days without them.
+`Coalitions` does that for a whole batch of coalitions at once: an (n, E) 0/1 mask over the
+window's events gives n model inputs, so attribution costs a few matrix products and one
+batched forward pass instead of a Python loop per variant.
+
+The players are the window's headlines that yielded events (a headline without events does
+not change the input, so its Shapley value is exactly 0). Removing a headline removes all of
+its events together.
+
+* `shapley`: Shapley values of the answer over those headlines. Exact (captum's
+  `ShapleyValues`, every order of the players) when there are at most `EXACT_MAX_PLAYERS`;
+  otherwise permutation sampling with antithetic pairs (each random order is walked forwards
+  and backwards; Mitchell et al., "Sampling permutations for Shapley value estimation", JMLR
+  2022): every walked order's marginal contributions add up to f(all) - f(none), so the
+  estimates add up exactly whatever the number of orders, and the spread over orders gives
+  each value's standard error. Written here rather than with captum's
+  `ShapleyValueSampling`, which has neither antithetic orders nor standard errors, and whose
+  perturbation bookkeeping took 0.9 s of a 3.4 s explanation with 670 headlines; the tests
+  check this sampler against captum's exact values.
+* `occlusion`: f(all) - f(all without the player), one player at a time.
+* `deletion`: f(all) - f(all without a set of players): the deletion curve of a ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["Coalitions", "EXACT_MAX_PLAYERS", "ShapleyResult", "deletion", "shapley"]
+
+# exact values up to this many players: captum's ShapleyValues walks all n! orders
+EXACT_MAX_PLAYERS = 5
+
+
+@dataclass
+class Coalitions:
+    """The answer of a model for any coalition of the window's events.
+
+    `base_window` (W, F) is the input with every event; its last D columns are the event
+    rows. `rows_used[w]` is the pooled event row that window step w reads (an index into
+    the rows that `event_row` refers to). Events: `event_row` (E,) the row each belongs to,
+    `weight` (E,) its pooling weight before normalisation (1 / rank), `vectors` (E, D).
+    `normalise` maps raw pooled rows (n, D) to model rows; `answer` maps a batch of inputs
+    (n, W, F) to the reported answer (n,).
+    """
+
+    base_window: np.ndarray
+    rows_used: np.ndarray
+    event_row: np.ndarray
+    weight: np.ndarray
+    vectors: np.ndarray
+    normalise: Callable[[np.ndarray], np.ndarray]
+    answer: Callable[[np.ndarray], np.ndarray]
+
+    def __post_init__(self) -> None:
+        self._members = [np.flatnonzero(self.event_row == row) for row in self.rows_used]
+        # Pooling runs in torch, in the thread pool the network runs in: numpy's BLAS
+        # threads, still spinning after a product, slowed the network's convolutions 2x.
+        self._weight = torch.from_numpy(self.weight.astype(np.float32))
+        self._vectors = torch.from_numpy(np.ascontiguousarray(self.vectors, np.float32))
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_row)
+
+    def windows(self, keep: np.ndarray) -> np.ndarray:
+        """(n, W, F) inputs for an (n, E) mask of the events kept (1) or left out (0)."""
+        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))
+        n, dim = mask.shape[0], self._vectors.shape[1]
+        out = np.repeat(self.base_window[None], n, axis=0)
+        for step, members in enumerate(self._members):
+            pooled = np.zeros((n, dim), np.float32)
+            if len(members):
+                index = torch.from_numpy(members)
+                w = mask[:, index] * self._weight[index]  # (n, m)
+                total = w.sum(dim=1, keepdim=True)
+                pooled = ((w @ self._vectors[index]) / total.clamp_min(1e-30)).numpy()
+            out[:, step, -dim:] = self.normalise(pooled)
+        return out
+
+    def __call__(self, keep: np.ndarray) -> np.ndarray:
+        """The answer for each coalition of events (rows of `keep`)."""
+        return np.asarray(self.answer(self.windows(keep)), np.float64)
+
+
+@dataclass
+class ShapleyResult:
+    values: np.ndarray  # (H,) one per player
+    std_error: np.ndarray  # (H,) of each sampled value over the walked orders (0 when exact)
+    full: float  # f(every player)
+    empty: float  # f(no player)
+    occlusion: np.ndarray  # (H,) f(all) - f(all without the player)
+    estimator: str
+    permutations: int | None  # walked orders; None: exact
+
+
+def _captum_exact(forward: Callable[[np.ndarray], np.ndarray], n_players: int) -> np.ndarray:
+    from captum.attr import ShapleyValues
+
+    def run(mask: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(forward(mask.detach().numpy()))
+
+    values = ShapleyValues(run).attribute(
+        torch.ones(1, n_players, dtype=torch.float64),
+        baselines=torch.zeros(1, n_players, dtype=torch.float64),
+        perturbations_per_eval=n_players + 1,
+    )
+    return values.detach().numpy()[0].astype(np.float64)
+
+
+def _sampled(
+    forward: Callable[[np.ndarray], np.ndarray], n_players: int, pairs: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of the marginal contributions over `pairs` random orders,
+    each walked forwards and backwards (one batch of n_players + 1 coalitions per walk)."""
+    rng = np.random.default_rng(seed)
+    walks = []
+    for _ in range(pairs):
+        order = rng.permutation(n_players)
+        walks.extend([order, order[::-1]])
+    contributions = np.empty((len(walks), n_players))
+    steps = np.tril(np.ones((n_players + 1, n_players), np.float32), k=-1)  # row k: first k in
+    for w, order in enumerate(walks):
+        masks = np.empty_like(steps)
+        masks[:, order] = steps
+        out = forward(masks)
+        contributions[w, order] = np.diff(out)
+    # an antithetic pair is one draw: the standard error is over pair means
+    pair_means = contributions.reshape(pairs, 2, n_players).mean(axis=1)
+    std_error = (
+        pair_means.std(axis=0, ddof=1) / np.sqrt(pairs) if pairs > 1 else np.full(n_players, np.nan)
+    )
+    return contributions.mean(axis=0), std_error
+
+
+def shapley(
+    coalitions: Coalitions,
+    players: Sequence[int],
+    *,
+    permutations: int = 8,
+    seed: int = 0,
+    exact: bool | None = None,
+) -> ShapleyResult:
+    """Shapley values of `coalitions`' answer over players (`players[e]`: the player, 0..H-1,
+    owning event e; a player's events leave together). `permutations`: orders walked when
+    sampling (rounded up to an even number: antithetic pairs). `exact`: enumerate every
+    order (default: when there are at most EXACT_MAX_PLAYERS players). See the module
+    docstring."""
+    owner = np.asarray(players, np.int64)
+    n_players = int(owner.max()) + 1 if len(owner) else 0
+
+    def forward(mask: np.ndarray) -> np.ndarray:
+        """The answer for (n, H) masks of the players kept."""
+        return coalitions(np.asarray(mask, np.float32)[:, owner])
+
+    if n_players == 0:
+        f = float(coalitions(np.ones((1, 0)))[0])
+        return ShapleyResult(np.zeros(0), np.zeros(0), f, f, np.zeros(0), "no players", None)
+    exact = n_players <= EXACT_MAX_PLAYERS if exact is None else exact
+    pairs = max(1, (permutations + 1) // 2)
+    if exact:
+        values, std_error = _captum_exact(forward, n_players), np.zeros(n_players)
+        estimator = "exact Shapley values (captum ShapleyValues, every order of the players)"
+    else:
+        values, std_error = _sampled(forward, n_players, pairs, seed)
+        estimator = (
+            f"permutation sampling: {pairs} random orders of the players, each walked forwards "
+            "and backwards (antithetic)"
+        )
+    batch = np.vstack([np.ones(n_players), np.zeros(n_players), 1.0 - np.eye(n_players)])
+    answers = forward(batch)
+    return ShapleyResult(
+        values=values,
+        std_error=std_error,
+        full=float(answers[0]),
+        empty=float(answers[1]),
+        occlusion=answers[0] - answers[2:],
+        estimator=estimator,
+        permutations=None if exact else 2 * pairs,
+    )
+
+
+def deletion(
+    coalitions: Coalitions, players: Sequence[int], removed: Sequence[Sequence[int]]
+) -> np.ndarray:
+    """f(all) - f(all without the players of each set in `removed`)."""
+    owner = np.asarray(players, np.int64)
+    keep = np.ones((len(removed) + 1, len(owner)))
+    for i, gone in enumerate(removed, start=1):
+        keep[i, np.isin(owner, list(gone))] = 0.0
+    answers = coalitions(keep)
+    return answers[0] - answers[1:]

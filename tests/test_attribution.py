@@ -1,0 +1,107 @@
+"""Attribution pieces (models.attribution) on a small synthetic window: the batched
+coalitions equal the served re-pooling, and Shapley values add up, are symmetric and give
+nothing to a headline the window does not read."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+import torch
+
+from models.attribution import Coalitions, deletion, shapley
+from models.features import Normaliser
+from models.inputs import DayEvents, event_rows, window_at
+from models.networks import SequenceClassifier
+from models.train import predict_proba
+
+WINDOW, DIM, PRICE = 4, 6, 4
+
+
+def _game(n_days: int = 5, per_day: int = 3, seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    days = [
+        DayEvents(
+            date=dt.date(2016, 6, 1) + dt.timedelta(days=j),
+            event_ids=list(range(j * per_day, (j + 1) * per_day)),
+            ranks=list(rng.integers(1, 26, per_day)),
+            vectors=rng.normal(size=(per_day, DIM)).astype(np.float32),
+        )
+        for j in range(n_days)
+    ]
+    rows = event_rows(days, DIM, leading=1)
+    norm = Normaliser.fit(rng.normal(size=(50, DIM)).astype(np.float32))
+    prices = rng.normal(size=(len(rows), PRICE)).astype(np.float32)
+    torch.manual_seed(seed)
+    net = SequenceClassifier(encoder="tcn", price_dim=PRICE, event_dim=DIM).eval()
+    anchor = len(rows) - 1
+
+    def window(raw: np.ndarray) -> np.ndarray:
+        return window_at(prices, norm.transform(raw), anchor, WINDOW, "next_day")
+
+    numbers = np.arange(len(rows), dtype=np.float32)[:, None]
+    used = window_at(None, numbers, anchor, WINDOW, "next_day")[:, 0].astype(np.int64)
+    coalitions = Coalitions(
+        base_window=window(rows),
+        rows_used=used,
+        event_row=np.repeat(np.arange(n_days) + 1, per_day),
+        weight=np.concatenate([1.0 / np.asarray(d.ranks, float) for d in days]),
+        vectors=np.concatenate([d.vectors for d in days]),
+        normalise=norm.transform,
+        answer=lambda x: predict_proba(net, x.astype(np.float32)).astype(np.float64),
+    )
+    return days, rows, window, coalitions
+
+
+def test_coalitions_equal_the_served_repooling() -> None:
+    days, rows, window, coalitions = _game()
+    np.testing.assert_allclose(coalitions.windows(np.ones(15))[0], window(rows), atol=1e-5)
+    keep = np.ones(15)
+    keep[[12, 14, 9]] = 0  # day 4: events 0 and 2; day 3: event 0
+    expected = window(event_rows(days, DIM, leading=1, drop={4: (0, 2), 3: (0,)}))
+    np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
+    keep[12:15] = 0  # a day without any event kept pools to zeros, as the served path
+    expected = window(event_rows(days, DIM, leading=1, drop={4: (0, 1, 2), 3: (0,)}))
+    np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_shapley_values_add_up_and_ignore_what_the_window_does_not_read(exact: bool) -> None:
+    _, _, _, coalitions = _game()
+    # 5 players: one per day; day 0's events (row 1) sit outside the 4-step window (rows 2..5)
+    players = np.repeat(np.arange(5), 3)
+    result = shapley(coalitions, players, permutations=8, exact=exact)
+    # float32 networks: the sum holds to their precision
+    assert np.sum(result.values) == pytest.approx(result.full - result.empty, abs=1e-6)
+    # a null player: 0 up to float32 noise between batches
+    assert result.values[0] == pytest.approx(0.0, abs=1e-7)
+    assert result.occlusion[0] == pytest.approx(0.0, abs=1e-7)
+    assert abs(result.full - result.empty) > 1e-4  # the events do move this answer
+    assert (result.permutations is None) == exact
+
+
+def test_sampled_shapley_approaches_the_exact_values() -> None:
+    _, _, _, coalitions = _game(seed=3)
+    players = np.repeat(np.arange(5), 3)
+    exact = shapley(coalitions, players, exact=True).values
+    sampled = shapley(coalitions, players, permutations=200, exact=False).values
+    scale = np.abs(exact).max()
+    assert np.abs(sampled - exact).max() < 0.15 * scale
+
+
+def test_identical_players_get_identical_values_and_deletion_matches_occlusion() -> None:
+    days, rows, window, coalitions = _game(n_days=3, per_day=2)
+    # two identical events (same day, vector and rank) owned by two different players
+    vectors, weight = coalitions.vectors.copy(), coalitions.weight.copy()
+    vectors[5], weight[5] = vectors[4], weight[4]
+    coalitions = dataclasses.replace(coalitions, vectors=vectors, weight=weight)
+    players = np.array([0, 0, 1, 1, 2, 3])
+    result = shapley(coalitions, players, exact=True)
+    assert result.values[2] == pytest.approx(result.values[3], abs=1e-9)
+    removed = deletion(coalitions, players, [[2], [0, 1]])
+    assert removed[0] == pytest.approx(result.occlusion[2], abs=1e-7)
+    assert removed[1] == pytest.approx(
+        result.full - coalitions(np.r_[0, 0, 0, 0, 1, 1])[0], abs=1e-7
+    )

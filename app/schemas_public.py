@@ -254,7 +254,9 @@ class ExplanationPublic(_Out):
         description="The window's headlines with events, largest |effect| first"
     )
     events: list[ExplainedEvent] = Field(
-        description="Every event of the window with its own occlusion effect"
+        description="Events with their own occlusion effects: those of the headlines with "
+        "the largest |effect| (see graph_detail.event_effects), every event of the window "
+        "with detail=full"
     )
     groups: list[EventGroup]
     graph: GraphElements

@@ -1,27 +1,30 @@
 """Latency of the prediction and explanation endpoints, uncached and cached, over HTTP.
 
-    DATABASE_URL=... ARTIFACTS_DIR=... .venv/bin/python benchmarks/bench_latency.py
+    .venv/bin/python benchmarks/bench_latency.py        # after a first start (scripts/serve.sh)
 
-Starts the service (settings from the environment, as `kdtcn serve` would, without the
-first-run build) on a free 127.0.0.1 port in this process, so the cache starts empty, and
-stops it at the end. Uncached: the first request for a date; cached: the same request again.
-Bounded: 20 dates x 2 endpoints x 4 targets x 2 passes. Explanations are the defaults of
-GET /v1/explanations (Shapley values by sampled permutations, a graph of at most 40 nodes).
+Starts the service in its own process (`kdtcn serve --no-bootstrap`, settings from the
+environment as for `kdtcn serve`) on a free 127.0.0.1 port, so its cache starts empty and
+the client does not share its interpreter, and stops it at the end. Uncached: the first
+request for a date; cached: the same request again. The first request of each target
+(loading its model version) is a warm-up and not counted. Bounded: 20 dates x 2 endpoints
+x 4 targets x 2 passes; BENCH_TARGETS=same_day,next_close picks targets. Explanations are
+the defaults of GET /v1/explanations (Shapley values by sampled permutations, a graph of at
+most 40 nodes).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-# The server helper lives with the tests (tests/liveserver.py), which are not an installed package.
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DATES = [
     f"2016-06-{d:02d}"
@@ -45,25 +48,46 @@ def report(label: str, values: list[float]) -> None:
     )
 
 
-def main() -> None:
-    from app.main import create_app
-    from app.settings import get_settings
-    from tests.liveserver import LiveServer
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
-    app = create_app(get_settings())
-    with (
-        LiveServer(app) as server,
-        httpx.Client(base_url=server.base_url, timeout=120) as client,
-    ):
-        for path in ("/v1/predictions/DJIA", "/v1/explanations/DJIA"):
-            for target in os.environ.get("BENCH_TARGETS", "next_day,same_day,big_move,next_close").split(","):
-                cold, warm = [], []
-                for date in DATES:
-                    params = {"date": date, "target": target}
-                    cold.append(timed(client, path, params))
-                    warm.append(timed(client, path, params))
-                report(f"{path.split('/')[2]} {target} uncached", cold)
-                report(f"{path.split('/')[2]} {target} cached", warm)
+
+def main() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            deadline = time.monotonic() + 300
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the service did not start")
+                time.sleep(0.5)
+            targets = os.environ.get("BENCH_TARGETS", "next_day,same_day,big_move,next_close")
+            for path in ("/v1/predictions/DJIA", "/v1/explanations/DJIA"):
+                for target in targets.split(","):
+                    timed(client, path, {"date": "2016-05-31", "target": target})  # warm-up
+                    cold, warm = [], []
+                    for date in DATES:
+                        params = {"date": date, "target": target}
+                        cold.append(timed(client, path, params))
+                        warm.append(timed(client, path, params))
+                    report(f"{path.split('/')[2]} {target} uncached", cold)
+                    report(f"{path.split('/')[2]} {target} cached", warm)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.features import Normaliser
+
 __all__ = ["Coalitions", "EXACT_MAX_PLAYERS", "ShapleyResult", "deletion", "shapley"]
 
 # exact values up to this many players: captum's ShapleyValues walks all n! orders
@@ -47,8 +49,8 @@ class Coalitions:
     rows. `rows_used[w]` is the pooled event row that window step w reads (an index into
     the rows that `event_row` refers to). Events: `event_row` (E,) the row each belongs to,
     `weight` (E,) its pooling weight before normalisation (1 / rank), `vectors` (E, D).
-    `normalise` maps raw pooled rows (n, D) to model rows; `answer` maps a batch of inputs
-    (n, W, F) to the reported answer (n,).
+    `event_norm` normalises pooled rows as the version does (models.features.Normaliser);
+    `answer` maps a batch of inputs (n, W, F) to the reported answer (n,).
     """
 
     base_window: np.ndarray
@@ -56,15 +58,28 @@ class Coalitions:
     event_row: np.ndarray
     weight: np.ndarray
     vectors: np.ndarray
-    normalise: Callable[[np.ndarray], np.ndarray]
+    event_norm: Normaliser
     answer: Callable[[np.ndarray], np.ndarray]
 
     def __post_init__(self) -> None:
-        self._members = [np.flatnonzero(self.event_row == row) for row in self.rows_used]
         # Pooling runs in torch, in the thread pool the network runs in: numpy's BLAS
         # threads, still spinning after a product, slowed the network's convolutions 2x.
-        self._weight = torch.from_numpy(self.weight.astype(np.float32))
-        self._vectors = torch.from_numpy(np.ascontiguousarray(self.vectors, np.float32))
+        # Events are kept sorted by their row, so a step's events are one slice of the mask.
+        self._order = torch.from_numpy(np.argsort(self.event_row, kind="stable"))
+        rows = self.event_row[self._order.numpy()]
+        weight = torch.from_numpy(self.weight.astype(np.float32))[self._order]
+        vectors = torch.from_numpy(np.ascontiguousarray(self.vectors, np.float32))[self._order]
+        # Normaliser.transform folded in: (pooled - mean) / std = pooled / std - mean / std,
+        # so the steps pool vectors divided by std (pooled rows are finite).
+        std = torch.from_numpy(np.asarray(self.event_norm.std, np.float32))
+        self._shift = torch.from_numpy(np.asarray(self.event_norm.mean, np.float32)) / std
+        vectors = vectors / std
+        self._steps = []  # per window step: (slice of the sorted events, weights, vectors)
+        for row in self.rows_used:
+            a, b = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+            self._steps.append((slice(int(a), int(b)), weight[a:b], vectors[a:b]))
+        self._dim = vectors.shape[1]
+        self._base = torch.from_numpy(np.ascontiguousarray(self.base_window, np.float32))
 
     @property
     def n_events(self) -> int:
@@ -72,18 +87,17 @@ class Coalitions:
 
     def windows(self, keep: np.ndarray) -> np.ndarray:
         """(n, W, F) inputs for an (n, E) mask of the events kept (1) or left out (0)."""
-        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))
-        n, dim = mask.shape[0], self._vectors.shape[1]
-        out = np.repeat(self.base_window[None], n, axis=0)
-        for step, members in enumerate(self._members):
-            pooled = np.zeros((n, dim), np.float32)
-            if len(members):
-                index = torch.from_numpy(members)
-                w = mask[:, index] * self._weight[index]  # (n, m)
-                total = w.sum(dim=1, keepdim=True)
-                pooled = ((w @ self._vectors[index]) / total.clamp_min(1e-30)).numpy()
-            out[:, step, -dim:] = self.normalise(pooled)
-        return out
+        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
+        n, dim = mask.shape[0], self._dim
+        out = self._base.expand(n, *self._base.shape).clone()
+        rows = out[:, :, -dim:]  # a view: the event columns of every window
+        rows[:] = -self._shift  # no event kept: the normalised zero row
+        for step, (events, weight, vectors) in enumerate(self._steps):
+            if events.stop > events.start:
+                w = mask[:, events] * weight  # (n, m)
+                total = w.sum(dim=1, keepdim=True).clamp_min(1e-30)
+                rows[:, step] += (w @ vectors) / total
+        return out.numpy()
 
     def __call__(self, keep: np.ndarray) -> np.ndarray:
         """The answer for each coalition of events (rows of `keep`)."""

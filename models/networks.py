@@ -83,7 +83,7 @@ class _TCN(nn.Module):
         self.out_dim = hidden
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.tcn(x.transpose(1, 2))[:, :, -1]
+        return self.tcn.forward_last(x.transpose(1, 2))
 
 
 class _CNN(nn.Module):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
@@ -49,6 +52,15 @@ class TemporalBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.net(x) + self.downsample(x))
 
+    def forward_valid(self, x: torch.Tensor) -> torch.Tensor:
+        """The block without padding, in eval mode: only the outputs whose receptive field
+        lies inside x, shorter by 2 * (kernel_size - 1) * dilation steps. They equal the
+        last outputs of `forward`, which never read its padding."""
+        first, second = cast(nn.Conv1d, self.net[0]), cast(nn.Conv1d, self.net[4])
+        h = torch.relu(F.conv1d(x, first.weight, first.bias, dilation=first.dilation))
+        h = torch.relu(F.conv1d(h, second.weight, second.bias, dilation=second.dilation))
+        return torch.relu(h + self.downsample(x)[:, :, -h.shape[-1] :])
+
 
 class TemporalConvNet(nn.Module):
     """Stack of TemporalBlocks; input and output are (batch, channels, time)."""
@@ -68,3 +80,17 @@ class TemporalConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x)
+
+    def forward_last(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, channels) the output at the last step, as forward(x)[:, :, -1].
+
+        In eval mode with at least `receptive_field` steps, the last output reads no
+        padding, so the blocks run unpadded (`TemporalBlock.forward_valid`): half the
+        work of the full forward pass at a receptive field of 13. Attribution scores
+        thousands of windows a request with it."""
+        if self.training or x.shape[-1] < self.receptive_field:
+            return self.forward(x)[:, :, -1]
+        x = x[:, :, -self.receptive_field :]
+        for block in self.network:
+            x = cast(TemporalBlock, block).forward_valid(x)
+        return x[:, :, -1]

@@ -44,7 +44,8 @@ def seed_everything(seed: int) -> None:
 
 def predict_outputs(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The network's raw outputs (float32): logits of a classifier, values of a regressor."""
-    model.eval()
+    if model.training:  # eval() walks every module: served networks are loaded in eval mode
+        model.eval()
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch_size):

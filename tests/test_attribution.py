@@ -49,7 +49,7 @@ def _game(n_days: int = 5, per_day: int = 3, seed: int = 0):  # type: ignore[no-
         event_row=np.repeat(np.arange(n_days) + 1, per_day),
         weight=np.concatenate([1.0 / np.asarray(d.ranks, float) for d in days]),
         vectors=np.concatenate([d.vectors for d in days]),
-        normalise=norm.transform,
+        event_norm=norm,
         answer=lambda x: predict_proba(net, x.astype(np.float32)).astype(np.float64),
     )
     return days, rows, window, coalitions

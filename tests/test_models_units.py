@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from models.artifact import for_inference
 from models.baselines import DIRECTION_BASELINES, BaselineData
 from models.features import PRICE_FEATURES, Normaliser, price_features
 from models.inputs import (
@@ -213,6 +214,31 @@ def test_rank_pooling_weights_popular_headlines_more() -> None:
     vecs = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert pool_events(vecs, [1, 3])[0] == pytest.approx(0.75)
     assert pool_events(np.zeros((0, 2)), []).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("n_in", "levels", "kernel", "steps"), [(8, 2, 3, 13), (5, 3, 2, 20), (6, 1, 3, 9)]
+)
+def test_the_unpadded_last_step_equals_the_full_forward_pass(
+    n_in: int, levels: int, kernel: int, steps: int
+) -> None:
+    """TemporalConvNet.forward_last (eval: unpadded blocks over the receptive field) gives
+    forward(x)[:, :, -1], with weight norms parametrised and folded as served; in training
+    and on windows shorter than the receptive field it is the full pass."""
+    torch.manual_seed(1)
+    tcn = TemporalConvNet(n_in, [6] * levels, kernel_size=kernel).eval()
+    x = torch.randn(7, n_in, steps)
+    with torch.no_grad():
+        full = tcn.forward(x)[:, :, -1]
+        torch.testing.assert_close(tcn.forward_last(x), full, atol=1e-6, rtol=1e-5)
+        short = x[:, :, -(tcn.receptive_field - 1) :]
+        torch.testing.assert_close(tcn.forward_last(short), tcn.forward(short)[:, :, -1])
+        for_inference(tcn)
+        torch.testing.assert_close(tcn.forward_last(x), full, atol=1e-6, rtol=1e-5)
+        tcn.train()
+        torch.manual_seed(2)
+        dropped = tcn.forward_last(x)  # training: the padded pass, with dropout
+        assert dropped.shape == full.shape and not torch.allclose(dropped, full)
 
 
 @pytest.mark.parametrize("levels", [1, 2])

@@ -6,24 +6,83 @@ decided by models.inputs (news of weekends and holidays goes to the next trading
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from app.tables import Event, Headline
+from app.tables import Event, EventEntity, Headline
 from kg.types import EntityLink, Phrase
 from kg.types import Event as EventTuple
 from models.inputs import DEFAULT_RANK, DayEvents, assign_days
 
-__all__ = ["collect_days", "to_kg_event", "headlines_between"]
+__all__ = [
+    "StoredEntity",
+    "StoredEvent",
+    "StoredHeadline",
+    "VectorCache",
+    "collect_days",
+    "headlines_between",
+    "to_kg_event",
+]
 
 LOOKBACK = dt.timedelta(days=7)  # how far before the first trading day news is collected
 
 
-def to_kg_event(row: Event) -> tuple[EventTuple, list[EntityLink]]:
-    """A stored event back as the plain kg value types."""
+@dataclass(frozen=True, slots=True)
+class StoredHeadline:
+    id: int
+    date: dt.date
+    rank: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntity:
+    role: str
+    mention: str
+    start: int
+    end: int
+    entity_id: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A stored event as read for a model's inputs: the columns of app.tables.Event, its
+    headline and its entity links (what event_public and to_kg_event read)."""
+
+    id: int
+    subject: str
+    subject_head: str
+    subject_start: int
+    subject_end: int
+    predicate: str
+    predicate_text: str
+    predicate_start: int
+    predicate_end: int
+    object: str | None
+    object_head: str | None
+    object_start: int | None
+    object_end: int | None
+    negated: bool
+    headline: StoredHeadline
+    entities: tuple[StoredEntity, ...]
+
+
+_EVENT_COLUMNS = [f.name for f in fields(StoredEvent) if f.name not in ("headline", "entities")]
+_ENTITY_COLUMNS = [f.name for f in fields(StoredEntity)]
+
+
+def to_kg_event(row: Any) -> tuple[EventTuple, list[EntityLink]]:
+    """A stored event (app.tables.Event or StoredEvent) back as the plain kg value types."""
 
     def phrase(text: str | None, start: int | None, end: int | None, head: str | None):  # type: ignore[no-untyped-def]
         return None if text is None else Phrase(text, start or 0, end or 0, head or "")
@@ -41,14 +100,84 @@ def to_kg_event(row: Event) -> tuple[EventTuple, list[EntityLink]]:
     return event, links
 
 
-def headlines_between(*, session: Session, start: dt.date, end: dt.date) -> list[Headline]:
-    stmt = (
-        select(Headline)
-        .where(Headline.date >= start, Headline.date <= end)
-        .options(selectinload(Headline.events).selectinload(Event.entities))
-        .order_by(Headline.date, Headline.rank, Headline.id)
-    )
-    return list(session.scalars(stmt))
+def headlines_between(
+    *, session: Session, start: dt.date, end: dt.date
+) -> list[tuple[StoredHeadline, list[StoredEvent]]]:
+    """Headlines dated start..end (by date, rank, id) with their events in order.
+
+    Plain rows, not ORM objects: three column queries read a window's ~700 headlines, 2,800
+    events and 5,600 entity links in a fifth of the time the ORM took to build them as
+    mapped objects (the cost of every uncached prediction and explanation)."""
+    in_range = (Headline.date >= start, Headline.date <= end)
+    headlines = [
+        StoredHeadline(*row)
+        for row in session.execute(
+            select(Headline.id, Headline.date, Headline.rank, Headline.text)
+            .where(*in_range)
+            .order_by(Headline.date, Headline.rank, Headline.id)
+        )
+    ]
+    # No ORDER BY: sorting by event made SQLite scan every stored link; sorted here instead.
+    linked: dict[int, list[tuple[int, StoredEntity]]] = defaultdict(list)
+    for event_id, link_id, *values in session.execute(
+        select(
+            EventEntity.event_id,
+            EventEntity.id,
+            *(getattr(EventEntity, c) for c in _ENTITY_COLUMNS),
+        )
+        .join(Event, Event.id == EventEntity.event_id)
+        .join(Headline, Headline.id == Event.headline_id)
+        .where(*in_range)
+    ):
+        linked[event_id].append((link_id, StoredEntity(*values)))
+    entities = {k: tuple(x for _, x in sorted(v, key=lambda p: p[0])) for k, v in linked.items()}
+    by_id = {h.id: h for h in headlines}
+    events: dict[int, list[StoredEvent]] = defaultdict(list)
+    for headline_id, *values in session.execute(
+        select(Event.headline_id, *(getattr(Event, c) for c in _EVENT_COLUMNS))
+        .join(Headline, Headline.id == Event.headline_id)
+        .where(*in_range)
+        .order_by(Event.headline_id, Event.position)
+    ):
+        events[headline_id].append(
+            # the columns of _EVENT_COLUMNS, then the headline and links
+            StoredEvent(*values, by_id[headline_id], entities.get(values[0], ()))  # type: ignore[call-arg]
+        )
+    return [(h, events.get(h.id, [])) for h in headlines]
+
+
+class VectorCache:
+    """Event vectors of one embedder by the stored event's content (a bounded LRU, shared by
+    a version's requests): an uncached answer embeds its window's ~1,400 events, nearly all
+    of which the neighbouring dates' answers embedded already. The key is what the vector
+    is made of (the event's id, phrases and entity links), so an event re-extracted under a
+    reused id is embedded again."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._items: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(row: Any) -> tuple:
+        return (
+            row.id,
+            row.subject,
+            row.subject_head,
+            row.predicate,
+            row.object,
+            row.object_head,
+            row.negated,
+            tuple((x.role, x.entity_id, x.start, x.end) for x in row.entities),
+        )
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple, vector: np.ndarray) -> None:
+        vector.flags.writeable = False  # shared between requests
+        with self._lock:
+            self._items[key] = vector
 
 
 def collect_days(
@@ -58,11 +187,12 @@ def collect_days(
     embed: Callable[[EventTuple, list[EntityLink]], np.ndarray],
     dim: int,
     since: dt.date | None = None,
+    cache: VectorCache | None = None,
 ) -> list[DayEvents]:
     """Events of each trading day in `dates` (ascending), embedded with `embed`.
 
     `since` is the trading day before dates[0] (exclusive bound for its news); without it,
-    dates[0] collects the LOOKBACK days before it.
+    dates[0] collects the LOOKBACK days before it. `cache`: vectors `embed` made before.
     """
     if not dates:
         return []
@@ -71,18 +201,26 @@ def collect_days(
     since = since or dates[0] - LOOKBACK - dt.timedelta(days=1)
     start = since + dt.timedelta(days=1)
     headlines = headlines_between(session=session, start=start, end=dates[-1])
-    which = assign_days([h.date for h in headlines], dates, since=since)
-    for headline, j in zip(headlines, which, strict=True):
+    which = assign_days([h.date for h, _ in headlines], dates, since=since)
+    for (headline, stored), j in zip(headlines, which, strict=True):
         if j < 0:
             continue
         day = days[j]
         day.n_headlines += 1
-        for row in headline.events:
+        for row in stored:
             day.rows.append(row)
             day.n_linked += bool(row.entities)
             day.event_ids.append(row.id)
             day.ranks.append(headline.rank or DEFAULT_RANK)
-            vectors[j].append(embed(*to_kg_event(row)))
+            if cache is None:
+                vectors[j].append(embed(*to_kg_event(row)))
+                continue
+            key = VectorCache.key(row)
+            vector = cache.get(key)
+            if vector is None:
+                vector = embed(*to_kg_event(row))
+                cache.put(key, vector)
+            vectors[j].append(vector)
     for day, vecs in zip(days, vectors, strict=True):
         day.vectors = np.stack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32)
     return days

@@ -7,7 +7,8 @@ events; leaving a headline out re-pools its day without all of its events. A hea
 the answer with none (`total_effect`). Its `occlusion` is the answer minus the answer
 without that headline alone; each event keeps its own occlusion `effect` (the answer minus
 the answer without that one event), computed for the events of the DETAIL_HEADLINES
-headlines with the largest |effect| (every event with `detail="full"`). A group's `effect`
+headlines with the largest |effect|, the events a summary lists (every event is listed and
+computed with `detail="full"`). A group's `effect`
 is the answer minus the answer with all of its events left out together. The answer is P(up)
 (or P(big move)) for a classifier, the predicted close for next_close (`effect_unit`). A TCN
 reads only the last days of its window (its receptive field, `coalitions_of`): events of
@@ -73,19 +74,21 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
     for j, day in enumerate(prediction.event_days):
         if leading + j not in readable:
             continue
+        assert day.vectors is not None  # collect_days sets them
         for i, stored in enumerate(day.rows):
             index.append((day, stored))
             event_row.append(leading + j)
             weight.append(1.0 / max(float(day.ranks[i]), 1.0))
             vectors.append(day.vectors[i])
     dim = prediction.event_rows.shape[1]
+    assert model.event_norm is not None  # the version reads events
     coalitions = Coalitions(
         base_window=prediction.window()[-steps:],
         rows_used=rows_used.astype(np.int64),
         event_row=np.asarray(event_row, np.int64),
         weight=np.asarray(weight, np.float64),
         vectors=np.asarray(vectors, np.float32).reshape(len(vectors), dim),
-        normalise=lambda pooled: model.normalise(None, pooled)[1],
+        event_norm=model.event_norm,
         answer=lambda x: prediction.reported(model.predict(x)),
     )
     return coalitions, index
@@ -131,13 +134,16 @@ def explain(
         keep = np.ones((len(wanted) + 1, n_events))
         keep[np.arange(1, len(wanted) + 1), wanted] = 0.0
         alone = coalitions(keep)
-        for e, value in zip(wanted, alone[0] - alone[1:], strict=True):
-            effect_of[index[e][1].id] = float(value)
+        for slot, value in zip(wanted, alone[0] - alone[1:], strict=True):
+            effect_of[index[slot][1].id] = float(value)
     # Events of days before the model's horizon: read by no window step, effect exactly 0.
     read = {stored.id for _, stored in index}
     every = [(day, stored) for day in prediction.event_days for stored in day.rows]
+    # summary: the events of the top headlines are listed in full (and drawn); detail=full
+    # lists every event of the window
+    listed = every if top is None else [x for x in every if player.get(x[1].headline.id) in top]
     events = []
-    for day, stored in every:
+    for day, stored in listed:
         headline = stored.headline
         event = event_public(stored)
         events.append(
@@ -157,24 +163,27 @@ def explain(
                 "entities": [x.model_dump() for x in event.entities],
             }
         )
-    by_headline: dict[int, list[dict[str, Any]]] = {}
-    for e in events:
-        by_headline.setdefault(e["headline_id"], []).append(e)
+    by_headline: dict[int, tuple[Any, list[Any]]] = {}
+    for day, stored in every:
+        by_headline.setdefault(stored.headline.id, (day, []))[1].append(stored)
     headlines = []
-    for hid, own in by_headline.items():
+    for hid, (day, own) in by_headline.items():
         k = player.get(hid)
+        first = own[0].headline
         headlines.append(
             {
                 "id": hid,
-                "date": own[0]["date"],
-                "day": own[0]["day"],
-                "rank": own[0]["rank"],
-                "text": own[0]["headline"],
+                "date": first.date.isoformat(),
+                "day": day.date.isoformat(),
+                "rank": first.rank,
+                "text": first.text,
                 "read": k is not None,
                 "effect": 0.0 if k is None else float(result.values[k]),
                 "effect_se": 0.0 if k is None else float(result.std_error[k]),
                 "occlusion": 0.0 if k is None else float(result.occlusion[k]),
-                "events": [e["id"] for e in sorted(own, key=lambda e: -abs(e["effect"] or 0))],
+                "events": [
+                    e.id for e in sorted(own, key=lambda e: -abs(effect_of.get(e.id) or 0.0))
+                ],
             }
         )
     headlines.sort(key=lambda h: -abs(h["effect"]))
@@ -246,14 +255,14 @@ def explain(
         graph_detail={
             "detail": options.detail,
             "events_drawn": drawn,
-            "events_total": len(events),
+            "events_total": len(every),
             "nodes": len(elements["nodes"]),
             "max_nodes": options.nodes if summary else None,
             "max_events": options.events if summary else None,
             "event_effects": "every event"
             if not summary
             else f"events of the {DETAIL_HEADLINES} headlines with the largest |effect| "
-            "(others null; detail=full computes all)",
+            "(only those are listed in events; detail=full lists and computes all)",
         },
     )
     if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit

@@ -240,6 +240,7 @@ def build(
             embed=loaded.embedder.embed,
             dim=loaded.embedder.dim,
             since=max(d for d in price_dates if d < dates[0]),
+            cache=loaded.vectors,
         )
         pooled = event_rows(event_days, loaded.embedder.dim, leading=rule.leading_event_rows())
     prediction = Prediction(

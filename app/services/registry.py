@@ -25,6 +25,7 @@ from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
 from app.domain import NoModel
+from app.services.daily import VectorCache
 from app.services.embeddings import embeddings_dir
 from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
@@ -63,6 +64,7 @@ class Loaded:
     row: VersionRecord
     model: ServedModel
     embedder: EventEmbedder | None
+    vectors: VectorCache | None = None  # the embedder's event vectors, by event content
 
 
 def choose(
@@ -143,7 +145,8 @@ class ModelRegistry:
             embedder = EventEmbedder(emb, graph=self.graph)
         if self.on_load is not None:
             self.on_load(time.perf_counter() - started)
-        return Loaded(VersionRecord.of(row), model, embedder)
+        vectors = VectorCache() if embedder is not None else None
+        return Loaded(VersionRecord.of(row), model, embedder, vectors)
 
     def summary(self) -> list[str]:
         with self._guard:

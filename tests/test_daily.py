@@ -1,0 +1,78 @@
+"""The read behind every answer's inputs (app.services.daily.headlines_between): plain rows
+that say what the ORM's relationships say, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.db import transaction
+from app.services.daily import headlines_between, to_kg_event
+from app.tables import Event, EventEntity, Headline
+
+
+def _event(position: int, subject: str, links: list[tuple[str, str]]) -> Event:
+    return Event(
+        position=position,
+        subject=subject,
+        subject_head=subject.split()[-1],
+        subject_start=0,
+        subject_end=len(subject),
+        predicate="leave",
+        predicate_text="leaves",
+        predicate_start=len(subject) + 1,
+        predicate_end=len(subject) + 7,
+        object="the EU" if position else None,
+        object_head="EU" if position else None,
+        object_start=len(subject) + 8 if position else None,
+        object_end=len(subject) + 14 if position else None,
+        negated=bool(position),
+        entities=[
+            EventEntity(role=role, mention=qid, start=0, end=2, entity_id=qid, label=qid, score=0.9)
+            for role, qid in links
+        ],
+    )
+
+
+def test_headlines_between_reads_what_the_orm_reads(session_factory) -> None:  # type: ignore[no-untyped-def]
+    days = [dt.date(2016, 6, 22), dt.date(2016, 6, 23), dt.date(2016, 6, 24)]
+    with transaction(session_factory) as session:
+        for n, day in enumerate(days):
+            for rank in (2, 1):
+                session.add(
+                    Headline(
+                        source="test",
+                        date=day,
+                        rank=rank,
+                        text=f"UK leaves EU {n}-{rank}",
+                        content_hash=f"{n}-{rank}",
+                        # inserted out of position order, links in the order they are added
+                        events=[
+                            _event(1, "UK", [("subject", "Q145"), ("object", "Q458")]),
+                            _event(0, "Britain", [("subject", "Q145")]),
+                        ],
+                    )
+                )
+    with session_factory() as session:
+        read = headlines_between(session=session, start=days[1], end=days[2])
+        orm = list(
+            session.scalars(
+                select(Headline)
+                .where(Headline.date >= days[1], Headline.date <= days[2])
+                .options(selectinload(Headline.events).selectinload(Event.entities))
+                .order_by(Headline.date, Headline.rank, Headline.id)
+            )
+        )
+    assert [(h.date, h.rank) for h, _ in read] == [(d, r) for d in days[1:] for r in (1, 2)]
+    assert [h.id for h, _ in read] == [h.id for h in orm]
+    for (headline, events), stored in zip(read, orm, strict=True):
+        assert headline.text == stored.text
+        assert [e.id for e in events] == [e.id for e in stored.events]
+        assert [e.subject for e in events] == ["Britain", "UK"]  # by position
+        assert all(e.headline is headline for e in events)
+        for mine, theirs in zip(events, stored.events, strict=True):
+            assert to_kg_event(mine) == to_kg_event(theirs)
+            assert [x.entity_id for x in mine.entities] == [x.entity_id for x in theirs.entities]
+    assert [x.role for x in read[0][1][1].entities] == ["subject", "object"]

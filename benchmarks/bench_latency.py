@@ -5,8 +5,11 @@
 Starts the service in its own process (`kdtcn serve --no-bootstrap`, settings from the
 environment as for `kdtcn serve`) on a free 127.0.0.1 port, so its cache starts empty and
 the client does not share its interpreter, and stops it at the end. Uncached: the first
-request for a date; cached: the same request again. The first request of each target
-(loading its model version) is a warm-up and not counted. Bounded: 20 dates x 2 endpoints
+request for a date (not in the answer cache); cached: the same request again. Explanations
+are measured first: each date's inputs then share 19 of 20 days with the date before, whose
+event vectors the version's vector cache holds (app.services.daily.VectorCache), as when a
+user steps through dates. The first request of each target (loading its model version,
+embedding its window's events) is a warm-up and not counted. Bounded: 20 dates x 2 endpoints
 x 4 targets x 2 passes; BENCH_TARGETS=same_day,next_close picks targets. Explanations are
 the defaults of GET /v1/explanations (Shapley values by sampled permutations, a graph of at
 most 40 nodes).
@@ -75,7 +78,7 @@ def main() -> None:
                     raise RuntimeError("the service did not start")
                 time.sleep(0.5)
             targets = os.environ.get("BENCH_TARGETS", "next_day,same_day,big_move,next_close")
-            for path in ("/v1/predictions/DJIA", "/v1/explanations/DJIA"):
+            for path in ("/v1/explanations/DJIA", "/v1/predictions/DJIA"):
                 for target in targets.split(","):
                     timed(client, path, {"date": "2016-05-31", "target": target})  # warm-up
                     cold, warm = [], []

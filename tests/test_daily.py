@@ -1,15 +1,16 @@
-"""The read behind every answer's inputs (app.services.daily.headlines_between): plain rows
-that say what the ORM's relationships say, on SQLite and PostgreSQL."""
+"""The read behind every answer's inputs (app.services.daily): plain rows that say what the
+ORM's relationships say, and the per-version cache of event vectors; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.db import transaction
-from app.services.daily import headlines_between, to_kg_event
+from app.services.daily import VectorCache, collect_days, headlines_between, to_kg_event
 from app.tables import Event, EventEntity, Headline
 
 
@@ -76,3 +77,40 @@ def test_headlines_between_reads_what_the_orm_reads(session_factory) -> None:  #
             assert to_kg_event(mine) == to_kg_event(theirs)
             assert [x.entity_id for x in mine.entities] == [x.entity_id for x in theirs.entities]
     assert [x.role for x in read[0][1][1].entities] == ["subject", "object"]
+
+
+def test_the_vector_cache_embeds_each_event_once_until_it_changes(session_factory) -> None:  # type: ignore[no-untyped-def]
+    day = dt.date(2016, 6, 24)
+    with transaction(session_factory) as session:
+        session.add(
+            Headline(
+                source="test",
+                date=day,
+                rank=1,
+                text="UK leaves EU",
+                content_hash="h",
+                events=[
+                    _event(0, "Britain", [("subject", "Q145")]),
+                    _event(1, "UK", [("subject", "Q145"), ("object", "Q458")]),
+                ],
+            )
+        )
+    calls: list[str] = []
+
+    def embed(event, links):  # type: ignore[no-untyped-def]
+        calls.append(event.subject.text)
+        return np.full(3, float(len(links)), np.float32)
+
+    cache = VectorCache()
+    with session_factory() as session:
+        first = collect_days(session=session, dates=[day], embed=embed, dim=3, cache=cache)
+        again = collect_days(session=session, dates=[day], embed=embed, dim=3, cache=cache)
+    assert calls == ["Britain", "UK"]
+    np.testing.assert_array_equal(first[0].vectors, [[1, 1, 1], [2, 2, 2]])
+    np.testing.assert_array_equal(again[0].vectors, first[0].vectors)
+    with transaction(session_factory) as session:  # a re-linked event is embedded again
+        link = session.scalars(select(EventEntity).where(EventEntity.entity_id == "Q458")).one()
+        link.entity_id = "Q1"
+    with session_factory() as session:
+        collect_days(session=session, dates=[day], embed=embed, dim=3, cache=cache)
+    assert calls == ["Britain", "UK", "UK"]

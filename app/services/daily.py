@@ -139,6 +139,8 @@ def headlines_between(
         .where(*in_range)
         .order_by(Event.headline_id, Event.position)
     ):
+        if headline_id not in by_id:  # written between the queries (read committed)
+            continue
         events[headline_id].append(
             # the columns of _EVENT_COLUMNS, then the headline and links
             StoredEvent(*values, by_id[headline_id], entities.get(values[0], ()))  # type: ignore[call-arg]

@@ -131,8 +131,10 @@ function drawGraph(graph) {
       { selector: "node.highlighted[kind = 'event']", style: { "border-width": 3,
           "border-color": "#222" } },
     ],
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 12000,
-              idealEdgeLength: 80 },
+    // strong repulsion and room around labelled nodes: the UK, Great Britain and Scotland
+    // no longer print over each other on the Brexit day
+    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 30000,
+              idealEdgeLength: 100, nodeOverlap: 20, padding: 20 },
   });
   cy.on("tap", "node[kind = 'event']", (evt) => {
     const id = Number(evt.target.id().split(":")[1]);

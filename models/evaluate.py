@@ -136,7 +136,7 @@ class EvalConfig:
     refit_every: int = 189
     window_years: int = 4
     abrupt_quantile: float = 0.9
-    denoise: bool = False  # causal wavelet denoising of each window's prices (coif3, 3 levels)
+    denoise: bool = False  # causal wavelet denoising of each window's prices (db2, <= 3 levels)
     models: tuple[str, ...] = tuple(NEURAL_MODELS)
     # The time budget (under 30 minutes on 2 cores): every model runs on the fixed origin;
     # only these also on the rolling schemes; the tutorial networks (RNN ... 1-D CNN) only

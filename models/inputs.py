@@ -166,19 +166,23 @@ def window_at(
     return np.concatenate(parts, axis=1)
 
 
-def wavelet_denoise(
-    window_rows: np.ndarray, *, wavelet: str = "coif3", level: int = 3
-) -> np.ndarray:
+def wavelet_denoise(window_rows: np.ndarray, *, wavelet: str = "db2", level: int = 3) -> np.ndarray:
     """Soft-threshold wavelet denoising of one window's own rows, column by column.
 
     Applied to each window separately, it only ever sees that window's past: causal by
     construction (never to the whole series, which would leak the future into the past).
     Universal threshold sigma * sqrt(2 log n), sigma from the finest detail coefficients.
+    The level is capped at the deepest one the window's length allows for the wavelet
+    (pywt.dwt_max_level: 2 for 20 rows of db2), so no coefficient is all boundary effect;
+    the seed article's coif3 (18 taps) allows no level on a 20-day window.
     """
     import pywt
 
     out = np.empty_like(window_rows)
     n = window_rows.shape[0]
+    level = min(level, pywt.dwt_max_level(n, pywt.Wavelet(wavelet).dec_len))
+    if level < 1:
+        raise ValueError(f"a {n}-row window is too short for the wavelet {wavelet}")
     for j in range(window_rows.shape[1]):
         coeffs = pywt.wavedec(window_rows[:, j], wavelet, level=level, mode="periodization")
         sigma = np.median(np.abs(coeffs[-1])) / 0.6745

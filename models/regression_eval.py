@@ -498,7 +498,7 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
         "- *(min-max level)* rows are the seed tutorials' framing: the last "
         f"{pr['options']['level_window']} closes min-max scaled (scaler fitted on the rows "
         "before the test period only), the scaled next close regressed with MSE. "
-        "*(wavelet-denoised)*: each window's price features denoised on their own (coif3, 3 "
+        "*(wavelet-denoised)*: each window's price features denoised on their own (db2, at most 3 "
         "levels, soft universal threshold), so causal.",
         "- Random walk: tomorrow's close = today's. ARIMA(1,0,1) on log returns, fitted on the "
         "training days, parameters frozen, state filtered through the data up to t-1.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,13 @@ def test_wavelet_denoising_is_causal_and_smooths() -> None:
     clean = wavelet_denoise(noisy.astype(np.float32))
     truth = np.sin(np.linspace(0, 3, 32))[:, None]
     assert np.abs(clean - truth).mean() < np.abs(noisy - truth).mean()
+    # a 20-day window: the level is capped so that no coefficient is all boundary effect
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        short = wavelet_denoise(noisy[:20].astype(np.float32))
+    assert short.shape == (20, 1) and not np.allclose(short, noisy[:20])
+    with pytest.raises(ValueError, match="too short"):
+        wavelet_denoise(noisy[:3].astype(np.float32))
 
 
 def test_headlines_go_to_the_first_trading_day_on_or_after_their_date() -> None:

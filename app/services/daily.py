@@ -23,7 +23,6 @@ from kg.types import Event as EventTuple
 from models.inputs import DEFAULT_RANK, DayEvents, assign_days
 
 __all__ = [
-    "StoredEntity",
     "StoredEvent",
     "StoredHeadline",
     "VectorCache",
@@ -41,17 +40,6 @@ class StoredHeadline:
     date: dt.date
     rank: int | None
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEntity:
-    role: str
-    mention: str
-    start: int
-    end: int
-    entity_id: str
-    label: str
-    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +62,11 @@ class StoredEvent:
     object_end: int | None
     negated: bool
     headline: StoredHeadline
-    entities: tuple[StoredEntity, ...]
+    entities: tuple[EntityLink, ...]  # the stored links, as the linker's value type
 
 
 _EVENT_COLUMNS = [f.name for f in fields(StoredEvent) if f.name not in ("headline", "entities")]
-_ENTITY_COLUMNS = [f.name for f in fields(StoredEntity)]
+_ENTITY_COLUMNS = [f.name for f in fields(EntityLink)]
 
 
 def to_kg_event(row: Any) -> tuple[EventTuple, list[EntityLink]]:
@@ -118,7 +106,7 @@ def headlines_between(
         )
     ]
     # No ORDER BY: sorting by event made SQLite scan every stored link; sorted here instead.
-    linked: dict[int, list[tuple[int, StoredEntity]]] = defaultdict(list)
+    linked: dict[int, list[tuple[int, EntityLink]]] = defaultdict(list)
     for event_id, link_id, *values in session.execute(
         select(
             EventEntity.event_id,
@@ -129,7 +117,7 @@ def headlines_between(
         .join(Headline, Headline.id == Event.headline_id)
         .where(*in_range)
     ):
-        linked[event_id].append((link_id, StoredEntity(*values)))
+        linked[event_id].append((link_id, EntityLink(*values)))
     entities = {k: tuple(x for _, x in sorted(v, key=lambda p: p[0])) for k, v in linked.items()}
     by_id = {h.id: h for h in headlines}
     events: dict[int, list[StoredEvent]] = defaultdict(list)

@@ -23,6 +23,11 @@ Protocol (all of it chronological, the folds of models.evaluate):
   direction accuracy of the implied move, Diebold-Mariano vs the random walk (squared
   error, HAC variance, HLN correction), lag correlations r0 / r1 of the predicted change.
 
+Hyper-parameters (with `cfg.tune_trials`): TCN and KDTCN each get their own Optuna search
+(`tune_next_close`: models.tune.search on the last blocks of the training days, scored by
+the mean validation Theil U), and the networks use it as the classifiers do theirs
+(models.evaluate.TUNED_FROM); the tutorial networks keep the defaults.
+
 Fixed origin: every model. Rolling origin: `cfg.rolling_models` (TCN, KDTCN), ARIMA and the
 random walk. All rows of a scheme score the same test days.
 """
@@ -42,6 +47,7 @@ from torch import nn
 
 from models.evaluate import (
     NEURAL_MODELS,
+    TUNED_FROM,
     EvalConfig,
     NeuralSpec,
     combined_inputs,
@@ -66,11 +72,13 @@ from models.regression import (
 )
 from models.stats import seed_summary
 from models.train import History, TrainConfig, fit_classifier, predict_outputs, seed_everything
+from models.tune import Tuned, inner_plan, search
 
 __all__ = [
     "RegressionOptions",
     "fit_regressor",
     "run_regression",
+    "tune_next_close",
     "render_regression",
     "plot_regression",
     "DENOISED",
@@ -189,6 +197,72 @@ def _fit_predict(
     if epochs is not None:
         epochs.append(len(history.val_loss))
     return predict_outputs(model, test_x).astype(np.float64)
+
+
+def tune_next_close(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    close: np.ndarray,
+    train_days: np.ndarray,
+    *,
+    window: int,
+    train: TrainConfig,
+    n_trials: int,
+    n_folds: int = 2,
+    fold_days: int = 126,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> Tuned:
+    """models.tune.search for a next_close regressor: the configuration with the lowest mean
+    Theil U (against the random walk) on the last `n_folds` blocks of `fold_days` training
+    days, each fitted on the training days before it (one seed). Reads no day after
+    `train_days`."""
+    values, up = NEXT_CLOSE.values(close), NEXT_CLOSE.labels(close)
+    plan = inner_plan(train_days, n_folds=n_folds, fold_days=fold_days)
+    folds = [
+        _fold_windows(
+            spec, price_rows, event_rows, up, values, fit, block, window=window, denoise=False
+        )
+        for fit, block in plan
+    ]
+
+    def score(net: NetParams, config: TrainConfig) -> float:
+        us = []
+        for (_, block), fold in zip(plan, folds, strict=True):
+            z = _fit_predict(
+                spec.encoder,
+                spec.highway,
+                fold.train,
+                fold.test_x,
+                price_dim=fold.price_dim,
+                event_dim=fold.event_dim,
+                config=config,
+                seed=seed,
+                net=net,
+            )
+            pred = NEXT_CLOSE.implied_close(close[block - 1], fold.mean + fold.std * z)
+            us.append(regression_scores(close[block - 1], close[block], pred)["theil_u"])
+        return float(np.mean(us))
+
+    return search(
+        score,
+        metric="theil_u",
+        train=train,
+        n_trials=n_trials,
+        seed=seed,
+        storage=storage,
+        study_name=study_name,
+        folds=[
+            {
+                "fit_days": int(len(fit)),
+                "first_validation_day": int(block[0]),
+                "validation_days": int(len(block)),
+            }
+            for fit, block in plan
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,6 +400,26 @@ def _run(
         "close_prev": close_prev.tolist(),
         "schemes": {},
     }
+    tuned: dict[str, Tuned] = {}
+    for name in cfg.tune_models if cfg.tune_trials else ():
+        spec = NEURAL_MODELS[name]
+        if spec.events is not None and inputs.get(spec.events) is None:
+            continue
+        tuned[name] = tune_next_close(
+            spec,
+            price_rows,
+            inputs.get(spec.events) if spec.events else None,
+            close,
+            train_days,
+            window=cfg.window,
+            train=cfg.train,
+            n_trials=cfg.tune_trials,
+            storage=cfg.tune_storage,
+            study_name=f"kdtcn-{NEXT_CLOSE.name}-{name}-{cfg.train_end}",
+        )
+        say(f"next_close tuned {name}: {tuned[name].n_trials} trials")
+    if tuned:
+        result["tuning"] = {NEXT_CLOSE.name: {k: v.to_dict() for k, v in tuned.items()}}
     fits = 0
     for scheme in opts.schemes:
         plan = scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
@@ -375,6 +469,7 @@ def _run(
                 )
                 for fit, block in plan
             ]
+            source = tuned.get(TUNED_FROM.get(name, ""))
             runs, epochs = [], []
             for seed in seeds:
                 parts = []
@@ -386,8 +481,9 @@ def _run(
                         fold.test_x,
                         price_dim=fold.price_dim,
                         event_dim=fold.event_dim,
-                        config=cfg.train,
+                        config=source.train if source else cfg.train,
                         seed=seed,
+                        net=source.net if source else None,
                         epochs=epochs,
                     )
                     parts.append(fold.mean + fold.std * z)

@@ -92,6 +92,9 @@ def _summary(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+METRIC_NAMES = {"auc": "AUC", "theil_u": "Theil U"}
+
+
 def _tuning(result: dict[str, Any]) -> list[str]:
     tuning = {t: v for t, v in result.get("tuning", {}).items() if v}
     if not tuning:
@@ -105,22 +108,25 @@ def _tuning(result: dict[str, Any]) -> list[str]:
         f"levels, dropout, event projection size, learning rate and weight decay, "
         f"{first['n_trials']} trials per target and model, on {len(first['folds'])} folds "
         f"inside the training period (the last {first['folds'][0]['validation_days']} "
-        "training days each, fitted on the days before): mean validation AUC. TCN uses its "
-        "own choice; KDTCN's is used by every event or text ablation; the tutorial networks "
-        "keep the defaults.",
+        "training days each, fitted on the days before): mean validation AUC for the "
+        "classifiers, mean validation Theil U (against the random walk; lower is better) for "
+        "`next_close`. TCN uses its own choice; KDTCN's is used by every event or text "
+        "ablation; the tutorial networks keep the defaults.",
         "",
-        "| target | model | default AUC | best AUC | width | levels | dropout | event proj. "
+        "| target | model | metric | default | best | width | levels | dropout | event proj. "
         "| lr | weight decay | seconds |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for target, models in tuning.items():
         for name, t in models.items():
             net = t["net"]
+            metric = t.get("metric", "auc")
             lines.append(
-                f"| `{target}` | {name} | {_num(t['default_mean_auc'])} | "
-                f"{_num(t['best_mean_auc'])} | {net['hidden']} | {net['levels']} | "
-                f"{net['dropout']:.2f} | {net['event_proj']} | {t['lr']:.1e} | "
-                f"{t['weight_decay']:.1e} | {t['seconds']:.0f} |"
+                f"| `{target}` | {name} | {METRIC_NAMES.get(metric, metric)} | "
+                f"{_num(t[f'default_mean_{metric}'])} | {_num(t[f'best_mean_{metric}'])} | "
+                f"{net['hidden']} | {net['levels']} | {net['dropout']:.2f} | "
+                f"{net['event_proj']} | {t['lr']:.1e} | {t['weight_decay']:.1e} | "
+                f"{t['seconds']:.0f} |"
             )
     return [*lines, ""]
 

@@ -2,8 +2,10 @@
 
 The test period is never read: the folds are the last `n_folds` blocks of `fold_days`
 training days, each scored by a model fitted on the training days before it (labels and
-big_move's threshold refitted per fold, as in the harness). The objective is the mean AUC
-over the folds (threshold-free, so the decision cut plays no part in the choice).
+big_move's threshold refitted per fold, as in the harness). The classifiers' objective is the
+mean AUC over the folds (threshold-free, so the decision cut plays no part in the choice);
+next_close's (models.regression_eval.tune_next_close) is the mean Theil U against the random
+walk, through the same `search`.
 
 Searched: encoder width, TCN levels, dropout, event projection size, learning rate and
 weight decay. The window stays at the harness's (serving reads the same window). A study
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -26,26 +29,32 @@ from models.networks import NetParams
 from models.targets import Target
 from models.train import TrainConfig
 
-__all__ = ["Tuned", "inner_plan", "tune", "validation_auc"]
+__all__ = ["Tuned", "inner_plan", "search", "tune", "validation_auc"]
+
+
+# The validation figure each objective reports, and whether larger is better.
+METRICS: dict[str, Literal["maximize", "minimize"]] = {"auc": "maximize", "theil_u": "minimize"}
 
 
 @dataclass
 class Tuned:
     net: NetParams
     train: TrainConfig
-    best_auc: float
-    default_auc: float  # the hand-set defaults on the same folds (trial 0)
+    best: float  # the chosen configuration's mean validation `metric`
+    default: float  # the hand-set defaults' on the same folds (trial 0)
     n_trials: int
     seconds: float
     folds: list[dict[str, Any]]
+    metric: str = "auc"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "net": dataclasses.asdict(self.net),
             "lr": self.train.lr,
             "weight_decay": self.train.weight_decay,
-            "best_mean_auc": self.best_auc,
-            "default_mean_auc": self.default_auc,
+            "metric": self.metric,
+            f"best_mean_{self.metric}": self.best,
+            f"default_mean_{self.metric}": self.default,
             "n_trials": self.n_trials,
             "seconds": round(self.seconds, 1),
             "folds": self.folds,
@@ -104,42 +113,23 @@ def validation_auc(
     return float(np.nanmean(aucs))
 
 
-def tune(
-    spec: NeuralSpec,
-    price_rows: np.ndarray,
-    event_rows: np.ndarray | None,
-    close: np.ndarray,
-    train_days: np.ndarray,
+def search(
+    score: Callable[[NetParams, TrainConfig], float],
     *,
-    rule: Target,
-    window: int,
+    metric: str,
     train: TrainConfig,
     n_trials: int,
-    n_folds: int = 2,
-    fold_days: int = 126,
+    folds: list[dict[str, Any]],
     seed: int = 0,
     storage: str | None = None,
     study_name: str | None = None,
 ) -> Tuned:
     """Search `n_trials` configurations (the first is the hand-set default) with Optuna's
-    seeded TPE sampler and return the best by mean validation AUC."""
+    seeded TPE sampler; `score(net, train config)` is the mean validation `metric` over the
+    caller's folds (described by `folds` for the report)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    folds = make_folds(rule, close, inner_plan(train_days, n_folds=n_folds, fold_days=fold_days))
-
-    def score(net: NetParams, config: TrainConfig) -> float:
-        return validation_auc(
-            spec,
-            price_rows,
-            event_rows,
-            folds,
-            window=window,
-            target=rule.name,
-            train=config,
-            net=net,
-            seeds=(seed,),
-        )
 
     def objective(trial: optuna.Trial) -> float:
         net = NetParams(
@@ -157,7 +147,7 @@ def tune(
 
     started = time.perf_counter()
     study = optuna.create_study(
-        direction="maximize",
+        direction=METRICS[metric],
         sampler=optuna.samplers.TPESampler(seed=seed),
         storage=storage,
         study_name=study_name,
@@ -178,10 +168,56 @@ def tune(
             event_proj=best["event_proj"],
         ),
         train=dataclasses.replace(train, lr=best["lr"], weight_decay=best["weight_decay"]),
-        best_auc=float(study.best_value),
-        default_auc=float(first.value) if first.value is not None else float("nan"),
+        best=float(study.best_value),
+        default=float(first.value) if first.value is not None else float("nan"),
         n_trials=len(study.trials),
         seconds=time.perf_counter() - started,
+        folds=folds,
+        metric=metric,
+    )
+
+
+def tune(
+    spec: NeuralSpec,
+    price_rows: np.ndarray,
+    event_rows: np.ndarray | None,
+    close: np.ndarray,
+    train_days: np.ndarray,
+    *,
+    rule: Target,
+    window: int,
+    train: TrainConfig,
+    n_trials: int,
+    n_folds: int = 2,
+    fold_days: int = 126,
+    seed: int = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+) -> Tuned:
+    """The configuration with the best mean validation AUC on `rule`'s labels (`search`)."""
+    folds = make_folds(rule, close, inner_plan(train_days, n_folds=n_folds, fold_days=fold_days))
+
+    def score(net: NetParams, config: TrainConfig) -> float:
+        return validation_auc(
+            spec,
+            price_rows,
+            event_rows,
+            folds,
+            window=window,
+            target=rule.name,
+            train=config,
+            net=net,
+            seeds=(seed,),
+        )
+
+    return search(
+        score,
+        metric="auc",
+        train=train,
+        n_trials=n_trials,
+        seed=seed,
+        storage=storage,
+        study_name=study_name,
         folds=[
             {
                 "fit_days": int(len(f.fit)),

@@ -37,20 +37,25 @@ def write_tuned(
     current = json.loads(path.read_text()) if path.exists() else {"targets": {}}
     for target, models in tuning.items():
         current["targets"][target] = {
-            name: {
-                "net": t["net"],
-                "lr": t["lr"],
-                "weight_decay": t["weight_decay"],
-                "validation_auc": t["best_mean_auc"],
-                "default_validation_auc": t["default_mean_auc"],
-                "n_trials": t["n_trials"],
-                "tuned_until": tuned_until,
-                "source": source,
-            }
-            for name, t in models.items()
+            name: _entry(t, tuned_until, source) for name, t in models.items()
         }
     path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def _entry(t: dict[str, Any], tuned_until: str, source: str) -> dict[str, Any]:
+    metric = t.get("metric", "auc")  # AUC for the classifiers, Theil U for next_close
+    return {
+        "net": t["net"],
+        "lr": t["lr"],
+        "weight_decay": t["weight_decay"],
+        "metric": metric,
+        f"validation_{metric}": t[f"best_mean_{metric}"],
+        f"default_validation_{metric}": t[f"default_mean_{metric}"],
+        "n_trials": t["n_trials"],
+        "tuned_until": tuned_until,
+        "source": source,
+    }
 
 
 def served_params(
@@ -85,8 +90,7 @@ def served_params(
         {
             "source": f"Optuna search for {tuned_from} ({entry['source']})",
             "tuned_until": entry["tuned_until"],
-            "validation_auc": entry["validation_auc"],
-            "default_validation_auc": entry["default_validation_auc"],
+            **{k: v for k, v in entry.items() if "validation_" in k or k == "metric"},
             "net": entry["net"],
             "lr": entry["lr"],
             "weight_decay": entry["weight_decay"],

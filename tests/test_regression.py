@@ -3,6 +3,8 @@ baselines' use of training days only, and run_regression end to end on a slice o
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import math
 
 import numpy as np
@@ -156,9 +158,22 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
         models=("TCN", "KDTCN", "LSTM", "EB-TCN"),  # EB-TCN: its input is missing, skipped
         train=TrainConfig(epochs=2, patience=1),
         n_resamples=200,
+        tune_trials=2,
+        tune_models=("TCN",),
     )
     options = RegressionOptions(level_models=("LSTM",), level_window=20)
     result = run_regression((prices, inputs), cfg, say=lambda _: None, options=options)
+    # next_close's own search, written for serving as the classifiers' are
+    searched = result["tuning"]["next_close"]["TCN"]
+    assert searched["metric"] == "theil_u" and searched["n_trials"] == 2
+    assert searched["best_mean_theil_u"] <= searched["default_mean_theil_u"]
+    from models.tuned import served_params, write_tuned
+
+    write_tuned(result["tuning"], tuned_until=cfg.train_end, source="t", path=tmp_path / "t.json")
+    net, _, why = served_params(
+        "TCN", "next_close", dt.date(2016, 1, 4), TrainConfig(), path=tmp_path / "t.json"
+    )
+    assert dataclasses.asdict(net) == searched["net"] and why["metric"] == "theil_u"
     n = result["protocol"]["n_test_days"]
     assert n == int((prices.index >= "2015-10-01").sum())
     assert len(result["dates"]) == len(result["close"]) == len(result["close_prev"]) == n
@@ -195,6 +210,42 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
 
     json.dumps(result, allow_nan=False)  # JSON-safe
     assert plot_regression(result, tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_next_close_search_starts_from_the_defaults_and_reads_no_test_day() -> None:
+    from models.features import price_features
+    from models.regression_eval import tune_next_close
+    from tests.test_evaluate_harness import _djia
+
+    prices = _djia()
+    rows = price_features(prices).to_numpy(np.float32)
+    close = prices["adj_close"].to_numpy(float)
+    train = np.arange(11, 500)
+
+    def run(price_rows: np.ndarray, closes: np.ndarray):  # type: ignore[no-untyped-def]
+        return tune_next_close(
+            NEURAL_MODELS["TCN"],
+            price_rows,
+            None,
+            closes,
+            train,
+            window=10,
+            train=TrainConfig(epochs=2, patience=1),
+            n_trials=3,
+            fold_days=60,
+        )
+
+    result = run(rows, close)
+    assert result.metric == "theil_u" and result.n_trials == 3
+    assert result.best <= result.default  # lower is better: the first trial is the default
+    assert 0.5 < result.default < 2.0  # a Theil U, not a loss on standardised returns
+    assert all(f["first_validation_day"] + f["validation_days"] <= 500 for f in result.folds)
+    rng = np.random.default_rng(0)
+    later_rows, later_close = rows.copy(), close.copy()
+    later_rows[500:] = rng.normal(size=later_rows[500:].shape) * 10
+    later_close[500:] *= np.exp(np.cumsum(rng.normal(0, 0.05, len(close) - 500)))
+    again = run(later_rows, later_close)
+    assert again.to_dict() | {"seconds": 0} == result.to_dict() | {"seconds": 0}
 
 
 def test_u_interval_is_a_paired_block_bootstrap_of_u_minus_one() -> None:

@@ -177,6 +177,8 @@ def evaluate_dataset(
         if regression is not None:
             say("next_close: waiting for the regression process")
             result["regression"] = regression.result()
+            # next_close's own search sits beside the classifiers' (models/tuned.json)
+            result["tuning"].update(result["regression"].get("tuning", {}))
     result["protocol"]["symbol"] = symbol
     result["protocol"]["inputs"] = {
         k: int(v.shape[1]) if v.ndim == 2 else 1 for k, v in inputs.items()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing as mp
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from rich.progress import Progress
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, transaction
-from app.services.headlines import EventSource, extract_pending
+from app.services.extraction import extract_chunk, pending
+from app.services.headlines import EventSource
 from app.settings import Settings
-from app.tables import Headline, Price
+from app.tables import Price
 
 __all__ = [
     "open_database",
@@ -45,33 +49,62 @@ def open_database(settings: Settings) -> tuple[sessionmaker[Session], Engine]:
 
 def pending_count(factory: sessionmaker[Session], version: str) -> int:
     with factory() as session:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Headline)
-                .where(
-                    or_(Headline.extracted_version.is_(None), Headline.extracted_version != version)
-                )
-            )
-            or 0
-        )
+        return session.scalar(select(func.count()).where(pending(version))) or 0
 
 
 def extract_all(
-    factory: sessionmaker[Session], pipeline: EventSource, bar: Progress | None = None
+    factory: sessionmaker[Session],
+    pipeline: EventSource,
+    bar: Progress | None = None,
+    *,
+    settings: Settings | None = None,
+    processes: int = 1,
 ) -> int:
-    """Process every pending headline in chunks, one transaction each (resumable)."""
+    """Process every pending headline in chunks of 1,000, each stored in one transaction (so
+    an interrupted run resumes where it stopped).
+
+    With `processes` > 1 (and the `settings` to open the database and load the pipeline
+    again) the work is split by headline id modulo `processes`: this process takes one share
+    with `pipeline`, and `processes - 1` spawned ones load their own pipeline and take the
+    others, so the bulk extraction uses every core. The shares are disjoint, so no headline
+    is processed twice on SQLite or PostgreSQL."""
     total = pending_count(factory, pipeline.version)
     task = bar.add_task("events", total=total) if bar else None
-    done = 0
-    while True:
-        with transaction(factory) as session:
-            n = extract_pending(session=session, pipeline=pipeline, limit=1000)
-        if not n:
-            return done
-        done += n
+
+    def progress() -> None:
         if bar is not None and task is not None:
-            bar.update(task, completed=done)
+            bar.update(task, completed=total - pending_count(factory, pipeline.version))
+
+    if processes <= 1 or settings is None or total < 1000:
+        done = 0
+        while n := extract_chunk(factory, pipeline, limit=1000):
+            done += n
+            if bar is not None and task is not None:
+                bar.update(task, completed=done)
+        return done
+    with ProcessPoolExecutor(processes - 1, mp_context=mp.get_context("spawn")) as pool:
+        others = [pool.submit(drain_shard, settings, k, processes) for k in range(1, processes)]
+        done = 0
+        while n := extract_chunk(factory, pipeline, limit=1000, shard=(0, processes)):
+            done += n
+            progress()
+        for future in others:
+            done += future.result()
+    progress()
+    return done
+
+
+def drain_shard(settings: Settings, k: int, n: int) -> int:
+    """Process every pending headline whose id is `k` modulo `n` (a process of extract_all)."""
+    from kg.pipeline import EventPipeline
+
+    factory, engine = open_database(settings)
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    done = 0
+    while m := extract_chunk(factory, pipeline, limit=1000, shard=(k, n)):
+        done += m
+    engine.dispose()
+    return done
 
 
 def has_walk_forward(session: Session, symbol: str, target: str, start: dt.date) -> bool:
@@ -161,7 +194,9 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
     step = time.perf_counter()
     processed = (
-        extract_all(factory, pipeline, bar) if pending_count(factory, pipeline.version) else 0
+        extract_all(factory, pipeline, bar, settings=settings, processes=os.cpu_count() or 1)
+        if pending_count(factory, pipeline.version)
+        else 0
     )
     if processed:
         done(f"extracted and linked the events of {processed} headlines")

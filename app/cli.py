@@ -105,7 +105,10 @@ def import_history_cmd(
 
 @kg_cli.command("extract")
 def kg_extract() -> None:
-    """Extract and link the events of every stored headline not yet processed."""
+    """Extract and link the events of every stored headline not yet processed, in one process
+    per core (disjoint shares of the headlines)."""
+    import os
+
     from app.bootstrap import extract_all, open_database
     from kg.pipeline import EventPipeline
 
@@ -113,9 +116,66 @@ def kg_extract() -> None:
     factory, engine = open_database(settings)
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
     with progress_bar() as bar:
-        n = extract_all(factory, pipeline, bar)
+        n = extract_all(factory, pipeline, bar, settings=settings, processes=os.cpu_count() or 1)
     engine.dispose()
     console.print(f"processed {n} headlines")
+
+
+@cli.command("worker")
+def worker(
+    chunk: Annotated[int, typer.Option(help="Headlines claimed at a time")] = 256,
+    poll: Annotated[float, typer.Option(help="Seconds between looks when none is pending")] = 2.0,
+    drain: Annotated[
+        bool, typer.Option(help="Exit when nothing is pending instead of waiting for more")
+    ] = False,
+) -> None:
+    """Extract and link the events of pending headlines until stopped.
+
+    Any number of workers, on any number of machines, can share one PostgreSQL database:
+    each claims its chunk with SELECT ... FOR UPDATE SKIP LOCKED, and a chunk whose worker
+    dies goes back to the pool. SIGTERM or Ctrl-C stops after the chunk in hand. On the
+    embedded SQLite default `kdtcn serve` extracts in the background itself. The database
+    must be migrated (`kdtcn db upgrade`, or a first `kdtcn serve`)."""
+    import signal
+
+    from app.bootstrap import open_database, pending_count
+    from app.services.extraction import Extractor, extract_chunk
+    from kg.pipeline import EventPipeline
+
+    settings = get_settings()
+    factory, engine = open_database(settings)
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    started = time.perf_counter()
+
+    def report(n: int, seconds: float) -> None:
+        console.print(f"{n} headlines in {seconds:.2f} s ({n / max(seconds, 1e-9):.0f}/s)")
+
+    if drain:
+        total, at = 0, started
+        # Until nothing is pending, counting chunks other workers hold: a chunk whose worker
+        # dies comes back to the pool, and this worker takes it then.
+        while (n := extract_chunk(factory, pipeline, limit=chunk)) or pending_count(
+            factory, pipeline.version
+        ):
+            if not n:
+                time.sleep(poll / 4)
+                continue
+            total += n
+            report(n, time.perf_counter() - at)
+            at = time.perf_counter()
+        elapsed = time.perf_counter() - started
+        console.print(f"nothing pending: processed {total} in {elapsed:.1f} s")
+    else:
+        # every `poll` seconds: the writes of API processes do not wake a worker
+        extractor = Extractor(
+            factory, pipeline, chunk=chunk, poll=poll, max_poll=poll, on_chunk=report
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: extractor.stop())
+        console.print(f"worker {pipeline.version} on {engine.url.render_as_string()}: waiting")
+        extractor.run()
+        console.print(f"stopped: processed {extractor.processed}")
+    engine.dispose()
 
 
 @kg_cli.command("gold")
@@ -446,6 +506,17 @@ def evaluate(
         )
         console.print(f"wrote the chosen hyper-parameters for serving to {path}")
     console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")
+
+
+@cli.command("init")
+def init() -> None:
+    """Migrate and build what is missing from the bundled data (what `kdtcn serve` does on a
+    first start), then exit: the one-off step before API replicas (`kdtcn serve
+    --no-bootstrap`) and workers start."""
+    from app.bootstrap import first_run
+
+    with progress_bar() as bar:
+        first_run(get_settings(), bar, console)
 
 
 @cli.command("serve")

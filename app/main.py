@@ -18,6 +18,7 @@ from app.errors import install_error_handlers
 from app.metrics import install_metrics
 from app.middleware import install_middleware
 from app.services.answers import AnswerCache, Answers
+from app.services.extraction import Extractor
 from app.services.registry import ModelRegistry
 from app.settings import Settings, get_settings
 
@@ -48,6 +49,13 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
+        # Headlines are stored pending; this thread extracts their events after the commit
+        # (app.services.extraction). On PostgreSQL, `kdtcn worker` processes may share it.
+        app.state.extractor = None
+        if app.state.pipeline is not None and settings.extract_in_process:
+            app.state.extractor = Extractor(
+                app.state.sessionmaker, app.state.pipeline, on_chunk=app.state.metrics.extracted
+            )
         graph = app.state.pipeline.graph if app.state.pipeline is not None else None
         app.state.registry = ModelRegistry(
             settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
@@ -60,10 +68,14 @@ def create_app(
         # one answer in ten. Frozen objects are left out of collections until shutdown.
         gc.collect()
         gc.freeze()
+        if app.state.extractor is not None:
+            app.state.extractor.start()
         log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
         try:
             yield
         finally:
+            if app.state.extractor is not None:
+                app.state.extractor.stop()
             gc.unfreeze()
             engine.dispose()
 

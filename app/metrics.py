@@ -34,6 +34,21 @@ class ServiceMetrics:
         self.cache_hits = Counter(
             "kdtcn_answer_cache_hits", "Answers served from the cache", ["kind"], registry=registry
         )
+        self.headlines_extracted = Counter(
+            "kdtcn_headlines_extracted",
+            "Headlines whose events this process's background extractor stored",
+            registry=registry,
+        )
+        self.extract_chunk_seconds = Histogram(
+            "kdtcn_extract_chunk_seconds",
+            "Time to claim, extract and store one chunk of pending headlines",
+            buckets=_SECONDS,
+            registry=registry,
+        )
+
+    def extracted(self, n: int, seconds: float) -> None:
+        self.headlines_extracted.inc(n)
+        self.extract_chunk_seconds.observe(seconds)
 
 
 def install_metrics(app: Any) -> ServiceMetrics:

@@ -162,7 +162,10 @@ class WriteResult(BaseModel):
     received: int
     inserted: int
     already_present: int
-    events_extracted: int | None = None
+    pending: int = Field(
+        default=0,
+        description="Headlines of this batch waiting for event extraction (see GET /v1/ingest)",
+    )
 
 
 def _require_iso_date(value: object) -> object:

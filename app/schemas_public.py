@@ -60,6 +60,9 @@ class DataWindow(_Out):
 class DayCoverage(_Out):
     date: dt.date
     headlines: int
+    pending_headlines: int = Field(
+        description="Headlines stored but not yet processed: their events are not counted yet"
+    )
     events: int
     linked_events: int
 
@@ -67,6 +70,10 @@ class DayCoverage(_Out):
 class Coverage(_Out):
     window_days: int
     headlines: int
+    pending_headlines: int = Field(
+        description="Headlines of the window waiting for event extraction (GET /v1/ingest); "
+        "the answer changes once they are processed"
+    )
     events: int
     linked_events: int
     last_day: DayCoverage | None
@@ -281,6 +288,23 @@ class HeadlinePublic(_Out):
 class EventsOfDay(_Out):
     date: dt.date
     headlines: list[HeadlinePublic]
+
+
+class IngestStatus(_Out):
+    extractor_version: str | None = Field(
+        description="The extractor+linker version whose output counts as processed"
+    )
+    pending: int = Field(description="Stored headlines waiting for event extraction")
+    oldest_pending_since: dt.datetime | None = Field(
+        description="When the longest-waiting pending headline was stored"
+    )
+    processed: int = Field(description="Headlines processed by this extractor version")
+    events: int = Field(description="Events stored")
+    processed_last_minute: int = Field(description="Headlines processed in the last 60 s")
+    rate_per_second: float = Field(description="processed_last_minute / 60, every worker's")
+    in_process_extractor: bool = Field(
+        description="Whether this API process extracts in the background (else workers do)"
+    )
 
 
 class BacktestDay(_Out):

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         description="On `kdtcn serve`, build what is missing (import, events, embeddings, model)",
     )
 
+    extract_in_process: bool = Field(
+        default=True,
+        description="Extract pending headlines' events in a background thread of `kdtcn "
+        "serve`; turn off on API replicas when `kdtcn worker` processes do it (PostgreSQL)",
+    )
+
     def ensure_dirs(self) -> None:
         """Create the writable folders this configuration points at, and point PyKEEN's cache
         at `pystow_home` by setting PYSTOW_HOME in this process's environment.

@@ -43,6 +43,8 @@ class Headline(Base):
     )
     # Version of the extractor+linker that processed this headline; NULL = not processed yet.
     extracted_version: Mapped[str | None] = mapped_column(String(32))
+    # When it was last processed (the ingestion rate of GET /v1/ingest); NULL = pending.
+    extracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     events: Mapped[list[Event]] = relationship(
         back_populates="headline", cascade="all, delete-orphan", order_by="Event.position"

@@ -90,6 +90,7 @@ class DayEvents:
     ranks: list[int] = field(default_factory=list)
     vectors: np.ndarray | None = None
     n_headlines: int = 0
+    n_pending: int = 0  # headlines stored but not processed yet (their events still to come)
     n_linked: int = 0
     rows: list[Any] = field(default_factory=list)
 

@@ -114,3 +114,37 @@ def test_the_vector_cache_embeds_each_event_once_until_it_changes(session_factor
     with session_factory() as session:
         collect_days(session=session, dates=[day], embed=embed, dim=3, cache=cache)
     assert calls == ["Britain", "UK", "UK"]
+
+
+def test_a_pending_headline_is_counted_and_its_processing_changes_the_cache_key(
+    session_factory,
+) -> None:  # type: ignore[no-untyped-def]
+    """Stored before extraction, a headline counts as pending in the day's coverage; once
+    its events are stored the answers' fingerprint changes, so no cached answer outlives it."""
+    from app.services.answers import fingerprint
+    from app.services.headlines import replace_events
+    from kg.types import Event as EventTuple
+    from kg.types import Phrase
+
+    day = dt.date(2016, 6, 24)
+    with transaction(session_factory) as session:
+        session.add(Headline(source="t", date=day, rank=1, text="UK leaves EU", content_hash="a"))
+    with session_factory() as session:
+        before = fingerprint(session, "DJIA", day, day)
+        (days,) = collect_days(session=session, dates=[day], embed=lambda *_: np.ones(2), dim=2)
+    assert (days.n_headlines, days.n_pending, len(days.event_ids)) == (1, 1, 0)
+
+    found = EventTuple(
+        subject=Phrase("UK", 0, 2, "UK"),
+        predicate=Phrase("leaves", 3, 9, "leave"),
+        object=Phrase("EU", 10, 12, "EU"),
+        negated=False,
+    )
+    with transaction(session_factory) as session:
+        (headline_id,) = session.scalars(select(Headline.id)).all()
+        assert replace_events(session, "v1", [headline_id], [[(found, [])]]) == 1
+    with session_factory() as session:
+        after = fingerprint(session, "DJIA", day, day)
+        (days,) = collect_days(session=session, dates=[day], embed=lambda *_: np.ones(2), dim=2)
+    assert (days.n_headlines, days.n_pending, len(days.event_ids)) == (1, 0, 1)
+    assert after != before

@@ -7,6 +7,7 @@ import http.client
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,11 +152,33 @@ class _BrokenPipeline:
         raise RuntimeError("extractor crashed")
 
 
+class _NoVersion(_BrokenPipeline):
+    @property
+    def version(self) -> str:  # type: ignore[override]
+        raise RuntimeError("no version")
+
+
+def test_a_failing_extractor_leaves_headlines_pending_and_the_service_answering(
+    tmp_path: Path,
+) -> None:
+    with (
+        _serve(tmp_path, pipeline=_BrokenPipeline()) as live,
+        httpx.Client(base_url=live.base_url, timeout=30) as client,
+    ):
+        body = {"items": [{"date": "2016-06-24", "text": "Markets fall"}]}
+        resp = client.post("/v1/headlines", json=body)
+        assert resp.status_code == 200 and resp.json()["pending"] == 1
+        time.sleep(0.5)  # the extractor has tried (and failed, logged, backing off)
+        status = client.get("/v1/ingest").json()
+        assert status["pending"] == 1 and status["processed"] == 0
+        # Stored, not lost: pending until an extractor that works processes it.
+        assert live.count("headlines") == 1 and live.count("events") == 0
+
+
 def test_a_500_is_json_and_the_keep_alive_connection_stays_usable(tmp_path: Path) -> None:
-    with _serve(tmp_path, pipeline=_BrokenPipeline()) as live:
+    with _serve(tmp_path, pipeline=_NoVersion()) as live:
         conn = http.client.HTTPConnection("127.0.0.1", int(live.base_url.rsplit(":", 1)[1]))
-        body = json.dumps({"items": [{"date": "2016-06-24", "text": "Markets fall"}]})
-        conn.request("POST", "/v1/headlines", body, {"content-type": "application/json"})
+        conn.request("GET", "/v1/ingest")
         first = conn.getresponse()
         payload = json.loads(first.read())
         assert first.status == 500 and "internal error" in payload["detail"]
@@ -166,8 +189,6 @@ def test_a_500_is_json_and_the_keep_alive_connection_stays_usable(tmp_path: Path
         assert second.status == 200 and json.loads(second.read()) == {"status": "ok"}
         assert conn.sock is sock, "the server closed the connection after the 500"
         conn.close()
-        # The batch itself was committed before extraction failed: stored, pending extraction.
-        assert live.count("headlines") == 1 and live.count("events") == 0
 
 
 def test_security_headers_and_no_server_banner(http) -> None:  # type: ignore[no-untyped-def]
@@ -272,14 +293,13 @@ def test_run_transaction_retries_conflicts_then_gives_up(tmp_path: Path) -> None
     engine.dispose()
 
 
-class _BusyPipeline(_BrokenPipeline):
-    def process(self, texts: list[str]) -> list:
+def test_persistent_conflict_is_503_with_retry_after(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def busy(**_: object) -> None:  # run_transaction gave up: the conflict persisted
         raise DatabaseBusy("lock conflict persisted over 5 attempts")
 
-
-def test_persistent_conflict_is_503_with_retry_after(tmp_path: Path) -> None:
+    monkeypatch.setattr("app.api.ingest.store_headlines", busy)
     with (
-        _serve(tmp_path, pipeline=_BusyPipeline()) as live,
+        _serve(tmp_path) as live,
         httpx.Client(base_url=live.base_url) as client,
     ):
         resp = client.post(

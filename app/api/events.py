@@ -1,15 +1,16 @@
-"""GET /v1/events."""
+"""GET /v1/events and GET /v1/ingest."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
 from app.schemas import BoundedDate
-from app.schemas_public import EventsOfDay, event_public
+from app.schemas_public import EventsOfDay, IngestStatus, event_public
+from app.services.extraction import ingest_status
 from app.services.headlines import events_for_date
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=READ_ERRORS)
@@ -35,4 +36,16 @@ def get_events(
             }
             for h in headlines
         ],
+    }
+
+
+@router.get("/ingest", response_model=IngestStatus)
+def get_ingest(session: SessionDep, request: Request) -> dict:
+    """The extraction backlog: how many stored headlines wait for their events, how many were
+    processed, and the recent rate (counted from the database, so every worker's share)."""
+    state = request.app.state
+    version = state.pipeline.version if state.pipeline is not None else None
+    return {
+        **ingest_status(session, version),
+        "in_process_extractor": state.extractor is not None,
     }

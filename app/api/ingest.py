@@ -1,4 +1,4 @@
-"""POST /v1/headlines and /v1/prices."""
+"""POST /v1/headlines and /v1/prices; GET /v1/ingest (the extraction backlog)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ router = APIRouter(
 
 @router.post("/headlines", response_model=WriteResult)
 def post_headlines(batch: HeadlineBatch, request: Request) -> WriteResult:
-    """Store dated headlines in one transaction, then extract and link their events."""
+    """Store dated headlines in one transaction and answer at once; their events are
+    extracted and linked after the commit (`pending` says how many wait; GET /v1/ingest)."""
     state = request.app.state
-    return store_headlines(factory=state.sessionmaker, items=batch.items, pipeline=state.pipeline)
+    result = store_headlines(factory=state.sessionmaker, items=batch.items)
+    if result.pending and state.extractor is not None:
+        state.extractor.wake()
+    return result
 
 
 @router.post("/prices", response_model=WriteResult)

@@ -2,8 +2,9 @@
 and the answer cache.
 
 Answers are cached by model version, symbol, date, target, kind and a fingerprint of the
-data in the window (row counts and newest ids), so any write there misses the cache and
-replicas never serve each other's stale answers.
+data in the window (row counts, newest ids and the latest extraction time), so any write
+there, and any of its headlines' events being extracted, misses the cache, and replicas never
+serve each other's stale answers.
 
 The path of one answer: `Answers.get` -> predictions.resolve_date -> registry.get (the model
 version, loaded once) -> fingerprint -> predictions.build (bars, the day events of
@@ -50,16 +51,20 @@ class AnswerCache:
 
 
 def fingerprint(session: Session, symbol: str, start: dt.date, end: dt.date) -> tuple:
-    """Counts and newest ids of the symbol's bars and of the headlines between the dates."""
+    """Counts and newest ids of the symbol's bars and of the headlines between the dates, and
+    when the last of those headlines was processed (a pending one's events arriving)."""
     prices = session.execute(
         select(func.count(), func.max(Price.id)).where(
             Price.symbol == symbol, Price.date >= start, Price.date <= end
         )
     ).one()
     news = session.execute(
-        select(func.count(), func.max(Headline.id), func.max(Headline.extracted_version)).where(
-            Headline.date >= start - dt.timedelta(days=7), Headline.date <= end
-        )
+        select(
+            func.count(),
+            func.max(Headline.id),
+            func.max(Headline.extracted_version),
+            func.max(Headline.extracted_at),
+        ).where(Headline.date >= start - dt.timedelta(days=7), Headline.date <= end)
     ).one()
     return tuple(prices) + tuple(news)
 

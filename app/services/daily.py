@@ -40,6 +40,7 @@ class StoredHeadline:
     date: dt.date
     rank: int | None
     text: str
+    processed: bool = True  # False: stored, its events not extracted yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,13 @@ def headlines_between(
     headlines = [
         StoredHeadline(*row)
         for row in session.execute(
-            select(Headline.id, Headline.date, Headline.rank, Headline.text)
+            select(
+                Headline.id,
+                Headline.date,
+                Headline.rank,
+                Headline.text,
+                Headline.extracted_version.is_not(None),
+            )
             .where(*in_range)
             .order_by(Headline.date, Headline.rank, Headline.id)
         )
@@ -197,6 +204,7 @@ def collect_days(
             continue
         day = days[j]
         day.n_headlines += 1
+        day.n_pending += not headline.processed
         for row in stored:
             day.rows.append(row)
             day.n_linked += bool(row.entities)

@@ -21,7 +21,7 @@ __all__ = [
     "EventSource",
     "insert_headlines",
     "store_headlines",
-    "extract_pending",
+    "replace_events",
     "events_for_date",
 ]
 
@@ -64,58 +64,29 @@ def insert_headlines(
     return result, [(row.id, row.text) for row in inserted]
 
 
-def store_headlines(
-    *, factory: sessionmaker[Session], items: Sequence[HeadlineIn], pipeline: EventSource | None
-) -> WriteResult:
-    """Store a batch in one short transaction, then extract and store the new ones' events.
+def store_headlines(*, factory: sessionmaker[Session], items: Sequence[HeadlineIn]) -> WriteResult:
+    """Store a batch in one short transaction, whole or not at all, and answer at once.
 
-    The batch is committed whole or not at all. Extraction (CPU-bound spaCy work) runs after
-    that commit, outside any transaction, and its events are stored in a second short one; if
-    the process dies in between, the headlines stay pending (`extracted_version` NULL) and
-    `kdtcn kg extract` or the next `kdtcn serve` processes them. Both transactions are retried
-    on deadlocks and serialization failures (`app.db.run_transaction`).
+    The new headlines are pending (`extracted_version` NULL): extraction and linking happen
+    after the commit, in the service's background extractor or in `kdtcn worker` processes
+    (app.services.extraction). The transaction is retried on deadlocks and serialization
+    failures (`app.db.run_transaction`).
     """
     result, new_rows = run_transaction(
         factory, lambda session: insert_headlines(session=session, items=items)
     )
-    if pipeline is not None and new_rows:
-        extracted = pipeline.process([text for _, text in new_rows])
-        ids = [headline_id for headline_id, _ in new_rows]
-        result.events_extracted = run_transaction(
-            factory,
-            lambda session: _replace_events(session, pipeline.version, ids, extracted),
-        )
+    result.pending = len(new_rows)
     return result
 
 
-def extract_pending(*, session: Session, pipeline: EventSource, limit: int = 2000) -> int:
-    """Extract events for up to `limit` headlines not processed by this pipeline version.
-
-    Returns how many headlines were processed (0 when none is pending).
-    """
-    pending = session.execute(
-        select(Headline.id, Headline.text)
-        .where(
-            (Headline.extracted_version.is_(None))
-            | (Headline.extracted_version != pipeline.version)
-        )
-        .order_by(Headline.id)
-        .limit(limit)
-    ).all()
-    if not pending:
-        return 0
-    extracted = pipeline.process([row.text for row in pending])
-    _replace_events(session, pipeline.version, [row.id for row in pending], extracted)
-    return len(pending)
-
-
-def _replace_events(
+def replace_events(
     session: Session,
     version: str,
     ids: list[int],
     results: list[list[tuple[EventTuple, list[EntityLink]]]],
 ) -> int:
-    """Replace the events of headlines `ids` with `results` and mark them processed."""
+    """Replace the events of headlines `ids` with `results` and mark them processed by
+    `version` now (idempotent: a headline written twice has its events once)."""
     for event in session.scalars(select(Event).where(Event.headline_id.in_(ids))).all():
         session.delete(event)
     session.flush()
@@ -158,7 +129,7 @@ def _replace_events(
     session.execute(
         Headline.__table__.update()
         .where(Headline.__table__.c.id.in_(ids))
-        .values(extracted_version=version)
+        .values(extracted_version=version, extracted_at=dt.datetime.now(dt.UTC))
     )
     return n
 

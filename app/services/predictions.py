@@ -129,6 +129,7 @@ class Prediction:
             "coverage": {
                 "window_days": len(days),
                 "headlines": sum(d.n_headlines for d in days),
+                "pending_headlines": sum(d.n_pending for d in days),
                 "events": n_events,
                 "linked_events": sum(d.n_linked for d in days),
                 "last_day": None
@@ -136,6 +137,7 @@ class Prediction:
                 else {
                     "date": last.date.isoformat(),
                     "headlines": last.n_headlines,
+                    "pending_headlines": last.n_pending,
                     "events": len(last.event_ids),
                     "linked_events": last.n_linked,
                 },

@@ -1,0 +1,187 @@
+"""Extraction after the commit: headlines are stored pending, and workers process them.
+
+A headline is pending while its `extracted_version` is NULL or not the running pipeline's
+version. A worker claims a chunk of pending headlines, extracts and links their events
+(spaCy, the KG) and stores them with the headlines marked processed:
+
+* PostgreSQL: one transaction per chunk, whose `SELECT ... FOR UPDATE SKIP LOCKED` is the
+  claim. A second worker skips the locked rows; a worker that dies (even by SIGKILL) loses its
+  connection, PostgreSQL aborts its transaction and releases the locks, and the chunk is
+  pending again with nothing of it written. Any number of `kdtcn worker` processes on any
+  number of machines share the work this way, with no queue of our own.
+* SQLite (the embedded default): one extractor thread inside `kdtcn serve`. It reads a chunk,
+  extracts outside any transaction (a SQLite writer locks the whole file, and the API must
+  keep writing meanwhile) and writes in one short transaction. A headline whose events are
+  written twice (say by `kdtcn kg extract` at the same time) still has each event once:
+  writing a headline's events replaces them.
+
+`Extractor` is the loop (a thread of the service, or the foreground of `kdtcn worker`);
+`ingest_status` is what GET /v1/ingest reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import run_transaction
+from app.services.headlines import EventSource, replace_events
+from app.tables import Event, Headline
+
+__all__ = ["CHUNK", "Extractor", "extract_chunk", "ingest_status", "pending"]
+
+log = logging.getLogger(__name__)
+
+# Headlines per claim: about half a second of spaCy on one core, so a PostgreSQL claim holds
+# its row locks briefly and a killed worker gives back little.
+CHUNK = 256
+RATE_WINDOW = dt.timedelta(seconds=60)
+
+
+def pending(version: str | None) -> ColumnElement[bool]:
+    """Headlines that `version` of the pipeline has not processed (None: that no version
+    has)."""
+    if version is None:
+        return Headline.extracted_version.is_(None)
+    return Headline.extracted_version.is_(None) | (Headline.extracted_version != version)
+
+
+def extract_chunk(
+    factory: sessionmaker[Session],
+    pipeline: EventSource,
+    *,
+    limit: int = CHUNK,
+    shard: tuple[int, int] | None = None,
+) -> int:
+    """Claim up to `limit` pending headlines (oldest first), store their events; returns how
+    many were processed (0: nothing pending, or every pending one claimed by others).
+    `shard` (k, n): only headlines whose id is k modulo n (the bulk extraction's processes
+    take disjoint shares, on SQLite too)."""
+    where = [pending(pipeline.version)]
+    if shard is not None:
+        where.append(Headline.id % shard[1] == shard[0])
+    if factory.kw["bind"].dialect.name == "postgresql":
+        return run_transaction(factory, lambda s: _claim_and_extract(s, pipeline, where, limit))
+    with factory() as session:
+        rows = session.execute(
+            select(Headline.id, Headline.text).where(*where).order_by(Headline.id).limit(limit)
+        ).all()
+    if not rows:
+        return 0
+    extracted = pipeline.process([row.text for row in rows])
+    ids = [row.id for row in rows]
+    run_transaction(
+        factory, lambda session: replace_events(session, pipeline.version, ids, extracted)
+    )
+    return len(rows)
+
+
+def _claim_and_extract(
+    session: Session, pipeline: EventSource, where: list[ColumnElement[bool]], limit: int
+) -> int:
+    rows = session.execute(
+        select(Headline.id, Headline.text)
+        .where(*where)
+        .order_by(Headline.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    extracted = pipeline.process([row.text for row in rows])
+    replace_events(session, pipeline.version, [row.id for row in rows], extracted)
+    return len(rows)
+
+
+class Extractor:
+    """Process pending headlines chunk by chunk until stopped; sleep when none is pending
+    until `wake()` (a write of this process) or the idle interval passes (a write of another
+    process): `poll` seconds, doubling while nothing comes up to `max_poll` (a look at the
+    pending headlines reads the table, ~20 ms for the demo's 73k on SQLite)."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        pipeline: EventSource,
+        *,
+        chunk: int = CHUNK,
+        poll: float = 2.0,
+        max_poll: float = 30.0,
+        on_chunk: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.factory = factory
+        self.pipeline = pipeline
+        self.chunk = chunk
+        self.poll = poll
+        self.max_poll = max_poll
+        self.on_chunk = on_chunk
+        self.processed = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        """The loop, in the calling thread, until `stop()`."""
+        failures = 0
+        idle = self.poll
+        while not self._stop.is_set():
+            self._wake.clear()
+            started = time.perf_counter()
+            try:
+                n = extract_chunk(self.factory, self.pipeline, limit=self.chunk)
+                failures = 0
+            except Exception:  # the database away, a bad row: log, back off, go on
+                failures += 1
+                log.exception("extraction failed (%d in a row)", failures)
+                self._stop.wait(min(30.0, 0.5 * 2**failures))
+                continue
+            if n:
+                self.processed += n
+                idle = self.poll
+                if self.on_chunk:
+                    self.on_chunk(n, time.perf_counter() - started)
+                continue
+            woken = self._wake.wait(idle)
+            idle = self.poll if woken else min(2 * idle, self.max_poll)
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread (the service's background extraction)."""
+        self._thread = threading.Thread(target=self.run, name="extractor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the chunk in hand (its events are stored or its claim released)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def ingest_status(session: Session, version: str | None) -> dict[str, Any]:
+    """Pending and processed headlines, events stored, and the processing rate over the last
+    minute (from the stored processing times, so every worker's share counts)."""
+    now = dt.datetime.now(dt.UTC)
+    waiting = session.execute(
+        select(func.count(), func.min(Headline.created_at)).where(pending(version))
+    ).one()
+    processed = session.scalar(select(func.count()).where(Headline.extracted_version == version))
+    recent = session.scalar(select(func.count()).where(Headline.extracted_at >= now - RATE_WINDOW))
+    return {
+        "extractor_version": version,
+        "pending": int(waiting[0]),
+        "oldest_pending_since": waiting[1],
+        "processed": int(processed or 0),
+        "events": int(session.scalar(select(func.count()).select_from(Event)) or 0),
+        "processed_last_minute": int(recent or 0),
+        "rate_per_second": round((recent or 0) / RATE_WINDOW.total_seconds(), 2),
+    }

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.db import run_transaction
@@ -86,52 +86,63 @@ def replace_events(
     results: list[list[tuple[EventTuple, list[EntityLink]]]],
 ) -> int:
     """Replace the events of headlines `ids` with `results` and mark them processed by
-    `version` now (idempotent: a headline written twice has its events once)."""
-    for event in session.scalars(select(Event).where(Event.headline_id.in_(ids))).all():
-        session.delete(event)
-    session.flush()
-    n = 0
+    `version` now (idempotent: a headline written twice has its events once).
+
+    Core statements, not ORM objects: building ~1,000 mapped events and their links took
+    about as long as a worker's spaCy parse of the same chunk."""
+    old = select(Event.id).where(Event.headline_id.in_(ids)).scalar_subquery()
+    session.execute(delete(EventEntity).where(EventEntity.event_id.in_(old)))
+    session.execute(delete(Event).where(Event.headline_id.in_(ids)))
+    rows, links = [], []
     for headline_id, extracted in zip(ids, results, strict=True):
-        for position, (ev, links) in enumerate(extracted):
+        for position, (ev, found) in enumerate(extracted):
             obj = ev.object
-            event = Event(
-                headline_id=headline_id,
-                position=position,
-                subject=ev.subject.text,
-                subject_head=ev.subject.head[:128],
-                subject_start=ev.subject.start,
-                subject_end=ev.subject.end,
-                predicate=ev.predicate.head[:128],
-                predicate_text=ev.predicate.text,
-                predicate_start=ev.predicate.start,
-                predicate_end=ev.predicate.end,
-                object=obj.text if obj else None,
-                object_head=obj.head[:128] if obj else None,
-                object_start=obj.start if obj else None,
-                object_end=obj.end if obj else None,
-                negated=ev.negated,
-                entities=[
-                    EventEntity(
-                        role=link.role or "mention",
-                        mention=link.mention,
-                        start=link.start,
-                        end=link.end,
-                        entity_id=link.entity_id,
-                        label=link.label,
-                        score=float(link.score),
-                    )
-                    for link in links
-                ],
+            rows.append(
+                {
+                    "headline_id": headline_id,
+                    "position": position,
+                    "subject": ev.subject.text,
+                    "subject_head": ev.subject.head[:128],
+                    "subject_start": ev.subject.start,
+                    "subject_end": ev.subject.end,
+                    "predicate": ev.predicate.head[:128],
+                    "predicate_text": ev.predicate.text,
+                    "predicate_start": ev.predicate.start,
+                    "predicate_end": ev.predicate.end,
+                    "object": obj.text if obj else None,
+                    "object_head": obj.head[:128] if obj else None,
+                    "object_start": obj.start if obj else None,
+                    "object_end": obj.end if obj else None,
+                    "negated": ev.negated,
+                }
             )
-            session.add(event)
-            n += 1
-    session.flush()
+            links.append(found)
+    if rows:
+        event_ids = session.scalars(
+            insert(Event).returning(Event.id, sort_by_parameter_order=True), rows
+        ).all()
+        entity_rows = [
+            {
+                "event_id": event_id,
+                "role": link.role or "mention",
+                "mention": link.mention,
+                "start": link.start,
+                "end": link.end,
+                "entity_id": link.entity_id,
+                "label": link.label,
+                "score": float(link.score),
+            }
+            for event_id, found in zip(event_ids, links, strict=True)
+            for link in found
+        ]
+        if entity_rows:
+            session.execute(insert(EventEntity), entity_rows)
     session.execute(
         Headline.__table__.update()
         .where(Headline.__table__.c.id.in_(ids))
         .values(extracted_version=version, extracted_at=dt.datetime.now(dt.UTC))
     )
-    return n
+    return len(rows)
 
 
 def events_for_date(*, session: Session, date: dt.date) -> list[Headline]:

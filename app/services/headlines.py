@@ -36,11 +36,11 @@ class EventSource(Protocol):
 
 def insert_headlines(
     *, session: Session, items: Sequence[HeadlineIn]
-) -> tuple[WriteResult, list[tuple[int, str]]]:
+) -> tuple[WriteResult, list[int]]:
     """Insert new headlines (deduplicated on source, date and content hash), unprocessed.
 
     Rows go in in key order, so overlapping writers lock them in the same order and cannot
-    deadlock each other. Returns the counts and the (id, text) of the rows inserted.
+    deadlock each other. Returns the counts and the ids of the rows inserted.
     """
     rows: dict[tuple[str, dt.date, str], dict[str, Any]] = {}
     for item in items:
@@ -57,11 +57,11 @@ def insert_headlines(
         )
     table = Headline.__table__
     ordered = [rows[key] for key in sorted(rows)]
-    inserted = insert_ignore(session, table, ordered, [table.c.id, table.c.text])
+    inserted = insert_ignore(session, table, ordered, [table.c.id])
     result = WriteResult(
         received=len(items), inserted=len(inserted), already_present=len(items) - len(inserted)
     )
-    return result, [(row.id, row.text) for row in inserted]
+    return result, [row.id for row in inserted]
 
 
 def store_headlines(*, factory: sessionmaker[Session], items: Sequence[HeadlineIn]) -> WriteResult:

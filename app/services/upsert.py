@@ -25,8 +25,8 @@ def insert_ignore(
         return []
     dialect = session.get_bind().dialect.name
     stmt = _DIALECT_INSERT[dialect](table).on_conflict_do_nothing().returning(*returning)
-    out: list[Any] = []
-    # One statement per chunk keeps each parameter list well under SQLite's variable limit.
-    for start in range(0, len(rows), 500):
-        out.extend(session.execute(stmt.values(rows[start : start + 500])).all())
-    return out
+    # An executemany: SQLAlchemy batches it into multi-row statements of its own
+    # ("insertmanyvalues", in the rows' order), compiled once. Building a 500-row VALUES
+    # statement per chunk instead took twice as long on PostgreSQL (0.8 s against 0.36 s for
+    # 5,000 headlines).
+    return list(session.execute(stmt, rows).all())

@@ -132,6 +132,31 @@ class _FoldData:
     price_dim: int
     event_dim: int
 
+    def predict(
+        self,
+        spec: NeuralSpec,
+        *,
+        config: TrainConfig,
+        seed: int,
+        net: NetParams | None = None,
+        epochs: list[int] | None = None,
+    ) -> np.ndarray:
+        """Fit a fresh `spec` network on the training windows; the test block's predicted log
+        returns (the standardisation undone)."""
+        z = _fit_predict(
+            spec.encoder,
+            spec.highway,
+            self.train,
+            self.test_x,
+            price_dim=self.price_dim,
+            event_dim=self.event_dim,
+            config=config,
+            seed=seed,
+            net=net,
+            epochs=epochs,
+        )
+        return self.mean + self.std * z
+
 
 def _fold_windows(
     spec: NeuralSpec,
@@ -231,18 +256,8 @@ def tune_next_close(
     def score(net: NetParams, config: TrainConfig) -> float:
         us = []
         for (_, block), fold in zip(plan, folds, strict=True):
-            z = _fit_predict(
-                spec.encoder,
-                spec.highway,
-                fold.train,
-                fold.test_x,
-                price_dim=fold.price_dim,
-                event_dim=fold.event_dim,
-                config=config,
-                seed=seed,
-                net=net,
-            )
-            pred = NEXT_CLOSE.implied_close(close[block - 1], fold.mean + fold.std * z)
+            returns = fold.predict(spec, config=config, seed=seed, net=net)
+            pred = NEXT_CLOSE.implied_close(close[block - 1], returns)
             us.append(regression_scores(close[block - 1], close[block], pred)["theil_u"])
         return float(np.mean(us))
 
@@ -474,19 +489,15 @@ def _run(
             for seed in seeds:
                 parts = []
                 for fold in folds:
-                    z = _fit_predict(
-                        spec.encoder,
-                        spec.highway,
-                        fold.train,
-                        fold.test_x,
-                        price_dim=fold.price_dim,
-                        event_dim=fold.event_dim,
-                        config=source.train if source else cfg.train,
-                        seed=seed,
-                        net=source.net if source else None,
-                        epochs=epochs,
+                    parts.append(
+                        fold.predict(
+                            spec,
+                            config=source.train if source else cfg.train,
+                            seed=seed,
+                            net=source.net if source else None,
+                            epochs=epochs,
+                        )
                     )
-                    parts.append(fold.mean + fold.std * z)
                     fits += 1
                 runs.append(np.concatenate(parts))
             label = name + (DENOISED if denoise else "")

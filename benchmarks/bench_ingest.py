@@ -28,7 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ from app.schemas import HeadlineIn  # noqa: E402
 from app.services.headlines import store_headlines  # noqa: E402
 from app.tables import Headline  # noqa: E402
 from kg.text import clean_headline  # noqa: E402
-from tests.liveserver import free_port  # noqa: E402
+from tests.liveserver import service_process  # noqa: E402
 from tests.pgserver import PostgresServer, find_pg_bin  # noqa: E402
 
 
@@ -64,44 +63,22 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 
 def bench_writes(url: str, label: str, n: int, tmp: Path) -> None:
     upgrade(url)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
-        cwd=ROOT,
-        env=env_for(url, ARTIFACTS_DIR=str(tmp / f"artifacts-{label}")),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with service_process(env_for(url, ARTIFACTS_DIR=str(tmp / f"artifacts-{label}"))) as client:
+        times = []
+        for k in range(3):
+            batch = reddit(n, skip=k * (n + 500))
+            started = time.perf_counter()
+            resp = client.post("/v1/headlines", json={"items": batch})
+            times.append(time.perf_counter() - started)
+            resp.raise_for_status()
+            body = resp.json()
+        status = client.get("/v1/ingest").json()
+    print(
+        f"{label:10s} POST of {n} headlines: "
+        + ", ".join(f"{t * 1000:.0f} ms" for t in times)
+        + f" (last: {body['inserted']} inserted, {body['pending']} pending; backlog then "
+        f"{status['pending']}, processed {status['processed']})"
     )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start")
-                time.sleep(0.5)
-            times = []
-            for k in range(3):
-                batch = reddit(n, skip=k * (n + 500))
-                started = time.perf_counter()
-                resp = client.post("/v1/headlines", json={"items": batch})
-                times.append(time.perf_counter() - started)
-                resp.raise_for_status()
-                body = resp.json()
-            status = client.get("/v1/ingest").json()
-        print(
-            f"{label:10s} POST of {n} headlines: "
-            + ", ".join(f"{t * 1000:.0f} ms" for t in times)
-            + f" (last: {body['inserted']} inserted, {body['pending']} pending; backlog then "
-            f"{status['pending']}, processed {status['processed']})"
-        )
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def drain(url: str, items: list[HeadlineIn], workers: int) -> float:

@@ -18,9 +18,7 @@ most 40 nodes).
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.liveserver import service_process  # noqa: E402
 
 DATES = [
     f"2016-06-{d:02d}"
@@ -51,46 +52,19 @@ def report(label: str, values: list[float]) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start")
-                time.sleep(0.5)
-            targets = os.environ.get("BENCH_TARGETS", "next_day,same_day,big_move,next_close")
-            for path in ("/v1/explanations/DJIA", "/v1/predictions/DJIA"):
-                for target in targets.split(","):
-                    timed(client, path, {"date": "2016-05-31", "target": target})  # warm-up
-                    cold, warm = [], []
-                    for date in DATES:
-                        params = {"date": date, "target": target}
-                        cold.append(timed(client, path, params))
-                        warm.append(timed(client, path, params))
-                    report(f"{path.split('/')[2]} {target} uncached", cold)
-                    report(f"{path.split('/')[2]} {target} cached", warm)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with service_process() as client:
+        targets = os.environ.get("BENCH_TARGETS", "next_day,same_day,big_move,next_close")
+        for path in ("/v1/explanations/DJIA", "/v1/predictions/DJIA"):
+            for target in targets.split(","):
+                timed(client, path, {"date": "2016-05-31", "target": target})  # warm-up
+                cold, warm = [], []
+                for date in DATES:
+                    params = {"date": date, "target": target}
+                    cold.append(timed(client, path, params))
+                    warm.append(timed(client, path, params))
+                report(f"{path.split('/')[2]} {target} uncached", cold)
+                report(f"{path.split('/')[2]} {target} cached", warm)
 
 
 if __name__ == "__main__":

@@ -118,9 +118,19 @@ def replace_events(
             )
             links.append(found)
     if rows:
-        event_ids = session.scalars(
-            insert(Event).returning(Event.id, sort_by_parameter_order=True), rows
-        ).all()
+        # A plain executemany, then the new ids by (headline, position): RETURNING in
+        # parameter order needs a sentinel column that the events table has not, and
+        # SQLAlchemy then sends one INSERT per row (half a PostgreSQL worker's time).
+        session.execute(insert(Event.__table__), rows)
+        new_ids = {
+            (h, pos): event_id
+            for event_id, h, pos in session.execute(
+                select(Event.id, Event.headline_id, Event.position).where(
+                    Event.headline_id.in_(ids)
+                )
+            )
+        }
+        event_ids = [new_ids[(row["headline_id"], row["position"])] for row in rows]
         entity_rows = [
             {
                 "event_id": event_id,
@@ -136,7 +146,7 @@ def replace_events(
             for link in found
         ]
         if entity_rows:
-            session.execute(insert(EventEntity), entity_rows)
+            session.execute(insert(EventEntity.__table__), entity_rows)
     session.execute(
         Headline.__table__.update()
         .where(Headline.__table__.c.id.in_(ids))

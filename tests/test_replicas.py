@@ -1,0 +1,201 @@
+"""The deployment of docker-compose.yml without Docker: two API processes (`kdtcn serve
+--no-bootstrap`, no extraction of their own) and two `kdtcn worker` processes on one private
+PostgreSQL database, as the compose file's `api` replicas and `worker` service are.
+
+The init step (the compose file's `init` service) is done here in-process on a slice of the
+real data: migrate, import January-May 2016, extract, embed, train one `same_day` version.
+June's headlines are then posted to one API as a feed would; while the workers drain them,
+both APIs are asked the same questions, and must agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.bootstrap import extract_all
+from app.db import make_engine, make_sessionmaker, transaction
+from app.importer import import_djia_reddit
+from app.migrate import upgrade
+from app.services.embeddings import build_embeddings
+from app.services.training import train_and_register
+from models.train import TrainConfig
+from tests.conftest import DATA_DIR
+from tests.liveserver import service_process
+from tests.test_workers import _committed
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+START, FEED = "2016-01-01", "2016-06-01"  # imported at init / posted to the running APIs
+TRAIN_UNTIL = dt.date(2016, 5, 31)
+ASKED = "2016-06-15"  # its window's headlines are in the feed
+
+
+def _slice(out: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """The dataset's files from START with the news before FEED, and the feed (the news
+    from FEED on, ranked as in the dataset)."""
+    out.mkdir()
+    feed: list[dict[str, Any]] = []
+    for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
+        with gzip.open(
+            DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8", newline=""
+        ) as fh:
+            header, *rows = list(csv.reader(fh))
+        kept = [r for r in rows if r[0] >= START]
+        if name == "RedditNews.csv":
+            by_day: dict[str, int] = {}
+            for day, text in (r for r in kept if r[0] >= FEED):
+                by_day[day] = by_day.get(day, 0) + 1
+                feed.append({"date": day, "rank": by_day[day], "text": text})
+            kept = [r for r in kept if r[0] < FEED]
+        with (out / name).open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([header, *kept])
+    return out, feed
+
+
+def _env(url: str, artifacts: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "ARTIFACTS_DIR"}}
+    env.update(DATABASE_URL=url, ARTIFACTS_DIR=str(artifacts), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def initialised(pg_server, pipeline, tmp_path_factory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("replicas")
+    url = pg_server.create_database("replicas")
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    raw, feed = _slice(root / "raw")
+    import_djia_reddit(raw, factory)
+    extract_all(factory, pipeline)
+    artifacts = root / "artifacts"
+    with transaction(factory) as session:
+        version, _ = build_embeddings(
+            session=session,
+            kg_triples=pipeline.graph.triples(),
+            artifacts=artifacts,
+            until=TRAIN_UNTIL,
+            epochs=3,
+        )
+        train_and_register(
+            session=session,
+            artifacts=artifacts,
+            graph=pipeline.graph,
+            symbol="DJIA",
+            target="same_day",
+            until=TRAIN_UNTIL,
+            embedding_version=version,
+            n_seeds=1,
+            config=TrainConfig(epochs=6, patience=3),
+        )
+    engine.dispose()
+    return {"url": url, "artifacts": artifacts, "feed": feed, "root": root}
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as fh:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker", "--chunk", "40", "--poll", "0.2"],
+            cwd=ROOT,
+            env={**env, "COLUMNS": "200"},
+            stdout=subprocess.DEVNULL,
+            stderr=fh,
+        )
+
+
+def _wait_for(what: str, ready: Any, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _answer(client: httpx.Client) -> dict[str, Any]:
+    resp = client.get("/v1/predictions/DJIA", params={"date": ASKED, "target": "same_day"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    body.pop("cached")
+    return body
+
+
+@pytest.fixture(scope="module")
+def deployment(initialised) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    env = _env(initialised["url"], initialised["artifacts"], EXTRACT_IN_PROCESS="false")
+    logs = [initialised["root"] / f"worker{k}.log" for k in range(2)]
+    with ExitStack() as stack:
+        workers = [_worker(env, log) for log in logs]
+
+        def stop_workers() -> None:
+            for w in workers:
+                if w.poll() is None:
+                    w.send_signal(signal.SIGTERM)
+            for w in workers:
+                w.wait(timeout=60)
+
+        stack.callback(stop_workers)
+        apis = [stack.enter_context(service_process(env)) for _ in range(2)]
+        _wait_for(
+            "the workers to load the pipeline",
+            lambda: all("waiting" in log.read_text() for log in logs),
+        )
+        yield {"apis": apis, "workers": workers, "logs": logs}
+
+
+def test_two_apis_agree_while_two_workers_drain_a_feed(initialised, deployment) -> None:  # type: ignore[no-untyped-def]
+    a, b = deployment["apis"]
+    before = _answer(a)
+    assert _answer(b) == before
+    assert before["coverage"]["pending_headlines"] == 0
+
+    feed = initialised["feed"]
+    posted = a.post("/v1/headlines", json={"items": feed})
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["inserted"] == posted.json()["pending"] == len(feed) > 400
+
+    # While the workers drain, both APIs answer from the same database: an answer given with
+    # the same headlines still pending is the same answer, and the backlog only shrinks.
+    seen: dict[int, dict[str, Any]] = {}
+    last_pending = len(feed)
+    while True:
+        status = b.get("/v1/ingest").json()
+        assert status["pending"] <= last_pending
+        last_pending = status["pending"]
+        for client in (a, b):
+            answer = _answer(client)
+            n = answer["coverage"]["pending_headlines"]
+            assert answer == seen.setdefault(n, answer), f"two answers with {n} pending"
+        if last_pending == 0:
+            break
+        time.sleep(0.2)
+    assert len(seen) > 1  # asked while pending, and after
+
+    # Drained: the same answer, now with the feed's events, from both.
+    after_a, after_b = _answer(a), _answer(b)
+    assert after_a == after_b and after_a["coverage"]["pending_headlines"] == 0
+    assert after_a["coverage"]["headlines"] > before["coverage"]["headlines"]
+    assert after_a["coverage"]["events"] > before["coverage"]["events"]
+    day_a = a.get("/v1/events", params={"date": ASKED}).json()
+    assert day_a == b.get("/v1/events", params={"date": ASKED}).json()
+    assert day_a["headlines"] and all(h["processed"] for h in day_a["headlines"])
+    assert a.get("/v1/ingest").json()["pending"] == 0
+
+    # Both workers took part, and no headline of the feed was processed twice.
+    for w in deployment["workers"]:
+        w.send_signal(signal.SIGTERM)
+        assert w.wait(timeout=60) == 0
+    shares = [_committed(log.read_text()) for log in deployment["logs"]]
+    assert sum(shares) == len(feed) and min(shares) > 0, shares

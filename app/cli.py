@@ -166,7 +166,8 @@ def worker(
         elapsed = time.perf_counter() - started
         console.print(f"nothing pending: processed {total} in {elapsed:.1f} s")
     else:
-        # every `poll` seconds: the writes of API processes do not wake a worker
+        # Woken at once by the NOTIFY of a write through the API (PostgreSQL), and every
+        # `poll` seconds for the rest (an import, a new pipeline version, a lost connection).
         extractor = Extractor(
             factory, pipeline, chunk=chunk, poll=poll, max_poll=poll, on_chunk=report
         )

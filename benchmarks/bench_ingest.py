@@ -5,7 +5,9 @@
 1. Writes. `kdtcn serve --no-bootstrap` in its own process on a fresh database (a SQLite
    file, then a private PostgreSQL started with initdb in a temporary folder), answers three
    POST /v1/headlines of `n_post` new headlines of the real news each. Its background
-   extractor runs meanwhile, as in use: the second and third writes compete with it.
+   extractor runs meanwhile, as in use: the second and third writes compete with it. On
+   PostgreSQL also without it (EXTRACT_IN_PROCESS=false), as an API replica of
+   docker-compose.yml runs.
 2. Workers. `n_drain` headlines stored pending in a fresh PostgreSQL database, drained by
    `kdtcn worker --drain` processes (1, then 2 on another fresh database). The rate is
    counted from the database between the first chunk stored and the last, so the workers'
@@ -61,9 +63,14 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def bench_writes(url: str, label: str, n: int, tmp: Path) -> None:
+def bench_writes(url: str, label: str, n: int, tmp: Path, *, extract: bool = True) -> None:
     upgrade(url)
-    with service_process(env_for(url, ARTIFACTS_DIR=str(tmp / f"artifacts-{label}"))) as client:
+    env = env_for(
+        url,
+        ARTIFACTS_DIR=str(tmp / f"artifacts-{label}"),
+        EXTRACT_IN_PROCESS=str(extract).lower(),
+    )
+    with service_process(env) as client:
         times = []
         for k in range(3):
             batch = reddit(n, skip=k * (n + 500))
@@ -74,7 +81,7 @@ def bench_writes(url: str, label: str, n: int, tmp: Path) -> None:
             body = resp.json()
         status = client.get("/v1/ingest").json()
     print(
-        f"{label:10s} POST of {n} headlines: "
+        f"{label:10s} {'' if extract else 'no ':3s}extractor  POST of {n} headlines: "
         + ", ".join(f"{t * 1000:.0f} ms" for t in times)
         + f" (last: {body['inserted']} inserted, {body['pending']} pending; backlog then "
         f"{status['pending']}, processed {status['processed']})"
@@ -138,6 +145,8 @@ def main() -> None:
             tmp = Path(folder)
             bench_writes(f"sqlite:///{tmp / 'bench.sqlite3'}", "SQLite", n_post, tmp)
             bench_writes(pg.create_database("writes"), "PostgreSQL", n_post, tmp)
+            # as docker-compose.yml deploys an API replica: workers extract, not the API
+            bench_writes(pg.create_database("replica"), "PostgreSQL", n_post, tmp, extract=False)
         rows = reddit(n_drain)
         items = [HeadlineIn(date=dt.date.fromisoformat(r["date"]), text=r["text"]) for r in rows]
         one = drain(pg.create_database("drain1"), items, 1)
@@ -161,6 +170,7 @@ def main() -> None:
     full = len(texts) / (time.perf_counter() - started)
     print(f"in this process: bare nlp.pipe {bare:.0f} headlines/s, extraction + linking {full:.0f}")
     print(f"one worker / bare nlp.pipe: {one / bare:.2f}x (aim >= 0.9x)")
+    print(f"one worker / extraction + linking in this process: {one / full:.2f}x")
 
 
 if __name__ == "__main__":

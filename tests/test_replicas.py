@@ -5,7 +5,8 @@ PostgreSQL database, as the compose file's `api` replicas and `worker` service a
 The init step (the compose file's `init` service) is done here in-process on a slice of the
 real data: migrate, import January-May 2016, extract, embed, train one `same_day` version.
 June's headlines are then posted to one API as a feed would; while the workers drain them,
-both APIs are asked the same questions, and must agree.
+both APIs are asked the same questions, and must agree. The workers poll only every two
+minutes: they start on the feed because the write's NOTIFY wakes them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 START, FEED = "2016-01-01", "2016-06-01"  # imported at init / posted to the running APIs
 TRAIN_UNTIL = dt.date(2016, 5, 31)
 ASKED = "2016-06-15"  # its window's headlines are in the feed
+POLL = 120  # seconds: longer than the test waits for the feed to be drained
 
 
 def _slice(out: Path) -> tuple[Path, list[dict[str, Any]]]:
@@ -109,7 +111,7 @@ def initialised(pg_server, pipeline, tmp_path_factory) -> dict[str, Any]:  # typ
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--chunk", "40", "--poll", "0.2"],
+            [sys.executable, "-m", "app.cli", "worker", "--chunk", "40", "--poll", str(POLL)],
             cwd=ROOT,
             env={**env, "COLUMNS": "200"},
             stdout=subprocess.DEVNULL,
@@ -170,6 +172,7 @@ def test_two_apis_agree_while_two_workers_drain_a_feed(initialised, deployment) 
     # the same headlines still pending is the same answer, and the backlog only shrinks.
     seen: dict[int, dict[str, Any]] = {}
     last_pending = len(feed)
+    deadline = time.monotonic() + POLL / 2
     while True:
         status = b.get("/v1/ingest").json()
         assert status["pending"] <= last_pending
@@ -180,6 +183,7 @@ def test_two_apis_agree_while_two_workers_drain_a_feed(initialised, deployment) 
             assert answer == seen.setdefault(n, answer), f"two answers with {n} pending"
         if last_pending == 0:
             break
+        assert time.monotonic() < deadline, f"{last_pending} still pending: no worker woke"
         time.sleep(0.2)
     assert len(seen) > 1  # asked while pending, and after
 

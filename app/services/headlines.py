@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.db import run_transaction
@@ -64,17 +64,28 @@ def insert_headlines(
     return result, [row.id for row in inserted]
 
 
+# The NOTIFY channel of new pending headlines (PostgreSQL): idle extractors LISTEN on it.
+PENDING_CHANNEL = "kdtcn_pending"
+
+
 def store_headlines(*, factory: sessionmaker[Session], items: Sequence[HeadlineIn]) -> WriteResult:
     """Store a batch in one short transaction, whole or not at all, and answer at once.
 
     The new headlines are pending (`extracted_version` NULL): extraction and linking happen
     after the commit, in the service's background extractor or in `kdtcn worker` processes
-    (app.services.extraction). The transaction is retried on deadlocks and serialization
-    failures (`app.db.run_transaction`).
+    (app.services.extraction), which PostgreSQL wakes with a NOTIFY on PENDING_CHANNEL.
+    The transaction is retried on deadlocks and serialization failures
+    (`app.db.run_transaction`).
     """
-    result, new_rows = run_transaction(
-        factory, lambda session: insert_headlines(session=session, items=items)
-    )
+
+    def write(session: Session) -> tuple[WriteResult, list[int]]:
+        result, new_rows = insert_headlines(session=session, items=items)
+        if new_rows and session.get_bind().dialect.name == "postgresql":
+            # Delivered to every listening worker when (and only if) the batch commits.
+            session.execute(select(func.pg_notify(PENDING_CHANNEL, str(len(new_rows)))))
+        return result, new_rows
+
+    result, new_rows = run_transaction(factory, write)
     result.pending = len(new_rows)
     return result
 

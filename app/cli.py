@@ -133,9 +133,10 @@ def worker(
 
     Any number of workers, on any number of machines, can share one PostgreSQL database:
     each claims its chunk with SELECT ... FOR UPDATE SKIP LOCKED, and a chunk whose worker
-    dies goes back to the pool. SIGTERM or Ctrl-C stops after the chunk in hand. On the
-    embedded SQLite default `kdtcn serve` extracts in the background itself. The database
-    must be migrated (`kdtcn db upgrade`, or a first `kdtcn serve`)."""
+    dies goes back to the pool. An idle worker wakes on the NOTIFY of a write, or polls.
+    SIGTERM or Ctrl-C stops after the chunk in hand. On the embedded SQLite default `kdtcn
+    serve` extracts in the background itself. The database must be migrated (`kdtcn db
+    upgrade`, or a first `kdtcn serve`)."""
     import signal
 
     from app.bootstrap import open_database, pending_count

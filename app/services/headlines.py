@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app.db import run_transaction
@@ -24,6 +24,12 @@ __all__ = [
     "replace_events",
     "events_for_date",
 ]
+
+
+# The mapped classes' tables, for Core statements (bulk inserts and updates).
+_HEADLINES = cast(Table, Headline.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_EVENT_ENTITIES = cast(Table, EventEntity.__table__)
 
 
 class EventSource(Protocol):
@@ -55,7 +61,7 @@ def insert_headlines(
                 "content_hash": digest,
             },
         )
-    table = Headline.__table__
+    table = _HEADLINES
     ordered = [rows[key] for key in sorted(rows)]
     inserted = insert_ignore(session, table, ordered, [table.c.id])
     result = WriteResult(
@@ -104,7 +110,8 @@ def replace_events(
     old = select(Event.id).where(Event.headline_id.in_(ids)).scalar_subquery()
     session.execute(delete(EventEntity).where(EventEntity.event_id.in_(old)))
     session.execute(delete(Event).where(Event.headline_id.in_(ids)))
-    rows, links = [], []
+    rows: list[dict[str, Any]] = []
+    links: list[list[EntityLink]] = []
     for headline_id, extracted in zip(ids, results, strict=True):
         for position, (ev, found) in enumerate(extracted):
             obj = ev.object
@@ -132,7 +139,7 @@ def replace_events(
         # A plain executemany, then the new ids by (headline, position): RETURNING in
         # parameter order needs a sentinel column that the events table has not, and
         # SQLAlchemy then sends one INSERT per row (half a PostgreSQL worker's time).
-        session.execute(insert(Event.__table__), rows)
+        session.execute(insert(_EVENTS), rows)
         new_ids = {
             (h, pos): event_id
             for event_id, h, pos in session.execute(
@@ -157,10 +164,10 @@ def replace_events(
             for link in found
         ]
         if entity_rows:
-            session.execute(insert(EventEntity.__table__), entity_rows)
+            session.execute(insert(_EVENT_ENTITIES), entity_rows)
     session.execute(
-        Headline.__table__.update()
-        .where(Headline.__table__.c.id.in_(ids))
+        _HEADLINES.update()
+        .where(_HEADLINES.c.id.in_(ids))
         .values(extracted_version=version, extracted_at=dt.datetime.now(dt.UTC))
     )
     return len(rows)

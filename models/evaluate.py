@@ -33,7 +33,7 @@ from torch import nn
 
 from models.baselines import DIRECTION_BASELINES, Baseline, BaselineData
 from models.features import Normaliser, price_features
-from models.inputs import Windows, make_windows
+from models.inputs import EVENT_SLOTS, Windows, make_windows, set_normaliser
 from models.metrics import (
     abrupt_masks,
     decision_cut,
@@ -83,6 +83,9 @@ class NeuralSpec:
     highway: int = 0  # steps of the linear autoregressive path over prices (0: none)
     pretrain: bool = False  # first fitted on the price history before the news (see below)
     denoise: bool = False  # each window's prices wavelet-denoised on their own (causal)
+    # > 0: `events` names event-set rows of this many slots, pooled by the network's
+    # attention (models.networks) instead of the fixed 1/rank mean
+    event_slots: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ NEURAL_MODELS: dict[str, NeuralSpec] = {
     "KDTCN": NeuralSpec("tcn", True, "kg_events", HIGHWAY),
     "KDTCN w/o highway": NeuralSpec("tcn", True, "kg_events"),
     "KDTCN+VADER": NeuralSpec("tcn", True, "kg_events+vader", HIGHWAY),
+    "KDTCN (attention)": NeuralSpec("tcn", True, "kg_event_sets", HIGHWAY, event_slots=EVENT_SLOTS),
     "TCN (wavelet-denoised)": NeuralSpec("tcn", True, None, HIGHWAY, denoise=True),
     "TCN (pre-trained)": NeuralSpec("tcn", True, None, HIGHWAY, pretrain=True),
     "KDTCN (pre-trained)": NeuralSpec("tcn", True, "kg_events", HIGHWAY, pretrain=True),
@@ -195,7 +199,12 @@ def normalised_windows(
     pn = Normaliser.fit(price_rows[fit_mask_rows]) if spec.prices else None
     en = None
     if spec.events is not None and event_rows is not None:
-        en = Normaliser.fit(event_rows[fit_mask_rows])
+        fit_rows = event_rows[fit_mask_rows]
+        en = (
+            set_normaliser(fit_rows, spec.event_slots)
+            if spec.event_slots
+            else Normaliser.fit(fit_rows)
+        )
     p = pn.transform(price_rows) if pn else None
     e = en.transform(event_rows) if en and event_rows is not None else None
     return pn, en, make_windows(p, e, labels, window=window, target=target, denoise=denoise)
@@ -244,6 +253,7 @@ def fit_window_model(
         event_dim=len(en.mean) if en else 0,
         params=net,
         highway=spec.highway,
+        event_slots=spec.event_slots,
     )
     if spec.pretrain and pretrain is None:
         raise ValueError("a pre-trained model needs the price history before the news")
@@ -665,6 +675,7 @@ TUNED_FROM = {
     "TCN (wavelet-denoised)": "TCN",
     "KDTCN (pre-trained)": "KDTCN",
     "KDTCN+VADER": "KDTCN",
+    "KDTCN (attention)": "KDTCN",
     "ST-TCN": "KDTCN",
     "VADER-TCN": "KDTCN",
 }

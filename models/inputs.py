@@ -9,6 +9,9 @@ decides alignment on its own. What a target may see is asked of `models.targets`
   used for it. News dated after the last trading day given is dropped.
 * Pooling. A day's event vectors are averaged with weights proportional to 1/rank (rank 1 =
   the hottest headline), summing to 1; a day without events pools to zeros.
+* Event sets. For a network that pools a day's events itself (attention, models.networks),
+  the day's row instead holds its EVENT_SLOTS most popular events, each as its vector and
+  its prior log-weight (log of its 1/rank weight); empty slots carry NO_EVENT as the prior.
 * Windows. A window anchored on row `a` holds the W price rows ending at `a` and the W event
   rows ending at `a + event_shift` of the target (see models.targets). Its label is the move
   of row a+1.
@@ -23,12 +26,18 @@ from typing import Any
 
 import numpy as np
 
+from models.features import Normaliser
 from models.targets import get_target
 
 __all__ = [
     "assign_days",
     "rank_weights",
     "pool_events",
+    "EVENT_SLOTS",
+    "NO_EVENT",
+    "stack_events",
+    "event_set_rows",
+    "set_normaliser",
     "DayEvents",
     "event_rows",
     "Windows",
@@ -38,6 +47,11 @@ __all__ = [
 ]
 
 DEFAULT_RANK = 25  # rank given to a headline stored without one (the dataset's last rank)
+# A day's event slots for attention pooling. The demo's dates have a median of 43 events
+# (25 headlines); 32 slots hold those of about the 18 most popular headlines, and the
+# 1/rank prior gives the rest little weight (ranks 19-25: ~8% of a date's weight).
+EVENT_SLOTS = 32
+NO_EVENT = -30.0  # the prior log-weight of an empty slot (exp(-30): nothing)
 
 
 def assign_days(
@@ -77,6 +91,41 @@ def pool_events(vectors: np.ndarray, ranks: Sequence[int] | np.ndarray) -> np.nd
     return (rank_weights(ranks)[:, None] * vectors).sum(axis=0).astype(np.float32)
 
 
+def stack_events(
+    vectors: np.ndarray, ranks: Sequence[int] | np.ndarray, slots: int = EVENT_SLOTS
+) -> np.ndarray:
+    """(n, d) event vectors of one day -> (slots * (d + 1),): the `slots` most popular events
+    (by rank, ties in order), each followed by its prior log-weight (the log of its 1/rank
+    weight among the day's events kept); empty slots are zeros with the prior NO_EVENT."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    out = np.zeros((slots, dim + 1), dtype=np.float32)
+    out[:, dim] = NO_EVENT
+    if vectors.shape[0]:
+        ranks = np.asarray(ranks, dtype=np.float64)
+        top = np.argsort(ranks, kind="stable")[:slots]
+        out[: len(top), :dim] = vectors[top]
+        out[: len(top), dim] = np.log(rank_weights(ranks[top]))
+    return out.reshape(-1)
+
+
+def set_normaliser(rows: np.ndarray, slots: int = EVENT_SLOTS) -> Normaliser:
+    """A Normaliser of event-set rows (n, slots * (d + 1)) fitted on the real events among
+    them: every slot's vector is standardised with the same statistics; the prior column is
+    left as it is (mean 0, std 1), so an empty slot keeps NO_EVENT."""
+    cells = np.asarray(rows, dtype=np.float32).reshape(-1, rows.shape[1] // slots)
+    real = cells[cells[:, -1] > NO_EVENT / 2, :-1]
+    if len(real) == 0:
+        mean, std = np.zeros(cells.shape[1] - 1), np.ones(cells.shape[1] - 1)
+    else:
+        mean, std = real.mean(axis=0), real.std(axis=0)
+    mean = np.append(mean, 0.0)
+    std = np.append(np.where(std > 1e-8, std, 1.0), 1.0)
+    return Normaliser(
+        np.tile(mean, slots).astype(np.float32), np.tile(std, slots).astype(np.float32)
+    )
+
+
 @dataclass
 class DayEvents:
     """The events assigned to one trading day; `vectors` is (n_events, dim).
@@ -100,6 +149,12 @@ class DayEvents:
             return np.zeros(dim, dtype=np.float32)
         keep = [i for i in range(len(self.event_ids)) if i not in drop]
         return pool_events(self.vectors[keep], np.asarray(self.ranks)[keep])
+
+    def stacked(self, dim: int, slots: int = EVENT_SLOTS) -> np.ndarray:
+        """The day's event set (stack_events)."""
+        if self.vectors is None or not len(self.event_ids):
+            return stack_events(np.zeros((0, dim), np.float32), [], slots)
+        return stack_events(self.vectors, self.ranks, slots)
 
 
 def event_rows(
@@ -126,6 +181,14 @@ def event_rows(
     out = np.zeros((leading + len(days), dim), dtype=np.float32)
     for j, day in enumerate(days):
         out[leading + j] = day.pooled(dim, drop=drop.get(j, ()))
+    return out
+
+
+def event_set_rows(days: Sequence[DayEvents], dim: int, slots: int = EVENT_SLOTS) -> np.ndarray:
+    """(n_days, slots * (dim + 1)) event-set rows, one per day (see stack_events)."""
+    out = np.zeros((len(days), slots * (dim + 1)), dtype=np.float32)
+    for j, day in enumerate(days):
+        out[j] = day.stacked(dim, slots)
     return out
 
 

@@ -14,6 +14,12 @@ normalised column clipped to +-`HIGHWAY_CLIP` and its absolute value too: magnit
 volatility (big_move) depends on, and a linear map of signed inputs alone extrapolates a
 crash day (-3.4% on 2016-06-24, about -4 sd) into a confident "calm". Versions saved before
 the form existed load as "signed" (unclipped signed inputs).
+
+`event_slots` > 0: the event columns are a day's event set (models.inputs.stack_events), and
+the network pools it itself, by attention: each event's score is a learned function of its
+vector plus its prior log-weight (1/rank), and the day's vector is the softmax-weighted sum.
+With the learned part at zero this is the fixed 1/rank mean; `attention` returns the
+weights, another view for an explanation.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.inputs import NO_EVENT
 from models.tcn import TemporalConvNet
 
 __all__ = ["SequenceClassifier", "ENCODERS", "NetParams", "HIGHWAY_CLIP", "HIGHWAY_FORMS"]
@@ -127,6 +134,7 @@ class SequenceClassifier(nn.Module):
         params: NetParams | None = None,
         highway: int = 0,
         highway_form: str = "signed_abs",
+        event_slots: int = 0,
     ) -> None:
         super().__init__()
         if highway_form not in HIGHWAY_FORMS:
@@ -138,6 +146,17 @@ class SequenceClassifier(nn.Module):
         self.highway_form = highway_form
         width = highway * price_dim * (2 if highway_form == "signed_abs" else 1)
         self.highway = nn.Linear(width, 1) if self.highway_steps else None
+        self.event_slots = event_slots if event_dim else 0
+        self.attend: nn.Sequential | None = None
+        if self.event_slots:
+            if event_dim % event_slots:
+                raise ValueError(f"{event_dim} event columns do not split into {event_slots} slots")
+            event_dim = event_dim // event_slots - 1  # each slot: a vector and its prior
+            self.attend = nn.Sequential(
+                nn.Linear(event_dim, params.event_proj), nn.Tanh(), nn.Linear(params.event_proj, 1)
+            )
+            nn.init.zeros_(self.attend[2].weight)  # starts as the 1/rank mean
+            nn.init.zeros_(self.attend[2].bias)
         self.project = nn.Linear(event_dim, params.event_proj) if event_dim else None
         n_in = price_dim + (params.event_proj if event_dim else 0)
         if n_in == 0:
@@ -156,12 +175,26 @@ class SequenceClassifier(nn.Module):
             return None
         return max(tcn.receptive_field, self.highway_steps)
 
+    def attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled event vectors (B, T, d) of windows `x` and the weights (B, T, slots)
+        that pooled them; empty slots get ~0 weight, a day without events pools to 0."""
+        if self.attend is None:
+            raise ValueError("this network pools no event sets")
+        cells = x[..., self.price_dim :].unflatten(-1, (self.event_slots, -1))
+        vectors, prior = cells[..., :-1], cells[..., -1]
+        vectors = vectors * (prior > NO_EVENT / 2).unsqueeze(-1)
+        weights = torch.softmax(self.attend(vectors).squeeze(-1) + prior, dim=-1)
+        return (weights.unsqueeze(-1) * vectors).sum(dim=-2), weights
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = []
         if self.price_dim:
             parts.append(x[..., : self.price_dim])
         if self.project is not None:
-            parts.append(torch.tanh(self.project(x[..., self.price_dim :])))
+            events = x[..., self.price_dim :]
+            if self.attend is not None:
+                events = self.attention(x)[0]
+            parts.append(torch.tanh(self.project(events)))
         logit = self.head(self.encoder(torch.cat(parts, dim=-1))).squeeze(-1)
         if self.highway is not None:
             recent = x[:, -self.highway_steps :, : self.price_dim].flatten(1)

@@ -467,8 +467,9 @@ def _run(
             spec = NEURAL_MODELS[name]
             if spec.events is not None and inputs.get(spec.events) is None:
                 continue
-            if spec.pretrain or spec.denoise:  # pre-training: the classifiers' ablation;
-                continue  # denoising: the rows of `opts.denoised_models`
+            if spec.pretrain or spec.denoise or spec.event_slots:  # pre-training and
+                continue  # attention: the classifiers' ablations; denoising: the rows of
+                # `opts.denoised_models`
             event_rows = inputs.get(spec.events) if spec.events else None
             folds = [
                 _fold_windows(

@@ -187,6 +187,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         "sentiment (chosen over LSA words and MiniLM sentences by validation AUC on folds "
         "inside the training period; see the README), `ST-TCN`, `VADER-TCN` and `WB-TCN` "
         "read one text channel with prices and no events.",
+        "- `KDTCN (attention)`: KDTCN reading each day's 32 most popular events and pooling "
+        "them itself, by attention whose scores add a learned function of each event vector "
+        "to its 1/rank prior (KDTCN's search settings; it starts as the 1/rank mean).",
         "- `TCN (wavelet-denoised)`: each window's prices denoised on their own (causal). "
         "`TCN (pre-trained)` and `KDTCN (pre-trained)`: first fitted on the price history "
         "before the news (events at their no-news value), then on the fold"

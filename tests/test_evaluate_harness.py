@@ -162,3 +162,39 @@ def test_tuning_starts_from_the_defaults_and_reads_no_test_day() -> None:
     later_close[500:] *= np.exp(np.cumsum(rng.normal(0, 0.05, len(close) - 500)))
     again = run(later_rows, later_close)
     assert again.to_dict() | {"seconds": 0} == result.to_dict() | {"seconds": 0}
+
+
+def test_the_attention_row_pools_event_sets_inside_the_network() -> None:
+    """`KDTCN (attention)` reads `kg_event_sets` (each day's events, stacked) and is reported
+    like any network."""
+    from models.inputs import EVENT_SLOTS, stack_events
+
+    prices = _djia()
+    rng = np.random.default_rng(0)
+    sets = np.stack(
+        [
+            stack_events(rng.normal(size=(n, 4)), np.arange(1, n + 1), EVENT_SLOTS)
+            for n in rng.integers(0, 40, len(prices))
+        ]
+    )
+    config = EvalConfig(
+        train_end="2015-09-30",
+        test_start="2015-10-01",
+        test_end="2016-07-01",
+        window=10,
+        seeds=(0,),
+        targets=("big_move",),
+        schemes=("fixed_origin",),
+        models=("TCN", "KDTCN (attention)"),
+        train=TrainConfig(epochs=2, patience=1),
+        n_resamples=50,
+        regression=False,
+    )
+    inputs = {"kg_event_sets": sets, "news": rng.integers(20, 26, len(prices)).astype(float)}
+    models = run_evaluation(prices, inputs, config=config)["results"]["big_move"]["fixed_origin"][
+        "models"
+    ]
+    row = models["KDTCN (attention)"]
+    assert row["kind"] == "neural" and row["n_seeds"] == 1
+    assert 0.0 <= row["ensemble"]["all"]["auc"] <= 1.0
+    assert row["ensemble"] != models["TCN"]["ensemble"]  # the event sets were read

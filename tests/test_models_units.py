@@ -14,12 +14,16 @@ from models.artifact import for_inference
 from models.baselines import DIRECTION_BASELINES, BaselineData
 from models.features import PRICE_FEATURES, Normaliser, price_features
 from models.inputs import (
+    NO_EVENT,
     DayEvents,
     assign_days,
     event_rows,
+    event_set_rows,
     make_windows,
     pool_events,
     rank_weights,
+    set_normaliser,
+    stack_events,
     wavelet_denoise,
     window_at,
 )
@@ -371,3 +375,48 @@ def test_a_seed_ensemble_round_trips_and_serves_the_mean(tmp_path) -> None:  # t
     each = [predict_proba(net, x) for net in nets]
     assert len(served.networks) == 2 and not np.allclose(each[0], each[1])
     np.testing.assert_allclose(served.predict(x), (each[0] + each[1]) / 2, atol=1e-6)
+
+
+def test_a_day_s_event_set_keeps_its_most_popular_events_with_their_prior() -> None:
+    vectors = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ranks = [5, 1, 9, 1]
+    cells = stack_events(vectors, ranks, slots=3).reshape(3, 4)
+    # ranks 1, 1 (in their order) and 5; the rank-9 event is left out
+    np.testing.assert_array_equal(cells[:, :3], vectors[[1, 3, 0]])
+    np.testing.assert_allclose(np.exp(cells[:, 3]), rank_weights([1, 1, 5]), rtol=1e-6)
+    empty = stack_events(vectors[:1], [2], slots=3).reshape(3, 4)
+    assert empty[0, 3] == 0.0 and (empty[1:, :3] == 0).all() and (empty[1:, 3] == NO_EVENT).all()
+    day = DayEvents(dt.date(2016, 6, 24))
+    rows = event_set_rows([day], 3, slots=2)
+    assert rows.shape == (1, 8) and (rows.reshape(2, 4)[:, 3] == NO_EVENT).all()
+
+
+def test_the_set_normaliser_learns_from_real_events_only() -> None:
+    rng = np.random.default_rng(0)
+    rows = np.stack(
+        [stack_events(rng.normal(5.0, 2.0, (n, 4)), range(1, n + 1), 8) for n in (3, 8, 0, 5)]
+    )
+    norm = set_normaliser(rows, 8)
+    real = np.concatenate([r.reshape(8, 5) for r in rows])
+    real = real[real[:, 4] > NO_EVENT / 2, :4]
+    np.testing.assert_allclose(norm.mean.reshape(8, 5)[0, :4], real.mean(axis=0), rtol=1e-5)
+    out = norm.transform(rows).reshape(4, 8, 5)
+    assert (out[..., 4] == rows.reshape(4, 8, 5)[..., 4]).all()  # priors untouched
+    assert abs(float(out[1, :, :4].mean())) < 1.0  # real events centred
+
+
+def test_attention_pooling_starts_as_the_rank_mean_and_learns() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    days = [rng.normal(size=(n, 6)).astype(np.float32) for n in (4, 0, 7)]
+    ranks = [list(rng.permutation(n) + 1) for n in (4, 0, 7)]
+    rows = np.stack([stack_events(v, r, 8) for v, r in zip(days, ranks, strict=True)])
+    x = torch.from_numpy(np.concatenate([np.zeros((3, 2), np.float32), rows], 1))[None]
+    net = SequenceClassifier(encoder="tcn", price_dim=2, event_dim=rows.shape[1], event_slots=8)
+    pooled, weights = net.attention(x)
+    for j, (v, r) in enumerate(zip(days, ranks, strict=True)):
+        np.testing.assert_allclose(pooled[0, j].detach().numpy(), pool_events(v, r), atol=1e-5)
+    assert float(weights[0, 0, 4:].detach().sum()) < 1e-9  # empty slots get nothing
+    assert float(pooled[0, 1].detach().abs().sum()) == 0.0  # a day without events: zeros
+    net(x).sum().backward()
+    assert net.attend is not None and float(net.attend[2].weight.grad.abs().sum()) > 0

@@ -31,7 +31,7 @@ from kg.sentences import SentenceEncoder, daily_text_rows, vader_features
 from kg.words import HeadlineLSA
 from models.evaluate import EvalConfig, PriceHistory, run_evaluation
 from models.features import price_features
-from models.inputs import DEFAULT_RANK, assign_days, event_rows
+from models.inputs import DEFAULT_RANK, assign_days, event_rows, event_set_rows
 
 __all__ = ["evaluation_inputs", "evaluate_dataset"]
 
@@ -102,6 +102,8 @@ def evaluation_inputs(
         embedder = EventEmbedder(emb, graph=graph if kg_triples else None)
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
         inputs[kind] = event_rows(days, embedder.dim)
+        if kind == "kg_events":  # the same events as sets, for attention pooling
+            inputs["kg_event_sets"] = event_set_rows(days, embedder.dim)
     inputs.update(
         _headline_channels(session, dates, train_end, artifacts / "cache" / "sentences", say)
     )

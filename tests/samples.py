@@ -1,8 +1,13 @@
 """Sample inputs shared by the HTTP tests."""
 
+import csv
+import gzip
 import time
+from pathlib import Path
 
 import httpx
+
+from tests.conftest import DATA_DIR
 
 # The DJIA bar of 2016-06-24, the day after the UK referendum.
 BAR = {
@@ -24,3 +29,25 @@ def wait_until_processed(http: httpx.Client, timeout: float = 120.0) -> dict:
             return status
         assert time.monotonic() < deadline, f"still pending after {timeout} s: {status}"
         time.sleep(0.1)
+
+
+def dataset_slice(
+    out: Path, start: str, *, news_before: str | None = None
+) -> tuple[Path, list[list[str]]]:
+    """The DJIA + Reddit WorldNews files from `start` on, written to the new folder `out` as
+    `import_djia_reddit` reads them. With `news_before`, the news from that date on is left
+    out of the files and returned instead (rows of date and text, in the dataset's order)."""
+    out.mkdir()
+    later: list[list[str]] = []
+    for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
+        with gzip.open(
+            DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8", newline=""
+        ) as fh:
+            header, *rows = list(csv.reader(fh))
+        kept = [r for r in rows if r[0] >= start]
+        if name == "RedditNews.csv" and news_before is not None:
+            later = [r for r in kept if r[0] >= news_before]
+            kept = [r for r in kept if r[0] < news_before]
+        with (out / name).open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([header, *kept])
+    return out, later

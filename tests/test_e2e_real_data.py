@@ -8,10 +8,7 @@ the same news (a same_day chain on DJIA's embedding), as the first start does.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,6 +35,7 @@ from models.targets import TARGETS, get_target
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
 from tests.liveserver import LiveServer, free_port
+from tests.samples import dataset_slice
 
 pytestmark = pytest.mark.slow
 START = "2016-01-01"
@@ -50,18 +48,6 @@ def up_labels(prices: Any) -> np.ndarray:
     return get_target("next_day").labels(prices["adj_close"].to_numpy(float))
 
 
-def _slice(out: Path) -> Path:
-    out.mkdir()
-    for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
-        with gzip.open(
-            DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8", newline=""
-        ) as fh:
-            rows = list(csv.reader(fh))
-        with (out / name).open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh).writerows([rows[0], *(r for r in rows[1:] if r[0] >= START)])
-    return out
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("e2e")
@@ -69,7 +55,7 @@ def built(tmp_path_factory, pipeline):  # type: ignore[no-untyped-def]
     upgrade(url)
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    import_djia_reddit(_slice(root / "raw"), factory)
+    import_djia_reddit(dataset_slice(root / "raw", START)[0], factory)
     with factory() as session:
         first, last = session.execute(
             select(func.min(Price.date), func.max(Price.date)).where(Price.symbol == "DJIA")

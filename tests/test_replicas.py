@@ -12,9 +12,7 @@ NOTIFY wakes them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
 import os
 import signal
 import subprocess
@@ -37,8 +35,8 @@ from app.services.embeddings import build_embeddings
 from app.services.training import train_and_register
 from app.tables import Headline
 from models.train import TrainConfig
-from tests.conftest import DATA_DIR
 from tests.liveserver import service_process
+from tests.samples import dataset_slice
 from tests.test_workers import _committed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -49,26 +47,14 @@ ASKED = "2016-06-15"  # its window's headlines are in the feed
 POLL = 120  # seconds: longer than the test waits for the feed to be drained
 
 
-def _slice(out: Path) -> tuple[Path, list[dict[str, Any]]]:
-    """The dataset's files from START with the news before FEED, and the feed (the news
-    from FEED on, ranked as in the dataset)."""
-    out.mkdir()
-    feed: list[dict[str, Any]] = []
-    for name in ("Combined_News_DJIA.csv", "DJIA_table.csv", "RedditNews.csv"):
-        with gzip.open(
-            DATA_DIR / "djia_reddit" / f"{name}.gz", "rt", encoding="utf-8", newline=""
-        ) as fh:
-            header, *rows = list(csv.reader(fh))
-        kept = [r for r in rows if r[0] >= START]
-        if name == "RedditNews.csv":
-            by_day: dict[str, int] = {}
-            for day, text in (r for r in kept if r[0] >= FEED):
-                by_day[day] = by_day.get(day, 0) + 1
-                feed.append({"date": day, "rank": by_day[day], "text": text})
-            kept = [r for r in kept if r[0] < FEED]
-        with (out / name).open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh).writerows([header, *kept])
-    return out, feed
+def _feed(rows: list[list[str]]) -> list[dict[str, Any]]:
+    """The news from FEED on as POST items, ranked as in the dataset."""
+    by_day: dict[str, int] = {}
+    feed = []
+    for day, text in rows:
+        by_day[day] = by_day.get(day, 0) + 1
+        feed.append({"date": day, "rank": by_day[day], "text": text})
+    return feed
 
 
 def _env(url: str, artifacts: Path, **extra: str) -> dict[str, str]:
@@ -84,7 +70,8 @@ def initialised(pg_server, pipeline, tmp_path_factory) -> dict[str, Any]:  # typ
     upgrade(url)
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    raw, feed = _slice(root / "raw")
+    raw, later = dataset_slice(root / "raw", START, news_before=FEED)
+    feed = _feed(later)
     import_djia_reddit(raw, factory)
     extract_all(factory, pipeline)
     artifacts = root / "artifacts"

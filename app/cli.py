@@ -474,6 +474,7 @@ def evaluate(
             schemes=("fixed_origin",),
             models=("TCN", "KDTCN", "LSTM", "EB-TCN"),
             tune_trials=0,
+            select_variant=False,
             regression=False,
         )
     factory, engine = open_database(settings)
@@ -505,6 +506,7 @@ def evaluate(
             result["tuning"],
             tuned_until=config.train_end,
             source=f"kdtcn evaluate {result['protocol']['finished']}",
+            selection=result.get("selection"),
         )
         console.print(f"wrote the chosen hyper-parameters for serving to {path}")
     console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")

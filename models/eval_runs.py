@@ -15,7 +15,8 @@ def neural_runs(config: EvalConfig) -> int:
     seed, with `config.seeds` on the fixed origin and `config.rolling_seeds` on each rolling
     scheme (for `config.rolling_models` only; the tutorial networks only for
     `config.tutorial_targets`). Each run of a rolling scheme fits one model per refit block;
-    tuning reports once per target and tuned model.
+    tuning reports once per target and tuned model, and choosing KDTCN's variant once per
+    target.
 
     An upper bound: a model whose inputs are missing is skipped and reports nothing."""
     from models.evaluate import NEURAL_MODELS
@@ -23,6 +24,7 @@ def neural_runs(config: EvalConfig) -> int:
     fixed = "fixed_origin" in config.schemes
     rolling = len(config.schemes) - fixed
     tuning = len(config.tune_models) if config.tune_trials else 0
+    tuning += int(config.select_variant and "KDTCN" in config.models)  # KDTCN's variant
     total = 0
     for target in config.targets:
         models = [

@@ -57,6 +57,7 @@ from models.train import (
 __all__ = [
     "NEURAL_MODELS",
     "EvalConfig",
+    "KDTCN_VARIANTS",
     "PriceHistory",
     "combined_inputs",
     "Fitted",
@@ -110,6 +111,7 @@ NEURAL_MODELS: dict[str, NeuralSpec] = {
     "EB-TCN": NeuralSpec("tcn", True, "events_nokg", HIGHWAY),
     "KDEB-TCN": NeuralSpec("tcn", False, "kg_events"),
     "KDTCN": NeuralSpec("tcn", True, "kg_events", HIGHWAY),
+    "KDTCN (1/rank mean)": NeuralSpec("tcn", True, "kg_events", HIGHWAY),
     "KDTCN w/o highway": NeuralSpec("tcn", True, "kg_events"),
     "KDTCN+VADER": NeuralSpec("tcn", True, "kg_events+vader", HIGHWAY),
     "KDTCN (attention)": NeuralSpec("tcn", True, "kg_event_sets", HIGHWAY, event_slots=EVENT_SLOTS),
@@ -125,6 +127,14 @@ NEURAL_MODELS: dict[str, NeuralSpec] = {
     "BiLSTM": NeuralSpec("bilstm", True, None),
     "1-D CNN": NeuralSpec("cnn", True, None),
 }
+
+
+# KDTCN's variants: how a day's events are pooled and which text channel stands beside them.
+# `run_evaluation` chooses one per target on validation folds inside the training period
+# (models.tune.select_variant) and the KDTCN row runs the one chosen; served versions read
+# the choice from models/tuned.json. "KDTCN" in NEURAL_MODELS is the 1/rank mean, the
+# paper's pooling, which a run without the selection keeps.
+KDTCN_VARIANTS = ("KDTCN (1/rank mean)", "KDTCN (attention)", "KDTCN+VADER")
 
 
 @dataclass
@@ -154,6 +164,8 @@ class EvalConfig:
     tune_trials: int = 0
     tune_models: tuple[str, ...] = ("TCN", "KDTCN")
     tune_storage: str | None = None  # an Optuna RDB URL (PostgreSQL); None: in memory
+    # choose KDTCN's variant (KDTCN_VARIANTS) on the search's folds, with 2 seeds
+    select_variant: bool = True
     regression: bool = True  # also next_close against the random walk (models.regression_eval)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -564,6 +576,16 @@ def run_evaluation(
                 if progress:
                     progress(f"{target} tuned {name}: {tuned[name].n_trials} trials")
             result["tuning"][target] = {k: v.to_dict() for k, v in tuned.items()}
+        specs = dict(NEURAL_MODELS)
+        if cfg.select_variant and "KDTCN" in cfg.models:
+            chosen = _select_kdtcn(
+                inputs, price_rows, close, train_days, rule, cfg, tuned.get("KDTCN")
+            )
+            if chosen is not None:
+                result.setdefault("selection", {})[target] = chosen
+                specs["KDTCN"] = NEURAL_MODELS[chosen["chosen"]]
+                if progress:
+                    progress(f"{target} KDTCN variant: {chosen['chosen']}")
         for scheme in cfg.schemes:
             folds = make_folds(
                 rule, close, scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
@@ -583,8 +605,9 @@ def run_evaluation(
                 }
                 ensembles[name] = (p, calls)
             seeds = cfg.seeds if scheme == "fixed_origin" else cfg.rolling_seeds
+            fitted_as: dict[tuple[NeuralSpec, str | None], str] = {}
             for name in cfg.models:
-                spec = NEURAL_MODELS[name]
+                spec = specs[name]
                 if scheme != "fixed_origin" and name not in cfg.rolling_models:
                     continue
                 if spec.encoder != "tcn" and target not in cfg.tutorial_targets:
@@ -592,6 +615,14 @@ def run_evaluation(
                 if spec.events is not None and inputs.get(spec.events) is None:
                     continue
                 if spec.pretrain and history is None:
+                    continue
+                same = fitted_as.setdefault((spec, TUNED_FROM.get(name)), name)
+                if same != name:  # KDTCN's chosen variant: the same fits, not run twice
+                    rows[name] = {**rows[same], "same_as": same}
+                    ensembles[name] = ensembles[same]
+                    for seed in seeds:
+                        if progress:
+                            progress(f"{target} {scheme} {name} seed {seed} (= {same})")
                     continue
                 event_rows = inputs.get(spec.events) if spec.events else None
                 source = tuned.get(TUNED_FROM.get(name, ""))
@@ -661,6 +692,39 @@ def run_evaluation(
     return json_safe(result)
 
 
+def _select_kdtcn(
+    inputs: dict[str, np.ndarray | None],
+    price_rows: np.ndarray,
+    close: np.ndarray,
+    train_days: np.ndarray,
+    rule: Target,
+    cfg: EvalConfig,
+    tuned: Any,
+) -> dict[str, Any] | None:
+    """KDTCN's variant for `rule` (models.tune.select_variant) with KDTCN's searched settings
+    (`tuned`, or the defaults), among those whose inputs are present; None with fewer than
+    two."""
+    from models.tune import select_variant
+
+    candidates = {
+        name: (NEURAL_MODELS[name], inputs.get(NEURAL_MODELS[name].events or ""))
+        for name in KDTCN_VARIANTS
+    }
+    candidates = {k: v for k, v in candidates.items() if v[1] is not None}
+    if len(candidates) < 2:
+        return None
+    return select_variant(
+        candidates,
+        price_rows,
+        close,
+        train_days,
+        rule=rule,
+        window=cfg.window,
+        train=tuned.train if tuned else cfg.train,
+        net=tuned.net if tuned else None,
+    ).to_dict()
+
+
 # Whose tuned hyper-parameters each model uses (when tuning is on): the event ablations
 # share KDTCN's, so they differ from it by their input only; the tutorial networks keep
 # the defaults.
@@ -670,6 +734,7 @@ TUNED_FROM = {
     "EB-TCN": "KDTCN",
     "KDEB-TCN": "KDTCN",
     "KDTCN": "KDTCN",
+    "KDTCN (1/rank mean)": "KDTCN",
     "KDTCN w/o highway": "KDTCN",
     "TCN (pre-trained)": "TCN",
     "TCN (wavelet-denoised)": "TCN",

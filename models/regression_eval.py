@@ -470,6 +470,8 @@ def _run(
             if spec.pretrain or spec.denoise or spec.event_slots:  # pre-training and
                 continue  # attention: the classifiers' ablations; denoising: the rows of
                 # `opts.denoised_models`
+            if name != "KDTCN" and spec == NEURAL_MODELS["KDTCN"]:
+                continue  # KDTCN (1/rank mean): next_close's KDTCN itself (no variant chosen)
             event_rows = inputs.get(spec.events) if spec.events else None
             folds = [
                 _fold_windows(

@@ -45,7 +45,8 @@ def _table(models: dict[str, Any], subset: str) -> list[str]:
         cells = [_num(ens[k]) for k, _ in ENSEMBLE_COLUMNS]
         cells += [_seed_cell(seeds[k]) for k, _ in SEED_COLUMNS]
         cells.append(str(row["n_seeds"]))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        label = f"{name} (= {row['same_as']})" if row.get("same_as") else name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -131,6 +132,26 @@ def _tuning(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _selection(result: dict[str, Any]) -> list[str]:
+    selection = result.get("selection") or {}
+    if not selection:
+        return ["KDTCN's variant was not chosen in this run: KDTCN pools by the 1/rank mean.", ""]
+    names = list(next(iter(selection.values()))["validation_auc"])
+    first = next(iter(selection.values()))
+    lines = [
+        "KDTCN's variant, chosen per target by the mean validation AUC of a "
+        f"{len(first['seeds'])}-seed ensemble on the search's folds, with KDTCN's searched "
+        "settings (the test days choose nothing):",
+        "",
+        f"| target | {' | '.join(names)} | chosen | seconds |",
+        f"|---|{'---:|' * len(names)}---|---:|",
+    ]
+    for target, sel in selection.items():
+        scores = " | ".join(_num(sel["validation_auc"].get(n)) for n in names)
+        lines.append(f"| `{target}` | {scores} | {sel['chosen']} | {sel['seconds']:.0f} |")
+    return [*lines, ""]
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     p = result["protocol"]
     subsets = p["subsets"]
@@ -189,7 +210,11 @@ def to_markdown(result: dict[str, Any]) -> str:
         "read one text channel with prices and no events.",
         "- `KDTCN (attention)`: KDTCN reading each day's 32 most popular events and pooling "
         "them itself, by attention whose scores add a learned function of each event vector "
-        "to its 1/rank prior (KDTCN's search settings; it starts as the 1/rank mean).",
+        "to its 1/rank prior (KDTCN's search settings; it starts as the 1/rank mean). "
+        "`KDTCN (1/rank mean)` pools a day's events by the fixed 1/rank mean (the paper's "
+        "pooling). **KDTCN** is, per target, the one of these variants (and `KDTCN+VADER`) "
+        "chosen on validation folds inside the training period (see below); its row and the "
+        "chosen variant's row are the same fits.",
         "- `TCN (wavelet-denoised)`: each window's prices denoised on their own (causal). "
         "`TCN (pre-trained)` and `KDTCN (pre-trained)`: first fitted on the price history "
         "before the news (events at their no-news value), then on the fold"
@@ -210,7 +235,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "last observed day.",
         "",
     ]
-    out.extend(["## Hyper-parameter search", "", *_tuning(result)])
+    out.extend(["## Hyper-parameter search", "", *_tuning(result), *_selection(result)])
     for target, schemes in result["results"].items():
         out.append(f"## Target `{target}`")
         out.append("")

@@ -29,7 +29,7 @@ from models.networks import NetParams
 from models.targets import Target
 from models.train import TrainConfig
 
-__all__ = ["Tuned", "inner_plan", "search", "tune", "validation_auc"]
+__all__ = ["Selection", "Tuned", "inner_plan", "search", "select_variant", "tune", "validation_auc"]
 
 
 # The validation figure each objective reports, and whether larger is better.
@@ -228,3 +228,60 @@ def tune(
             for f in folds
         ],
     )
+
+
+@dataclass
+class Selection:
+    """Which of a model's variants (its inputs and pooling; the same searched settings) has
+    the best mean validation AUC on folds inside the training period."""
+
+    chosen: str
+    validation_auc: dict[str, float]  # per candidate: mean over folds of the seed ensemble's AUC
+    seeds: tuple[int, ...]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen,
+            "validation_auc": self.validation_auc,
+            "seeds": list(self.seeds),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def select_variant(
+    candidates: dict[str, tuple[NeuralSpec, np.ndarray | None]],
+    price_rows: np.ndarray,
+    close: np.ndarray,
+    train_days: np.ndarray,
+    *,
+    rule: Target,
+    window: int,
+    train: TrainConfig,
+    net: NetParams | None = None,
+    seeds: tuple[int, ...] = (0, 1),
+    n_folds: int = 2,
+    fold_days: int = 126,
+) -> Selection:
+    """The candidate ({name: (spec, its event rows)}) with the best mean validation AUC of
+    its seed ensemble on the same inner folds as `tune` (ties: the first named). Every
+    candidate is fitted with the same `net` and `train`, so they differ by their input and
+    pooling only."""
+    started = time.perf_counter()
+    folds = make_folds(rule, close, inner_plan(train_days, n_folds=n_folds, fold_days=fold_days))
+    scores = {
+        name: validation_auc(
+            spec,
+            price_rows,
+            events,
+            folds,
+            window=window,
+            target=rule.name,
+            train=train,
+            net=net,
+            seeds=seeds,
+        )
+        for name, (spec, events) in candidates.items()
+    }
+    chosen = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
+    return Selection(chosen, scores, tuple(seeds), time.perf_counter() - started)

@@ -20,7 +20,7 @@ from typing import Any
 from models.networks import NetParams
 from models.train import TrainConfig
 
-__all__ = ["TUNED_PATH", "served_params", "write_tuned"]
+__all__ = ["TUNED_PATH", "served_params", "served_variant", "write_tuned"]
 
 TUNED_PATH = Path(__file__).with_name("tuned.json")
 
@@ -30,15 +30,22 @@ def write_tuned(
     *,
     tuned_until: str,
     source: str,
+    selection: dict[str, dict[str, Any]] | None = None,
     path: Path = TUNED_PATH,
 ) -> Path:
     """Write the chosen configuration of every (target, model) of a run's `tuning` section
-    (models.tune.Tuned.to_dict), keeping targets the run did not tune."""
+    (models.tune.Tuned.to_dict), and KDTCN's variant chosen per target (the run's
+    `selection`, models.tune.Selection.to_dict), keeping targets the run did not tune."""
     current = json.loads(path.read_text()) if path.exists() else {"targets": {}}
     for target, models in tuning.items():
         current["targets"][target] = {
             name: _entry(t, tuned_until, source) for name, t in models.items()
         }
+    for target, chosen in (selection or {}).items():
+        entry = current["targets"].get(target, {}).get("KDTCN")
+        if entry is not None:
+            entry["variant"] = chosen["chosen"]
+            entry["variant_validation_auc"] = chosen["validation_auc"]
     path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     return path
 
@@ -96,3 +103,22 @@ def served_params(
             "weight_decay": entry["weight_decay"],
         },
     )
+
+
+def served_variant(
+    target: str, cut: dt.date, *, path: Path = TUNED_PATH
+) -> tuple[str | None, dict[str, Any]]:
+    """KDTCN's variant (a models.evaluate.NEURAL_MODELS name) that `kdtcn evaluate` chose for
+    `target` on validation folds, for a version fitted up to `cut`; None (the 1/rank mean)
+    when none was chosen or the choice read days after `cut`. And its provenance."""
+    entry = None
+    if path.exists():
+        entry = json.loads(path.read_text())["targets"].get(target, {}).get("KDTCN")
+    if entry is None or "variant" not in entry:
+        return None, {}
+    if dt.date.fromisoformat(entry["tuned_until"]) > cut:
+        return None, {"variant_not_used": f"chosen on days up to {entry['tuned_until']}"}
+    return entry["variant"], {
+        "variant": entry["variant"],
+        "variant_validation_auc": entry.get("variant_validation_auc"),
+    }

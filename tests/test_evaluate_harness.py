@@ -30,12 +30,13 @@ def _djia() -> pd.DataFrame:
 
 
 def test_neural_runs_counts_seeds_per_scheme() -> None:
-    # the defaults: 3 seeds everywhere; on the fixed origin the 13 models of the TCN family
+    # the defaults: 3 seeds everywhere; on the fixed origin the 14 models of the TCN family
     # for every target and the 6 tutorial networks for next_day; TCN and KDTCN on the two
-    # rolling schemes
-    fixed = 13 * 3 * 3 + 6 * 3
-    assert neural_runs(EvalConfig()) == fixed + 3 * 2 * 3 * 2
-    assert neural_runs(EvalConfig(tune_trials=5)) == fixed + 3 * 2 * 3 * 2 + 3 * 2
+    # rolling schemes; KDTCN's variant chosen once per target
+    fixed = 14 * 3 * 3 + 6 * 3
+    assert neural_runs(EvalConfig()) == fixed + 3 * 2 * 3 * 2 + 3
+    assert neural_runs(EvalConfig(tune_trials=5)) == fixed + 3 * 2 * 3 * 2 + 3 * 2 + 3
+    assert neural_runs(EvalConfig(select_variant=False)) == fixed + 3 * 2 * 3 * 2
     lstm = EvalConfig(models=("LSTM",), seeds=(0,), rolling_models=("LSTM",))
     assert neural_runs(lstm) == 1 + 3 * 2  # next_day only: 1 seed fixed, 3 x 2 rolling
     assert neural_runs(EvalConfig(seeds=(0,), schemes=("fixed_origin",), models=("TCN",))) == 3
@@ -61,6 +62,7 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
         models=("TCN", "KDTCN"),
         train=TrainConfig(epochs=2, patience=1),
         n_resamples=200,
+        select_variant=False,  # one event input: nothing to choose from
     )
     reported: list[str] = []
     result = run_evaluation(prices, inputs, config=config, progress=reported.append)
@@ -198,3 +200,48 @@ def test_the_attention_row_pools_event_sets_inside_the_network() -> None:
     assert row["kind"] == "neural" and row["n_seeds"] == 1
     assert 0.0 <= row["ensemble"]["all"]["auc"] <= 1.0
     assert row["ensemble"] != models["TCN"]["ensemble"]  # the event sets were read
+
+
+def test_kdtcn_runs_the_variant_chosen_on_validation_folds() -> None:
+    """KDTCN's variant (pooling, text channel) is chosen per target on folds inside the
+    training period; the KDTCN row is that variant's fits, not a second run of them."""
+    from models.evaluate import KDTCN_VARIANTS
+    from models.inputs import EVENT_SLOTS, stack_events
+
+    prices = _djia()
+    rng = np.random.default_rng(1)
+    days = [rng.normal(size=(n, 4)).astype(np.float32) for n in rng.integers(0, 40, len(prices))]
+    inputs = {
+        "kg_events": np.stack([d.mean(axis=0) if len(d) else np.zeros(4) for d in days]),
+        "kg_event_sets": np.stack(
+            [stack_events(d, np.arange(1, len(d) + 1), EVENT_SLOTS) for d in days]
+        ),
+        "news": rng.integers(20, 26, len(prices)).astype(float),
+    }
+    config = EvalConfig(
+        train_end="2015-09-30",
+        test_start="2015-10-01",
+        test_end="2016-07-01",
+        window=10,
+        seeds=(0,),
+        targets=("big_move",),
+        schemes=("fixed_origin",),
+        models=("KDTCN", *KDTCN_VARIANTS),
+        train=TrainConfig(epochs=2, patience=1),
+        n_resamples=50,
+        regression=False,
+    )
+    reported: list[str] = []
+    result = run_evaluation(prices, inputs, config=config, progress=reported.append)
+    selection = result["selection"]["big_move"]
+    # the VADER channel is absent, so two candidates were scored
+    assert set(selection["validation_auc"]) == {"KDTCN (1/rank mean)", "KDTCN (attention)"}
+    chosen = selection["chosen"]
+    assert selection["validation_auc"][chosen] == max(selection["validation_auc"].values())
+    models = result["results"]["big_move"]["fixed_origin"]["models"]
+    assert models["KDTCN"]["ensemble"] == models[chosen]["ensemble"]
+    assert models[chosen]["same_as"] == "KDTCN" and "same_as" not in models["KDTCN"]
+    other = ({"KDTCN (1/rank mean)", "KDTCN (attention)"} - {chosen}).pop()
+    assert models[other]["ensemble"] != models["KDTCN"]["ensemble"]
+    assert len(reported) <= neural_runs(config)
+    assert f"big_move KDTCN variant: {chosen}" in reported

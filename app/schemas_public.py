@@ -183,6 +183,12 @@ class ExplainedEvent(_Out):
         "probability, or for next_close of the predicted close (see effect_unit); null "
         "outside the top headlines unless detail=full"
     )
+    attention: float | None = Field(
+        default=None,
+        description="For a version that pools each day's events by attention: the weight its "
+        "attention gave this event among its day's events (0 to 1; 0 beyond the day's slots). "
+        "A weight, not an effect. Null for a version that pools by the fixed 1/rank mean",
+    )
     entities: list[EntityMention]
     group: int | None
 
@@ -202,6 +208,11 @@ class ExplainedHeadline(_Out):
     occlusion: float = Field(
         description="The answer minus the answer without this headline's events"
     )
+    attention: float | None = Field(
+        default=None,
+        description="The sum of its events' attention weights (see events); null without "
+        "attention pooling",
+    )
     events: list[int] = Field(description="Its events' ids, largest |effect| first")
 
 
@@ -218,6 +229,9 @@ class Attribution(_Out):
     sum_of_effects: float = Field(description="Sum of the headlines' effects")
     occlusion_rank_agreement: float | None = Field(
         description="Spearman correlation of Shapley values and single-headline occlusion"
+    )
+    pooling: str | None = Field(
+        default=None, description="How the version pools a day's events (attention or 1/rank)"
     )
     note: str
 

@@ -30,7 +30,8 @@ class ServedModel:
     classifier, the predicted value of a regressor (next_close: the log return).
 
     `config` keys: name, encoder, target, window, price_features, price_dim, event_dim,
-    event_kind,
+    event_kind, event_slots (> 0: the network pools each day's event set by attention),
+    variant (KDTCN's variant chosen on validation folds, models.tuned.served_variant),
     embedding_version, train_start, train_end, version, seeds, decision_cut,
     label_threshold (big_move's q; None for a direction target); a regressor's value_scale
     ([mean, std] its outputs are standardised with) and interval (quantiles of its
@@ -79,6 +80,11 @@ class ServedModel:
         """Trailing steps of a window that can change the answer (SequenceClassifier.horizon;
         the networks of an ensemble share their shape)."""
         return self.networks[0].horizon
+
+    @property
+    def event_slots(self) -> int:
+        """> 0: the version reads each day's event set of this many slots (attention)."""
+        return int(self.config.get("event_slots", 0))
 
     @property
     def is_regressor(self) -> bool:
@@ -168,6 +174,7 @@ def load_artifact(directory: Path) -> ServedModel:
             params=NetParams(**config.get("net", {})),
             highway=config.get("highway", 0),
             highway_form=config.get("highway_form", "signed"),
+            event_slots=config.get("event_slots", 0),
         )
         network.load_state_dict(torch.load(directory / _weights_name(i), weights_only=True))
         networks.append(for_inference(network))

@@ -2,7 +2,9 @@
 
 A served answer reads, per trading day of its window, one pooled event row: the rank-weighted
 mean of the vectors of that day's events (models.inputs.pool_events), normalised with the
-version's statistics. Leaving a set of events out re-pools their days without them.
+version's statistics; or, for a network that pools by attention, the day's event set (its
+most popular events with their 1/rank priors, models.inputs.stack_events). Leaving a set
+of events out re-pools (or re-stacks) their days without them.
 `Coalitions` does that for a whole batch of coalitions at once: an (n, E) 0/1 mask over the
 window's events gives n model inputs, so attribution costs a few matrix products and one
 batched forward pass instead of a Python loop per variant.
@@ -34,6 +36,7 @@ import numpy as np
 import torch
 
 from models.features import Normaliser
+from models.inputs import NO_EVENT
 
 __all__ = ["Coalitions", "EXACT_MAX_PLAYERS", "ShapleyResult", "deletion", "shapley"]
 
@@ -50,7 +53,9 @@ class Coalitions:
     the rows that `event_row` refers to). Events: `event_row` (E,) the row each belongs to,
     `weight` (E,) its pooling weight before normalisation (1 / rank), `vectors` (E, D).
     `event_norm` normalises pooled rows as the version does (models.features.Normaliser);
-    `answer` maps a batch of inputs (n, W, F) to the reported answer (n,).
+    `answer` maps a batch of inputs (n, W, F) to the reported answer (n,). With `slots` > 0
+    the rows are event sets (models.inputs.stack_events) of that many slots: a step's kept
+    events fill the slots in order of rank, and the priors are re-weighted among them.
     """
 
     base_window: np.ndarray
@@ -60,11 +65,16 @@ class Coalitions:
     vectors: np.ndarray
     event_norm: Normaliser
     answer: Callable[[np.ndarray], np.ndarray]
+    slots: int = 0
 
     def __post_init__(self) -> None:
         # Pooling runs in torch, in the thread pool the network runs in: numpy's BLAS
         # threads, still spinning after a product, slowed the network's convolutions 2x.
-        # Events are kept sorted by their row, so a step's events are one slice of the mask.
+        # Events are kept sorted by their row, so a step's events are one slice of the mask
+        # (for event sets, by rank within a row: the order the slots are filled in).
+        if self.slots:
+            self._set_up_sets()
+            return
         self._order = torch.from_numpy(np.argsort(self.event_row, kind="stable"))
         rows = self.event_row[self._order.numpy()]
         weight = torch.from_numpy(self.weight.astype(np.float32))[self._order]
@@ -81,6 +91,45 @@ class Coalitions:
         self._dim = vectors.shape[1]
         self._base = torch.from_numpy(np.ascontiguousarray(self.base_window, np.float32))
 
+    def _set_up_sets(self) -> None:
+        order = np.lexsort((-self.weight, self.event_row))  # stable: rank ties keep their order
+        self._order = torch.from_numpy(order)
+        rows = self.event_row[order]
+        self._dim = self.vectors.shape[1]
+        cell = self._dim + 1
+        if len(self.event_norm.mean) != self.slots * cell:
+            raise ValueError(f"event sets of {self.slots} slots of {cell} columns expected")
+        mean = torch.from_numpy(np.asarray(self.event_norm.mean[: self._dim], np.float32))
+        std = torch.from_numpy(np.asarray(self.event_norm.std[: self._dim], np.float32))
+        vectors = torch.from_numpy(np.ascontiguousarray(self.vectors, np.float32))[self._order]
+        weight = torch.from_numpy(self.weight.astype(np.float32))[self._order]
+        self._empty = -mean / std  # a slot without an event: the normalised zero vector
+        self._steps = []  # per window step: (slice, weights, log-weights, normalised vectors)
+        for row in self.rows_used:
+            a, b = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
+            self._steps.append(
+                (slice(int(a), int(b)), weight[a:b], weight[a:b].log(), (vectors[a:b] - mean) / std)
+            )
+        self._base = torch.from_numpy(np.ascontiguousarray(self.base_window, np.float32))
+
+    def _set_windows(self, mask: torch.Tensor) -> np.ndarray:
+        n, dim, slots = mask.shape[0], self._dim, self.slots
+        out = self._base.expand(n, *self._base.shape).clone()
+        cells = out[:, :, -slots * (dim + 1) :].unflatten(-1, (slots, dim + 1))  # a view
+        cells[..., :dim] = self._empty
+        cells[..., dim] = NO_EVENT
+        for step, (events, weight, log_weight, vectors) in enumerate(self._steps):
+            if events.stop == events.start:
+                continue
+            kept = mask[:, events] > 0  # (n, m), the step's events in order of rank
+            position = kept.cumsum(dim=1) - 1
+            placed = kept & (position < slots)
+            total = (placed * weight).sum(dim=1).clamp_min(1e-30).log()
+            r, e = placed.nonzero(as_tuple=True)
+            cells[r, step, position[r, e], :dim] = vectors[e]
+            cells[r, step, position[r, e], dim] = log_weight[e] - total[r]
+        return out.numpy()
+
     @property
     def n_events(self) -> int:
         return len(self.event_row)
@@ -88,6 +137,8 @@ class Coalitions:
     def windows(self, keep: np.ndarray) -> np.ndarray:
         """(n, W, F) inputs for an (n, E) mask of the events kept (1) or left out (0)."""
         mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
+        if self.slots:
+            return self._set_windows(mask)
         n, dim = mask.shape[0], self._dim
         out = self._base.expand(n, *self._base.shape).clone()
         rows = out[:, :, -dim:]  # a view: the event columns of every window

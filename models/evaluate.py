@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -549,30 +550,38 @@ def run_evaluation(
     }
     comparisons: dict[str, dict[str, Any]] = {}
     result["tuning"] = {}
+    # A price-only model reads the same windows for both direction targets, with the same
+    # labels (the move of the day after the anchor): its search and fits are run once and
+    # shared (identical results, as the seeded search and fits would give again).
+    shared: dict[tuple[Any, ...], Any] = {}
     for target in cfg.targets:
         rule = get_target(target)
         result["results"][target] = {}
         tuned: dict[str, Any] = {}
         if cfg.tune_trials:
-            from models.tune import tune
+            from models.tune import inner_plan, tune
 
             for name in cfg.tune_models:
                 spec = NEURAL_MODELS[name]
                 if spec.events is not None and inputs.get(spec.events) is None:
                     continue
-                tuned[name] = tune(
-                    spec,
-                    price_rows,
-                    inputs.get(spec.events) if spec.events else None,
-                    close,
-                    train_days,
-                    rule=rule,
-                    window=cfg.window,
-                    train=cfg.train,
-                    n_trials=cfg.tune_trials,
-                    storage=cfg.tune_storage,
-                    study_name=f"kdtcn-{target}-{name}-{cfg.train_end}",
-                )
+                inner = make_folds(rule, close, inner_plan(train_days, n_folds=2, fold_days=126))
+                key = ("tune", name, _labels_key(inner))
+                if spec.events is not None or key not in shared:
+                    shared[key] = tune(
+                        spec,
+                        price_rows,
+                        inputs.get(spec.events) if spec.events else None,
+                        close,
+                        train_days,
+                        rule=rule,
+                        window=cfg.window,
+                        train=cfg.train,
+                        n_trials=cfg.tune_trials,
+                        storage=cfg.tune_storage,
+                        study_name=f"kdtcn-{target}-{name}-{cfg.train_end}",
+                    )
+                tuned[name] = shared[key]
                 if progress:
                     progress(f"{target} tuned {name}: {tuned[name].n_trials} trials")
             result["tuning"][target] = {k: v.to_dict() for k, v in tuned.items()}
@@ -591,6 +600,7 @@ def run_evaluation(
                 rule, close, scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
             )
             y = np.concatenate([f.labels[f.test] for f in folds])
+            folds_key = _labels_key(folds)
             rows: dict[str, Any] = {}
             ensembles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for name, fn in baselines_for(rule).items():
@@ -628,8 +638,10 @@ def run_evaluation(
                 source = tuned.get(TUNED_FROM.get(name, ""))
                 runs = []
                 for seed in seeds:
-                    runs.append(
-                        scheme_predictions(
+                    config = (source.net, asdict(source.train)) if source else None
+                    key = (spec, repr(config), scheme, folds_key, seed)
+                    if spec.events is not None or key not in shared:
+                        shared[key] = scheme_predictions(
                             spec,
                             price_rows,
                             event_rows,
@@ -642,7 +654,7 @@ def run_evaluation(
                             train=source.train if source else None,
                             history=history,
                         )
-                    )
+                    runs.append(shared[key])
                     if progress:
                         progress(f"{target} {scheme} {name} seed {seed}")
                 per_seed = [fold_calls(folds, r)[:2] for r in runs]
@@ -690,6 +702,16 @@ def run_evaluation(
     result["protocol"]["seconds"] = round(time.perf_counter() - started, 1)
     result["protocol"]["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return json_safe(result)
+
+
+def _labels_key(folds: list[Fold]) -> str:
+    """A digest of folds' days and labels: two targets whose folds share it give a
+    price-only model the same windows and labels."""
+    digest = hashlib.sha1()
+    for fold in folds:
+        for part in (fold.fit, fold.test, fold.labels):
+            digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()
 
 
 def _select_kdtcn(

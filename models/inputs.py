@@ -37,6 +37,7 @@ __all__ = [
     "NO_EVENT",
     "stack_events",
     "event_set_rows",
+    "model_event_rows",
     "set_normaliser",
     "DayEvents",
     "event_rows",
@@ -95,15 +96,16 @@ def stack_events(
     vectors: np.ndarray, ranks: Sequence[int] | np.ndarray, slots: int = EVENT_SLOTS
 ) -> np.ndarray:
     """(n, d) event vectors of one day -> (slots * (d + 1),): the `slots` most popular events
-    (by rank, ties in order), each followed by its prior log-weight (the log of its 1/rank
-    weight among the day's events kept); empty slots are zeros with the prior NO_EVENT."""
+    (by rank, ranks below 1 counted as 1 as in `rank_weights`, ties in order), each followed
+    by its prior log-weight (the log of its 1/rank weight among the day's events kept);
+    empty slots are zeros with the prior NO_EVENT."""
     vectors = np.asarray(vectors, dtype=np.float32)
     dim = vectors.shape[1] if vectors.ndim == 2 else 0
     out = np.zeros((slots, dim + 1), dtype=np.float32)
     out[:, dim] = NO_EVENT
     if vectors.shape[0]:
         ranks = np.asarray(ranks, dtype=np.float64)
-        top = np.argsort(ranks, kind="stable")[:slots]
+        top = np.argsort(np.clip(ranks, 1.0, None), kind="stable")[:slots]
         out[: len(top), :dim] = vectors[top]
         out[: len(top), dim] = np.log(rank_weights(ranks[top]))
     return out.reshape(-1)
@@ -150,11 +152,14 @@ class DayEvents:
         keep = [i for i in range(len(self.event_ids)) if i not in drop]
         return pool_events(self.vectors[keep], np.asarray(self.ranks)[keep])
 
-    def stacked(self, dim: int, slots: int = EVENT_SLOTS) -> np.ndarray:
-        """The day's event set (stack_events)."""
+    def stacked(
+        self, dim: int, slots: int = EVENT_SLOTS, *, drop: Collection[int] = ()
+    ) -> np.ndarray:
+        """The day's event set (stack_events) without the events at positions `drop`."""
         if self.vectors is None or not len(self.event_ids):
             return stack_events(np.zeros((0, dim), np.float32), [], slots)
-        return stack_events(self.vectors, self.ranks, slots)
+        keep = [i for i in range(len(self.event_ids)) if i not in drop]
+        return stack_events(self.vectors[keep], np.asarray(self.ranks)[keep], slots)
 
 
 def event_rows(
@@ -184,12 +189,37 @@ def event_rows(
     return out
 
 
-def event_set_rows(days: Sequence[DayEvents], dim: int, slots: int = EVENT_SLOTS) -> np.ndarray:
-    """(n_days, slots * (dim + 1)) event-set rows, one per day (see stack_events)."""
-    out = np.zeros((len(days), slots * (dim + 1)), dtype=np.float32)
+def event_set_rows(
+    days: Sequence[DayEvents],
+    dim: int,
+    slots: int = EVENT_SLOTS,
+    *,
+    leading: int = 0,
+    drop: Mapping[int, Collection[int]] | None = None,
+) -> np.ndarray:
+    """(leading + n_days, slots * (dim + 1)) event-set rows, one per day (see stack_events),
+    after `leading` rows of a day without events; `drop` as in `event_rows`."""
+    drop = drop or {}
+    empty = stack_events(np.zeros((0, dim), np.float32), [], slots)
+    out = np.tile(empty, (leading + len(days), 1))
     for j, day in enumerate(days):
-        out[j] = day.stacked(dim, slots)
+        out[leading + j] = day.stacked(dim, slots, drop=drop.get(j, ()))
     return out
+
+
+def model_event_rows(
+    days: Sequence[DayEvents],
+    dim: int,
+    slots: int = 0,
+    *,
+    leading: int = 0,
+    drop: Mapping[int, Collection[int]] | None = None,
+) -> np.ndarray:
+    """The event rows a model reads: the pooled rows (`event_rows`), or with `slots` > 0 the
+    event sets it pools itself (`event_set_rows`)."""
+    if slots:
+        return event_set_rows(days, dim, slots, leading=leading, drop=drop)
+    return event_rows(days, dim, leading=leading, drop=drop)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import torch
 
 from models.attribution import Coalitions, deletion, shapley
 from models.features import Normaliser
-from models.inputs import DayEvents, event_rows, window_at
+from models.inputs import DayEvents, event_rows, event_set_rows, set_normaliser, window_at
 from models.networks import SequenceClassifier
 from models.train import predict_proba
 
@@ -64,6 +64,51 @@ def test_coalitions_equal_the_served_repooling() -> None:
     np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
     keep[12:15] = 0  # a day without any event kept pools to zeros, as the served path
     expected = window(event_rows(days, DIM, leading=1, drop={4: (0, 1, 2), 3: (0,)}))
+    np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
+
+
+def test_set_coalitions_equal_the_served_restacking() -> None:
+    """An attention network's inputs: each day's event set, re-stacked without the events
+    left out (its slots refilled in order of rank, the priors re-weighted among those kept)."""
+    slots, per_day, n_days = 3, 5, 5
+    rng = np.random.default_rng(3)
+    days = [
+        DayEvents(
+            date=dt.date(2016, 6, 1) + dt.timedelta(days=j),
+            event_ids=list(range(j * per_day, (j + 1) * per_day)),
+            ranks=[2, 1, 7, 2, 4],  # a tie: the first of rank 2 fills its slot first
+            vectors=rng.normal(size=(per_day, DIM)).astype(np.float32),
+        )
+        for j in range(n_days)
+    ]
+    rows = event_set_rows(days, DIM, slots, leading=1)
+    norm = set_normaliser(rows, slots)
+    prices = rng.normal(size=(len(rows), PRICE)).astype(np.float32)
+    anchor = len(rows) - 1
+
+    def window(raw: np.ndarray) -> np.ndarray:
+        return window_at(prices, norm.transform(raw), anchor, WINDOW, "next_day")
+
+    numbers = np.arange(len(rows), dtype=np.float32)[:, None]
+    coalitions = Coalitions(
+        base_window=window(rows),
+        rows_used=window_at(None, numbers, anchor, WINDOW, "next_day")[:, 0].astype(np.int64),
+        event_row=np.repeat(np.arange(n_days) + 1, per_day),
+        weight=np.concatenate([1.0 / np.asarray(d.ranks, float) for d in days]),
+        vectors=np.concatenate([d.vectors for d in days]),
+        event_norm=norm,
+        answer=lambda x: x.sum(axis=(1, 2)),
+        slots=slots,
+    )
+    n = n_days * per_day
+    np.testing.assert_allclose(coalitions.windows(np.ones(n))[0], window(rows), atol=1e-5)
+    keep = np.ones(n)
+    keep[[21, 23, 15 + 4]] = 0  # day 4: rank 1 and the second rank 2; day 3: rank 4
+    expected = window(event_set_rows(days, DIM, slots, leading=1, drop={4: (1, 3), 3: (4,)}))
+    assert not np.allclose(expected, window(rows))
+    np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
+    keep[20:25] = 0  # a day without any event kept: every slot empty, as the served path
+    expected = window(event_set_rows(days, DIM, slots, leading=1, drop={4: range(5), 3: (4,)}))
     np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
 
 

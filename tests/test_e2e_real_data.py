@@ -28,11 +28,13 @@ from app.services.prices import load_prices
 from app.services.training import train_and_register, train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
+from models.evaluate import NEURAL_MODELS
 from models.features import PRICE_FEATURES, price_features
 from models.history import load_history
-from models.inputs import event_rows, make_windows, window_at
+from models.inputs import event_rows, make_windows, model_event_rows, window_at
 from models.targets import TARGETS, get_target
 from models.train import TrainConfig
+from models.tuned import served_variant
 from tests.conftest import DATA_DIR
 from tests.liveserver import LiveServer, free_port
 from tests.samples import dataset_slice
@@ -369,7 +371,12 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             if loaded.embedder is not None:
                 embed, dim = loaded.embedder.embed, loaded.embedder.dim
                 days = collect_days(session=session, dates=dates, embed=embed, dim=dim)
-            raw_events = event_rows(days, loaded.embedder.dim) if days is not None else None
+            slots = model.event_slots  # > 0: KDTCN's variant for this target pools by attention
+            variant, _ = served_variant(target, loaded.row.train_end)
+            assert slots == (NEURAL_MODELS[variant].event_slots if variant else 0)
+            raw_events = (
+                model_event_rows(days, loaded.embedder.dim, slots) if days is not None else None
+            )
             p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
             p = p if cfg["price_dim"] else None
             windows = make_windows(p, e, up_labels(prices), window=cfg["window"], target=target)
@@ -391,7 +398,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             for j in range(anchor - cfg["window"] + 1 + shift, anchor + 1 + shift):
                 if not days[j].event_ids:
                     continue
-                pooled = event_rows(days, loaded.embedder.dim, drop={j: (0,)})
+                pooled = model_event_rows(days, loaded.embedder.dim, slots, drop={j: (0,)})
                 x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg["window"], target)
                 # effects are in the answer's units: a probability, or next_close's price
                 answer = served.reported(np.array([served.p, model.predict(x[None])[0]]))
@@ -400,6 +407,16 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                 tol = 1e-4 if served.unit == "price" else 1e-6
                 assert effects[days[j].event_ids[0]] == pytest.approx(drop, abs=tol)
                 checked += 1
+            weights = {ev["id"]: ev["attention"] for ev in full["events"]}
+            if not slots:
+                assert set(weights.values()) == {None}
+                continue
+            # attention: each read day's weights over its events sum to 1
+            assert full["attribution"]["pooling"].startswith("attention")
+            read_days = {ev["day"] for ev in full["events"] if ev["read"]}
+            for d in read_days:
+                total = sum(weights[ev["id"]] for ev in full["events"] if ev["day"] == d)
+                assert total == pytest.approx(1.0, abs=1e-4)
         assert checked >= 5 or days is None
 
 

@@ -105,11 +105,28 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
                 assert ci["p_value"] <= ci["p_holm"] <= 1.0 and ci["block_length"] >= 1
     assert protocol["holm_family"] == 3 * 3 * 4 * 2
     # Price-only models see the same windows for both direction targets (same predicted
-    # days, same labels), and a seed fixes the initial weights and the batches.
+    # days, same labels), so the harness fits them once for both.
+    from models.features import price_features
+    from models.inputs import make_windows
+    from models.targets import get_target
+
+    rows = price_features(prices).to_numpy(np.float32)
+    close = prices["adj_close"].to_numpy(float)
+    cut = {
+        t: make_windows(rows, None, get_target(t).labels(close), window=10, target=t)
+        for t in ("same_day", "next_day")
+    }
+    assert np.array_equal(cut["same_day"].x, cut["next_day"].x)
+    assert np.array_equal(cut["same_day"].y, cut["next_day"].y)
     for scheme in ("fixed_origin", "rolling_origin"):
         same = result["results"]["same_day"][scheme]["models"]["TCN"]
         nxt = result["results"]["next_day"][scheme]["models"]["TCN"]
         assert same["ensemble"] == nxt["ensemble"]
+        kdtcn = result["results"]["same_day"][scheme]["models"]["KDTCN"]
+        assert (
+            kdtcn["ensemble"]
+            != result["results"]["next_day"][scheme]["models"]["KDTCN"]["ensemble"]
+        )  # events are read one day later for same_day: not shared
     assert protocol["subsets"]["ex_post"]["n_days"] > 0
     markdown = to_markdown(result)
     for name in ("Majority", "ARIMA(1,0,1)", "HAR-LogReg", "GARCH(1,1)", "KDTCN", "ex ante"):

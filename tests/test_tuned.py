@@ -110,3 +110,51 @@ def test_a_new_search_replaces_its_targets_and_keeps_the_others(tmp_path) -> Non
     saved = json.loads(path.read_text())["targets"]
     assert saved["big_move"]["KDTCN"]["lr"] == 5e-4
     assert saved["next_day"]["TCN"]["source"] == "a"
+
+
+def test_served_kdtcn_uses_the_variant_chosen_before_its_cut(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.services.training import _variant_spec
+    from models.evaluate import NEURAL_MODELS
+    from models.tuned import served_variant
+
+    path = tmp_path / "tuned.json"
+    scores = {"KDTCN (1/rank mean)": 0.77, "KDTCN (attention)": 0.79}
+    write_tuned(
+        {"big_move": {"KDTCN": _tuning(2e-3)}, "next_day": {"KDTCN": _tuning(2e-3)}},
+        tuned_until="2014-12-31",
+        source="t",
+        selection={
+            "big_move": {"chosen": "KDTCN (attention)", "validation_auc": scores},
+            "next_day": {"chosen": "KDTCN+VADER", "validation_auc": scores},
+        },
+        path=path,
+    )
+    variant, why = served_variant("big_move", dt.date(2015, 3, 31), path=path)
+    assert variant == "KDTCN (attention)" and why["variant_validation_auc"] == scores
+    # chosen on days after the cut: the 1/rank mean
+    assert served_variant("big_move", dt.date(2014, 6, 30), path=path)[0] is None
+    assert served_variant("same_day", dt.date(2015, 3, 31), path=path) == (None, {})
+    # training resolves the spec; a variant serving cannot feed falls back, and says so
+    cut = dt.date(2015, 3, 31)
+    spec, why = _variant_spec("KDTCN", "big_move", cut, path=path)
+    assert spec == NEURAL_MODELS["KDTCN (attention)"] and spec.event_slots > 0
+    spec, why = _variant_spec("KDTCN", "next_day", cut, path=path)
+    assert spec == NEURAL_MODELS["KDTCN"] and "cannot feed" in why["variant_not_used"]
+    assert "variant" not in why and why["variant_chosen"] == "KDTCN+VADER"
+    assert _variant_spec("TCN", "big_move", cut, path=path) == (NEURAL_MODELS["TCN"], {})
+
+
+def test_an_attention_version_loads_with_its_event_slots(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    torch.manual_seed(0)
+    net = SequenceClassifier(encoder="tcn", price_dim=2, event_dim=4 * 5, event_slots=4).eval()
+    with torch.no_grad():  # a trained scorer: the weights no longer start at the 1/rank mean
+        net.attend[2].weight.normal_()
+    config = {"encoder": "tcn", "price_dim": 2, "event_dim": 20, "event_slots": 4}
+    path = save_artifact(
+        tmp_path / "v", networks=[net], config=config, price_norm=None, event_norm=None, metrics={}
+    )
+    served = load_artifact(path)
+    assert served.event_slots == 4 and served.networks[0].event_slots == 4
+    x = torch.randn(3, 10, 22)
+    assert torch.allclose(served.networks[0](x), net(x), atol=1e-6)
+    assert torch.allclose(served.networks[0].attention(x)[1], net.attention(x)[1], atol=1e-6)

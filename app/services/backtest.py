@@ -26,7 +26,7 @@ from models.backtest import (
     strategy_figures,
     strategy_returns,
 )
-from models.inputs import event_rows, window_at
+from models.inputs import model_event_rows, window_at
 from models.metrics import json_safe
 from models.targets import get_target
 
@@ -45,15 +45,15 @@ def _predict(
 ) -> np.ndarray:
     """The probabilities of one version for the predicted rows `rows` (indices into the
     whole series); `frame` holds the bars of rows lo.. ; `events` caches pooled rows per
-    embedding."""
+    embedding (and event-set size)."""
     model, cfg = loaded.model, loaded.model.config
     raw = loaded.model.price_rows(frame)
     pooled = None
     if loaded.embedder is not None:
-        key = loaded.row.embedding_version or ""
+        key = f"{loaded.row.embedding_version or ''}/{model.event_slots}"
         if key not in events:
             dim = loaded.embedder.dim
-            events[key] = event_rows(days(loaded.embedder.embed, dim), dim)
+            events[key] = model_event_rows(days(loaded.embedder.embed, dim), dim, model.event_slots)
         pooled = events[key]
     p, e = model.normalise(raw, pooled)
     p = p if cfg["price_dim"] else None

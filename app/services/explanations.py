@@ -80,8 +80,8 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
             event_row.append(leading + j)
             weight.append(1.0 / max(float(day.ranks[i]), 1.0))
             vectors.append(day.vectors[i])
-    dim = prediction.event_rows.shape[1]
-    assert model.event_norm is not None  # the version reads events
+    assert prediction.loaded.embedder is not None and model.event_norm is not None
+    dim = prediction.loaded.embedder.dim
     coalitions = Coalitions(
         base_window=prediction.window()[-steps:],
         rows_used=rows_used.astype(np.int64),
@@ -90,8 +90,39 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
         vectors=np.asarray(vectors, np.float32).reshape(len(vectors), dim),
         event_norm=model.event_norm,
         answer=lambda x: prediction.reported(model.predict(x)),
+        slots=model.event_slots,
     )
     return coalitions, index
+
+
+def attention_weights(prediction: Prediction, window: np.ndarray) -> dict[int, float]:
+    """{stored event id: the weight the network's attention gave it among its day's events}
+    (the mean over the ensemble's networks) for a version that pools event sets; {} for one
+    that pools by the fixed 1/rank mean. An event beyond a day's slots gets no weight."""
+    import torch
+
+    model = prediction.loaded.model
+    if not model.event_slots:
+        return {}
+    cfg = model.config
+    leading = get_target(prediction.target).leading_event_rows()
+    assert prediction.event_rows is not None
+    numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
+    anchor = len(prediction.price_dates) - 1
+    rows_used = window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+    with torch.no_grad():
+        x = torch.from_numpy(np.ascontiguousarray(window[None], np.float32))
+        weights = np.mean([net.attention(x)[1][0].numpy() for net in model.networks], axis=0)
+    out: dict[int, float] = {}
+    for step, row in enumerate(rows_used.astype(np.int64)):
+        j = int(row) - leading
+        if j < 0 or j >= len(prediction.event_days):
+            continue
+        day = prediction.event_days[j]
+        ranks = np.clip(np.asarray(day.ranks, np.float64), 1.0, None)
+        for slot, i in enumerate(np.argsort(ranks, kind="stable")[: model.event_slots]):
+            out[day.rows[int(i)].id] = float(weights[step, slot])
+    return out
 
 
 def explain(
@@ -123,6 +154,7 @@ def explain(
     player = {hid: k for k, hid in enumerate(headline_ids)}
     owners = [player[stored.headline.id] for _, stored in index]
     result = shapley(coalitions, owners, permutations=options.permutations)
+    attention = attention_weights(prediction, prediction.window())
     n_events = coalitions.n_events
     summary = options.detail == "summary"
     # Each event alone left out (one batch): every event with detail=full, else the events
@@ -160,6 +192,7 @@ def explain(
                 "negated": event.negated,
                 "read": event.id in read,
                 "effect": effect_of.get(event.id, None if event.id in read else 0.0),
+                "attention": attention.get(event.id, 0.0) if attention else None,
                 "entities": [x.model_dump() for x in event.entities],
             }
         )
@@ -181,6 +214,7 @@ def explain(
                 "effect": 0.0 if k is None else float(result.values[k]),
                 "effect_se": 0.0 if k is None else float(result.std_error[k]),
                 "occlusion": 0.0 if k is None else float(result.occlusion[k]),
+                "attention": sum(attention.get(e.id, 0.0) for e in own) if attention else None,
                 "events": [
                     e.id for e in sorted(own, key=lambda e: -abs(effect_of.get(e.id) or 0.0))
                 ],
@@ -246,6 +280,11 @@ def explain(
             "without_events": result.empty,
             "sum_of_effects": float(np.sum(result.values)),
             "occlusion_rank_agreement": agreement,
+            "pooling": f"attention over each day's {prediction.loaded.model.event_slots} most "
+            "popular events (attention: the weight each event got within its day; a "
+            "headline's is the sum over its events)"
+            if attention
+            else "the fixed 1/rank mean of each day's events (no attention weights)",
             "note": "effects are Shapley values over the window's headlines with events "
             "(a headline left out takes all its events with it): they add up to "
             "total_effect = with_all_events - without_events; effect_se is each sampled "

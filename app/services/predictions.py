@@ -17,7 +17,7 @@ from app.schemas_public import model_version_public
 from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
-from models.inputs import DayEvents, event_rows, window_at
+from models.inputs import DayEvents, model_event_rows, window_at
 from models.targets import get_target
 
 __all__ = ["ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
@@ -34,7 +34,9 @@ class Prediction:
     price_dates: list[dt.date]
     event_days: list[DayEvents]
     price_rows: np.ndarray  # normalised (W, P) or None-shaped
-    event_rows: np.ndarray | None  # raw pooled, aligned with price_dates (models.inputs)
+    # the raw event rows the model reads (pooled, or event sets: models.inputs), aligned
+    # with price_dates
+    event_rows: np.ndarray | None
     last_close: float  # adjusted close of the last bar read
     # The model's answer: the probability of the target's positive outcome (P(up), P(big
     # move)), or for a regression target the predicted value (next_close: log return).
@@ -64,12 +66,13 @@ class Prediction:
         model = self.loaded.model
         rows = self.event_rows
         if rows is not None and drop:
-            rows = event_rows(
+            assert self.loaded.embedder is not None  # event rows come from it
+            rows = model_event_rows(
                 self.event_days,
-                rows.shape[1],
+                self.loaded.embedder.dim,
+                model.event_slots,
                 leading=get_target(self.target).leading_event_rows(),
                 drop=drop,
-                base=rows,
             )
         _, e = model.normalise(None, rows) if rows is not None else (None, None)
         cfg = model.config
@@ -244,7 +247,12 @@ def build(
             since=max(d for d in price_dates if d < dates[0]),
             cache=loaded.vectors,
         )
-        pooled = event_rows(event_days, loaded.embedder.dim, leading=rule.leading_event_rows())
+        pooled = model_event_rows(
+            event_days,
+            loaded.embedder.dim,
+            loaded.model.event_slots,
+            leading=rule.leading_event_rows(),
+        )
     prediction = Prediction(
         symbol,
         target,

@@ -13,7 +13,9 @@ out of sample, and they are what a version serves as its metrics.
 
 Hyper-parameters: those `kdtcn evaluate`'s search chose for the model and target
 (`models/tuned.json`, read by models.tuned.served_params) when the search read no day after
-the version's cut, else the hand-set defaults; the version's metrics say which.
+the version's cut, else the hand-set defaults; the version's metrics say which. KDTCN's
+variant (1/rank mean or attention pooling) is likewise the one `kdtcn evaluate` chose for
+the target on validation folds (models.tuned.served_variant), when serving can feed it.
 """
 
 from __future__ import annotations
@@ -38,13 +40,13 @@ from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
 from models.evaluate import NEURAL_MODELS, TUNED_FROM, fit_window_model, predict_days
 from models.features import PRICE_FEATURES, price_features
-from models.inputs import event_rows
+from models.inputs import DayEvents, model_event_rows
 from models.metrics import decision_cut as choose_cut
 from models.metrics import json_safe, probability_scores
 from models.regression import NEXT_CLOSE, regression_scores
 from models.targets import get_target, log_returns
 from models.train import TrainConfig, split_validation
-from models.tuned import served_params
+from models.tuned import TUNED_PATH, served_params, served_variant
 
 __all__ = [
     "SERVABLE",
@@ -59,13 +61,15 @@ __all__ = [
 WINDOW = 20
 SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the evaluation scores
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
-# Models that serving can feed: prices and/or the KG-driven event embeddings (not yet the
-# evaluation's pre-trained or wavelet-denoised variants: serving neither pre-trains nor
-# denoises).
+# Models that serving can feed: prices and/or the KG-driven event embeddings, pooled or as
+# event sets (not yet the text channels, nor the evaluation's pre-trained or
+# wavelet-denoised variants: serving neither pre-trains nor denoises).
 SERVABLE = {
     name
     for name, spec in NEURAL_MODELS.items()
-    if spec.events in (None, "kg_events") and not spec.pretrain and not spec.denoise
+    if spec.events in (None, "kg_events", "kg_event_sets")
+    and not spec.pretrain
+    and not spec.denoise
 }
 
 
@@ -83,10 +87,22 @@ class Series:
 
     dates: list[dt.date]
     price_rows: np.ndarray
-    event_rows: np.ndarray | None
+    days: list[DayEvents] | None  # each trading day's embedded events (event models)
+    event_dim: int
     close: np.ndarray  # adjusted closes: the labels of every target come from them
     embedding_version: str | None
     embedding_until: dt.date | None
+
+    def __post_init__(self) -> None:
+        self._rows: dict[int, np.ndarray] = {}
+
+    def event_rows(self, slots: int = 0) -> np.ndarray | None:
+        """The days' pooled event rows, or with `slots` their event sets (built once)."""
+        if self.days is None:
+            return None
+        if slots not in self._rows:
+            self._rows[slots] = model_event_rows(self.days, self.event_dim, slots)
+        return self._rows[slots]
 
 
 def choose_embedding(
@@ -137,7 +153,8 @@ def load_series(
     to `end`, with an embedding built from data up to `embedding_until`."""
     prices = load_prices(session=session, symbol=symbol, end=end)
     dates = [d.date() for d in prices.index]
-    rows = None
+    days = None
+    dim = 0
     version = None
     if events:
         version, emb = choose_embedding(
@@ -149,12 +166,13 @@ def load_series(
             progress=progress,
         )
         embedder = EventEmbedder(emb, graph=graph)
-        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
-        rows = event_rows(days, embedder.dim)
+        dim = embedder.dim
+        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=dim)
     return Series(
         dates,
         price_features(prices).to_numpy(np.float32),
-        rows,
+        days,
+        dim,
         prices["adj_close"].to_numpy(float),
         version,
         embedding_until if events else None,
@@ -176,7 +194,7 @@ def _fit_version(
 ) -> ModelVersion:
     """Fit one network per seed on rows up to `cut` (labels up to dates[cut]); the version
     serves their mean probability. Score `score_days`, save, record."""
-    spec = NEURAL_MODELS[name]
+    spec, variant = _variant_spec(name, target, series.dates[cut])
     rule = get_target(target)
     n = len(series.dates)
     fit_rows = np.zeros(n, bool)
@@ -194,7 +212,7 @@ def _fit_version(
         fit_window_model(
             spec,
             series.price_rows,
-            series.event_rows if spec.events else None,
+            series.event_rows(spec.event_slots) if spec.events else None,
             labels,
             fit_rows,
             train_days,
@@ -222,7 +240,7 @@ def _fit_version(
     else:
         decision_cut, scores = _classifier_metrics(days, labels, predict)
     metrics: dict[str, Any] = {
-        "hyper_parameters": hyper,
+        "hyper_parameters": {**hyper, **variant},
         "outcome": rule.outcome(threshold),
         "label_threshold": threshold,
         **scores,
@@ -243,6 +261,8 @@ def _fit_version(
         "highway": fitted.network.highway_steps,
         "highway_form": fitted.network.highway_form,
         "event_kind": spec.events,
+        "event_slots": spec.event_slots,
+        "variant": variant.get("variant"),
         "embedding_version": series.embedding_version if spec.events else None,
         "embedding_until": str(series.embedding_until) if spec.events else None,
         "decision_cut": decision_cut,
@@ -295,6 +315,28 @@ class _Days:
 _TAIL_NOTE = "not out of sample: early stopping chose the epoch on these days"
 _OOS_NOTE = "trading days after the cut, before the next version's cut"
 INTERVAL_LEVEL = 0.8  # a regressor's prediction interval: these central quantiles of residuals
+
+
+def _variant_spec(
+    name: str, target: str, cut: dt.date, *, path: Path = TUNED_PATH
+) -> tuple[Any, dict[str, Any]]:
+    """The spec a version of `name` fits: for KDTCN the variant `kdtcn evaluate` chose for
+    `target` on validation folds (models.tuned.served_variant) when serving can feed it,
+    else the 1/rank mean; and the provenance of that choice."""
+    spec = NEURAL_MODELS[name]
+    if name != "KDTCN" or get_target(target).is_regression:
+        return spec, {}
+    variant, why = served_variant(target, cut, path=path)
+    if variant is None:
+        return spec, why
+    if variant not in SERVABLE:
+        return spec, {
+            "variant_chosen": variant,
+            "variant_validation_auc": why.get("variant_validation_auc"),
+            "variant_not_used": f"{variant} reads inputs serving cannot feed yet; "
+            "the 1/rank mean serves",
+        }
+    return NEURAL_MODELS[variant], why
 
 
 def _classifier_metrics(

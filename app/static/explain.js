@@ -85,6 +85,7 @@ function drawHeadlines(body, cy) {
     text.appendChild(document.createTextNode(`#${h.rank ?? "?"} ${h.text}`));
     text.appendChild(element("div", "figure",
       `${formatEffect(h.effect, unit)} (Shapley) · occlusion ${formatEffect(h.occlusion, unit)}` +
+      (h.attention == null ? "" : ` · attention ${(100 * h.attention).toFixed(0)}% of its day`) +
       ` · ${h.date}`));
     const track = element("div", "bar-track");
     const bar = element("div", "bar " + (h.effect >= 0 ? "up" : "down"));
@@ -100,7 +101,9 @@ function drawHeadlines(body, cy) {
       const names = ev.entities.map((x) => x.label || x.id).join(", ");
       ul.appendChild(element("li", "",
         `(${ev.subject}, ${ev.predicate}, ${ev.object ?? "–"}) ` +
-        `${formatEffect(ev.effect, unit)} alone${names ? " · " + names : ""}`));
+        `${formatEffect(ev.effect, unit)} alone` +
+        (ev.attention == null ? "" : ` · attention ${(100 * ev.attention).toFixed(1)}%`) +
+        `${names ? " · " + names : ""}`));
     }
     li.appendChild(ul);
     li.addEventListener("click", () => select(cy, h, li));

@@ -559,13 +559,14 @@ def run_evaluation(
         result["results"][target] = {}
         tuned: dict[str, Any] = {}
         if cfg.tune_trials:
-            from models.tune import inner_plan, tune
+            from models.tune import FOLD_DAYS, N_FOLDS, inner_plan, tune
 
             for name in cfg.tune_models:
                 spec = NEURAL_MODELS[name]
                 if spec.events is not None and inputs.get(spec.events) is None:
                     continue
-                inner = make_folds(rule, close, inner_plan(train_days, n_folds=2, fold_days=126))
+                plan = inner_plan(train_days, n_folds=N_FOLDS, fold_days=FOLD_DAYS)
+                inner = make_folds(rule, close, plan)
                 key = ("tune", name, _labels_key(inner))
                 if spec.events is not None or key not in shared:
                     shared[key] = tune(

@@ -32,6 +32,9 @@ from models.train import TrainConfig
 __all__ = ["Selection", "Tuned", "inner_plan", "search", "select_variant", "tune", "validation_auc"]
 
 
+# The search's folds: the last N_FOLDS blocks of FOLD_DAYS training days.
+N_FOLDS, FOLD_DAYS = 2, 126
+
 # The validation figure each objective reports, and whether larger is better.
 METRICS: dict[str, Literal["maximize", "minimize"]] = {"auc": "maximize", "theil_u": "minimize"}
 
@@ -188,8 +191,8 @@ def tune(
     window: int,
     train: TrainConfig,
     n_trials: int,
-    n_folds: int = 2,
-    fold_days: int = 126,
+    n_folds: int = N_FOLDS,
+    fold_days: int = FOLD_DAYS,
     seed: int = 0,
     storage: str | None = None,
     study_name: str | None = None,
@@ -260,8 +263,8 @@ def select_variant(
     train: TrainConfig,
     net: NetParams | None = None,
     seeds: tuple[int, ...] = (0, 1),
-    n_folds: int = 2,
-    fold_days: int = 126,
+    n_folds: int = N_FOLDS,
+    fold_days: int = FOLD_DAYS,
 ) -> Selection:
     """The candidate ({name: (spec, its event rows)}) with the best mean validation AUC of
     its seed ensemble on the same inner folds as `tune` (ties: the first named). Every

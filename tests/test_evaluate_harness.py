@@ -29,6 +29,23 @@ def _djia() -> pd.DataFrame:
     return frame.sort_values("date").set_index("date").loc["2014-01-01":]
 
 
+def _big_move_config(models: tuple[str, ...]) -> EvalConfig:
+    """A quick big_move run on the fixed origin: one seed, two epochs, no regression."""
+    return EvalConfig(
+        train_end="2015-09-30",
+        test_start="2015-10-01",
+        test_end="2016-07-01",
+        window=10,
+        seeds=(0,),
+        targets=("big_move",),
+        schemes=("fixed_origin",),
+        models=models,
+        train=TrainConfig(epochs=2, patience=1),
+        n_resamples=50,
+        regression=False,
+    )
+
+
 def test_neural_runs_counts_seeds_per_scheme() -> None:
     # the defaults: 3 seeds everywhere; on the fixed origin the 14 models of the TCN family
     # for every target and the 6 tutorial networks for next_day; TCN and KDTCN on the two
@@ -196,19 +213,7 @@ def test_the_attention_row_pools_event_sets_inside_the_network() -> None:
             for n in rng.integers(0, 40, len(prices))
         ]
     )
-    config = EvalConfig(
-        train_end="2015-09-30",
-        test_start="2015-10-01",
-        test_end="2016-07-01",
-        window=10,
-        seeds=(0,),
-        targets=("big_move",),
-        schemes=("fixed_origin",),
-        models=("TCN", "KDTCN (attention)"),
-        train=TrainConfig(epochs=2, patience=1),
-        n_resamples=50,
-        regression=False,
-    )
+    config = _big_move_config(("TCN", "KDTCN (attention)"))
     inputs = {"kg_event_sets": sets, "news": rng.integers(20, 26, len(prices)).astype(float)}
     models = run_evaluation(prices, inputs, config=config)["results"]["big_move"]["fixed_origin"][
         "models"
@@ -235,19 +240,7 @@ def test_kdtcn_runs_the_variant_chosen_on_validation_folds() -> None:
         ),
         "news": rng.integers(20, 26, len(prices)).astype(float),
     }
-    config = EvalConfig(
-        train_end="2015-09-30",
-        test_start="2015-10-01",
-        test_end="2016-07-01",
-        window=10,
-        seeds=(0,),
-        targets=("big_move",),
-        schemes=("fixed_origin",),
-        models=("KDTCN", *KDTCN_VARIANTS),
-        train=TrainConfig(epochs=2, patience=1),
-        n_resamples=50,
-        regression=False,
-    )
+    config = _big_move_config(("KDTCN", *KDTCN_VARIANTS))
     reported: list[str] = []
     result = run_evaluation(prices, inputs, config=config, progress=reported.append)
     selection = result["selection"]["big_move"]

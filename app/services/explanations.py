@@ -50,6 +50,16 @@ class GraphOptions:
     permutations: int = PERMUTATIONS
 
 
+def _rows_used(prediction: Prediction) -> np.ndarray:
+    """Which event row each step of the prediction's window reads (the window cut from the
+    row numbers)."""
+    cfg = prediction.loaded.model.config
+    assert prediction.event_rows is not None
+    numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
+    anchor = len(prediction.price_dates) - 1
+    return window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+
+
 def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, Any]]]:
     """The answer of `prediction`'s model for any coalition of the events it can read, and
     those events in the coalitions' order as (day, stored event).
@@ -60,15 +70,9 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
     checks that cropping leaves the output unchanged)."""
     model = prediction.loaded.model
     cfg = model.config
-    rule = get_target(prediction.target)
-    leading = rule.leading_event_rows()
-    assert prediction.event_rows is not None
-    # Which pooled row each window step reads: cut the window from the row numbers.
-    numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
-    anchor = len(prediction.price_dates) - 1
-    rows_used = window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+    leading = get_target(prediction.target).leading_event_rows()
     steps = min(model.horizon or cfg["window"], cfg["window"])
-    rows_used = rows_used[-steps:]
+    rows_used = _rows_used(prediction)[-steps:]
     readable = set(rows_used.astype(np.int64).tolist())
     index, event_row, weight, vectors = [], [], [], []
     for j, day in enumerate(prediction.event_days):
@@ -104,12 +108,8 @@ def attention_weights(prediction: Prediction, window: np.ndarray) -> dict[int, f
     model = prediction.loaded.model
     if not model.event_slots:
         return {}
-    cfg = model.config
     leading = get_target(prediction.target).leading_event_rows()
-    assert prediction.event_rows is not None
-    numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
-    anchor = len(prediction.price_dates) - 1
-    rows_used = window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+    rows_used = _rows_used(prediction)
     with torch.no_grad():
         x = torch.from_numpy(np.ascontiguousarray(window[None], np.float32))
         weights = np.mean([net.attention(x)[1][0].numpy() for net in model.networks], axis=0)

@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
-from models.train import predict_outputs, predict_proba
+from models.train import predict_outputs
 
 __all__ = ["ServedModel", "for_inference", "save_artifact", "load_artifact"]
 
@@ -97,11 +97,16 @@ class ServedModel:
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         x = np.asarray(windows, np.float32)
+        return self.combine(np.stack([predict_outputs(net, x) for net in self.networks]))
+
+    def combine(self, outputs: np.ndarray) -> np.ndarray:
+        """The answer from the networks' raw outputs (networks, n): the mean P(positive) of
+        a classifier, the mean value of a regressor in the values' units."""
+        raw = torch.from_numpy(np.asarray(outputs, np.float32))
         if not self.is_regressor:
-            return np.mean([predict_proba(net, x) for net in self.networks], axis=0)
+            return torch.sigmoid(raw).mean(dim=0).numpy()
         mean, std = self.config["value_scale"]
-        raw = np.mean([predict_outputs(net, x) for net in self.networks], axis=0)
-        return raw.astype(np.float64) * std + mean
+        return raw.mean(dim=0).numpy().astype(np.float64) * std + mean
 
 
 def save_artifact(

@@ -31,12 +31,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from models.features import Normaliser
 from models.inputs import NO_EVENT
+
+if TYPE_CHECKING:
+    from models.networks import SequenceClassifier
 
 __all__ = ["Coalitions", "EXACT_MAX_PLAYERS", "ShapleyResult", "deletion", "shapley"]
 
@@ -56,6 +60,14 @@ class Coalitions:
     `answer` maps a batch of inputs (n, W, F) to the reported answer (n,). With `slots` > 0
     the rows are event sets (models.inputs.stack_events) of that many slots: a step's kept
     events fill the slots in order of rank, and the priors are re-weighted among them.
+
+    Event sets with the `networks` that read them (and `combine`, their raw outputs
+    (networks, n) to the answer, as `answer` does from windows): coalitions skip the
+    stacked windows (slots x (d + 1) columns a step) and pool in each network's attention
+    space. An event's score depends on its own vector only, so each network scores every
+    event once; a coalition's pooled vector is the softmax over its placed events' scores
+    plus their re-weighted priors, and over the empty slots (attend(0) + NO_EVENT), exactly
+    what `SequenceClassifier.attention` computes from the stacked window.
     """
 
     base_window: np.ndarray
@@ -66,6 +78,8 @@ class Coalitions:
     event_norm: Normaliser
     answer: Callable[[np.ndarray], np.ndarray]
     slots: int = 0
+    networks: Sequence[SequenceClassifier] = ()
+    combine: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         # Pooling runs in torch, in the thread pool the network runs in: numpy's BLAS
@@ -111,6 +125,69 @@ class Coalitions:
                 (slice(int(a), int(b)), weight[a:b], weight[a:b].log(), (vectors[a:b] - mean) / std)
             )
         self._base = torch.from_numpy(np.ascontiguousarray(self.base_window, np.float32))
+        if not self.networks:
+            return
+        if self.combine is None:
+            raise ValueError("coalitions pooled by the networks need `combine`")
+        self._prices = self._base[:, : self.networks[0].price_dim]
+        # The steps' events laid end to end (a row read by two steps appears twice): the
+        # coalition's mask is gathered once and pooled with a few whole-batch operations.
+        spans = [step[0] for step in self._steps]
+        self._gather = self._order[torch.cat([torch.arange(x.start, x.stop) for x in spans])]
+        lengths = torch.tensor([x.stop - x.start for x in spans])
+        self._step_of = torch.repeat_interleave(torch.arange(len(spans)), lengths)
+        # (G, steps) 0/1: which step each gathered event belongs to; a product with it sums
+        # per step (faster than index_add_ on these sizes)
+        self._in_step = torch.nn.functional.one_hot(self._step_of, len(spans)).float()
+        ends = lengths.cumsum(0)
+        self._starts = ends - lengths  # where each step's events begin in the gathered order
+        self._bounds = list(zip(self._starts.tolist(), ends.tolist(), strict=True))
+        self._g_weight = torch.cat([step[1] for step in self._steps])
+        self._g_log_weight = torch.cat([step[2] for step in self._steps])
+        self._g_vectors = torch.cat([step[3] for step in self._steps])
+        self._attention = []  # per network: scores minus their step's top, an empty slot's term
+        with torch.inference_mode():
+            for net in self.networks:
+                scores = net.event_scores(self._g_vectors)
+                empty = net.event_scores(torch.zeros(self._dim)) + NO_EVENT
+                # softmax is unchanged by a shift within a step: shifting by the step's top
+                # score (its prior log-weights are <= 0) keeps exp from overflowing
+                top = torch.stack(
+                    [torch.cat([scores[a:b], empty[None]]).max() for a, b in self._bounds]
+                )
+                self._attention.append((scores - top[self._step_of], torch.exp(empty - top)))
+
+    def _pooled_answers(self, keep: np.ndarray) -> np.ndarray:
+        """The answer for each coalition (rows of `keep`), pooled by the networks'
+        attention from the events' scores (see the class docstring)."""
+        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))
+        kept = (mask.index_select(1, self._gather) > 0).float()  # (n, G) 0/1
+        n, per_step = kept.shape[0], self._in_step
+
+        def by_event(values: torch.Tensor) -> torch.Tensor:  # (n, steps) -> (n, G)
+            return values.index_select(1, self._step_of)
+
+        # a step's kept events fill its slots in order of rank: the first `slots` are placed
+        # (counts in float32 are exact integers at these sizes)
+        counts = torch.cat([torch.zeros(n, 1), kept.cumsum(dim=1)], dim=1)
+        before = counts.index_select(1, self._starts)  # (n, steps): kept before each step
+        placed = kept * (counts[:, 1:] - by_event(before) <= self.slots)
+        total = ((placed * self._g_weight) @ per_step).clamp_min(1e-30).log()
+        log_prior = self._g_log_weight - by_event(total)  # priors re-weighted among the placed
+        empty = self.slots - placed @ per_step  # (n, steps)
+        prices = self._prices.expand(n, *self._prices.shape)
+        outputs = []
+        for net, (scores, empty_term) in zip(self.networks, self._attention, strict=True):
+            # scores <= 0 after the shift, and a prior log-weight <= -log(1e-30) = 69: the
+            # exp of an event not placed stays finite, and the product zeroes it
+            weights = torch.exp(scores + log_prior) * placed
+            z = weights @ per_step + empty * empty_term
+            pooled = torch.stack(
+                [weights[:, a:b] @ self._g_vectors[a:b] for a, b in self._bounds], dim=1
+            )  # a step without any event placed pools to 0
+            outputs.append(net.forward_pooled(prices, pooled / z.clamp_min(1e-30).unsqueeze(-1)))
+        assert self.combine is not None
+        return self.combine(torch.stack(outputs).numpy())
 
     def _set_windows(self, mask: torch.Tensor) -> np.ndarray:
         n, dim, slots = mask.shape[0], self._dim, self.slots
@@ -130,13 +207,17 @@ class Coalitions:
             cells[r, step, position[r, e], dim] = log_weight[e] - total[r]
         return out.numpy()
 
+    def _mask(self, keep: np.ndarray) -> torch.Tensor:
+        """An (n, E) mask of the events kept, in the order of the steps' slices."""
+        return torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
+
     @property
     def n_events(self) -> int:
         return len(self.event_row)
 
     def windows(self, keep: np.ndarray) -> np.ndarray:
         """(n, W, F) inputs for an (n, E) mask of the events kept (1) or left out (0)."""
-        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
+        mask = self._mask(keep)
         if self.slots:
             return self._set_windows(mask)
         n, dim = mask.shape[0], self._dim
@@ -152,6 +233,9 @@ class Coalitions:
 
     def __call__(self, keep: np.ndarray) -> np.ndarray:
         """The answer for each coalition of events (rows of `keep`)."""
+        if self.slots and self.networks:
+            with torch.inference_mode():
+                return np.asarray(self._pooled_answers(keep), np.float64)
         return np.asarray(self.answer(self.windows(keep)), np.float64)
 
 

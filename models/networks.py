@@ -183,21 +183,38 @@ class SequenceClassifier(nn.Module):
         cells = x[..., self.price_dim :].unflatten(-1, (self.event_slots, -1))
         vectors, prior = cells[..., :-1], cells[..., -1]
         vectors = vectors * (prior > NO_EVENT / 2).unsqueeze(-1)
-        weights = torch.softmax(self.attend(vectors).squeeze(-1) + prior, dim=-1)
+        weights = torch.softmax(self.event_scores(vectors) + prior, dim=-1)
         return (weights.unsqueeze(-1) * vectors).sum(dim=-2), weights
 
+    def event_scores(self, vectors: torch.Tensor) -> torch.Tensor:
+        """The learned part of the attention score of each (normalised) event vector
+        (..., d) -> (...): a score depends on its own event only, so attribution scores
+        each event once and re-pools any coalition from the scores (models.attribution)."""
+        if self.attend is None:
+            raise ValueError("this network pools no event sets")
+        return self.attend(vectors).squeeze(-1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = []
-        if self.price_dim:
-            parts.append(x[..., : self.price_dim])
+        events = None
         if self.project is not None:
             events = x[..., self.price_dim :]
             if self.attend is not None:
                 events = self.attention(x)[0]
+        return self.forward_pooled(x[..., : self.price_dim], events)
+
+    def forward_pooled(self, prices: torch.Tensor, events: torch.Tensor | None) -> torch.Tensor:
+        """The logit from a window's price columns (B, T, price_dim) and its event columns
+        (B, T, d), for a network that pools event sets the pooled vectors (`attention`'s
+        first part): `forward` after the pooling."""
+        parts = []
+        if self.price_dim:
+            parts.append(prices)
+        if self.project is not None:
+            assert events is not None
             parts.append(torch.tanh(self.project(events)))
         logit = self.head(self.encoder(torch.cat(parts, dim=-1))).squeeze(-1)
         if self.highway is not None:
-            recent = x[:, -self.highway_steps :, : self.price_dim].flatten(1)
+            recent = prices[:, -self.highway_steps :].flatten(1)
             if self.highway_form == "signed_abs":  # "signed": as versions before the form
                 recent = recent.clamp(-HIGHWAY_CLIP, HIGHWAY_CLIP)
                 recent = torch.cat([recent, recent.abs()], dim=1)

@@ -67,10 +67,8 @@ def test_coalitions_equal_the_served_repooling() -> None:
     np.testing.assert_allclose(coalitions.windows(keep)[0], expected, atol=1e-5)
 
 
-def test_set_coalitions_equal_the_served_restacking() -> None:
-    """An attention network's inputs: each day's event set, re-stacked without the events
-    left out (its slots refilled in order of rank, the priors re-weighted among those kept)."""
-    slots, per_day, n_days = 3, 5, 5
+def _set_game(slots: int, per_day: int, n_days: int):  # type: ignore[no-untyped-def]
+    """Days of `per_day` events stacked in sets of `slots`, and their coalitions."""
     rng = np.random.default_rng(3)
     days = [
         DayEvents(
@@ -100,6 +98,14 @@ def test_set_coalitions_equal_the_served_restacking() -> None:
         answer=lambda x: x.sum(axis=(1, 2)),
         slots=slots,
     )
+    return days, rows, window, coalitions
+
+
+def test_set_coalitions_equal_the_served_restacking() -> None:
+    """An attention network's inputs: each day's event set, re-stacked without the events
+    left out (its slots refilled in order of rank, the priors re-weighted among those kept)."""
+    slots, per_day, n_days = 3, 5, 5
+    days, rows, window, coalitions = _set_game(slots, per_day, n_days)
     n = n_days * per_day
     np.testing.assert_allclose(coalitions.windows(np.ones(n))[0], window(rows), atol=1e-5)
     keep = np.ones(n)
@@ -150,3 +156,40 @@ def test_identical_players_get_identical_values_and_deletion_matches_occlusion()
     assert removed[1] == pytest.approx(
         result.full - coalitions(np.r_[0, 0, 0, 0, 1, 1])[0], abs=1e-7
     )
+
+
+def test_coalitions_pooled_by_the_networks_equal_their_stacked_windows() -> None:
+    """Explanations of an attention version skip the stacked windows: each network scores
+    every event once and pools any coalition from the scores. The answers equal those of the
+    networks reading the re-stacked windows, with days fuller than their slots, days left
+    empty and the empty coalition."""
+    slots, per_day, n_days = 3, 5, 5
+    _, rows, _, stacked = _set_game(slots, per_day, n_days)
+    networks = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        net = SequenceClassifier(
+            encoder="tcn", price_dim=PRICE, event_dim=rows.shape[1], event_slots=slots, highway=2
+        )
+        torch.nn.init.normal_(net.attend[2].weight, std=2.0)  # a trained scorer is not flat
+        networks.append(net.eval())
+
+    def combine(outputs: np.ndarray) -> np.ndarray:
+        return torch.sigmoid(torch.from_numpy(outputs)).mean(dim=0).numpy()
+
+    def answer(x: np.ndarray) -> np.ndarray:
+        return np.mean([predict_proba(net, x.astype(np.float32)) for net in networks], axis=0)
+
+    windows = dataclasses.replace(stacked, answer=answer)
+    pooled = dataclasses.replace(stacked, answer=answer, networks=networks, combine=combine)
+    rng = np.random.default_rng(0)
+    keep = (rng.random((40, n_days * per_day)) < 0.6).astype(np.float32)
+    keep[0], keep[1], keep[2, 20:] = 1.0, 0.0, 0.0
+    expected = windows(keep)
+    assert np.ptp(expected) > 1e-3  # the coalitions do move the answer
+    np.testing.assert_allclose(pooled(keep), expected, atol=1e-6)
+    # the scorer matters: with a flat scorer the answers differ
+    for net in networks:
+        torch.nn.init.zeros_(net.attend[2].weight)
+    flat = dataclasses.replace(stacked, answer=answer, networks=networks, combine=combine)
+    assert np.abs(flat(keep) - expected).max() > 1e-4

@@ -95,6 +95,8 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
         event_norm=model.event_norm,
         answer=lambda x: prediction.reported(model.predict(x)),
         slots=model.event_slots,
+        networks=model.networks if model.event_slots else (),
+        combine=lambda outputs: prediction.reported(model.combine(outputs)),
     )
     return coalitions, index
 

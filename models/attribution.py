@@ -7,7 +7,8 @@ most popular events with their 1/rank priors, models.inputs.stack_events). Leavi
 of events out re-pools (or re-stacks) their days without them.
 `Coalitions` does that for a whole batch of coalitions at once: an (n, E) 0/1 mask over the
 window's events gives n model inputs, so attribution costs a few matrix products and one
-batched forward pass instead of a Python loop per variant.
+batched forward pass instead of a Python loop per variant. For an attention network it skips
+the stacked inputs and pools in each network's attention space (see `Coalitions`).
 
 The players are the window's headlines that yielded events (a headline without events does
 not change the input, so its Shapley value is exactly 0). Removing a headline removes all of

@@ -99,7 +99,8 @@ class Coalitions:
         std = torch.from_numpy(np.asarray(self.event_norm.std, np.float32))
         self._shift = torch.from_numpy(np.asarray(self.event_norm.mean, np.float32)) / std
         vectors = vectors / std
-        self._steps = []  # per window step: (slice of the sorted events, weights, vectors)
+        # per window step: (slice of the sorted events, weights, vectors)
+        self._steps: list[tuple[slice, torch.Tensor, torch.Tensor]] = []
         for row in self.rows_used:
             a, b = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
             self._steps.append((slice(int(a), int(b)), weight[a:b], vectors[a:b]))
@@ -119,10 +120,11 @@ class Coalitions:
         vectors = torch.from_numpy(np.ascontiguousarray(self.vectors, np.float32))[self._order]
         weight = torch.from_numpy(self.weight.astype(np.float32))[self._order]
         self._empty = -mean / std  # a slot without an event: the normalised zero vector
-        self._steps = []  # per window step: (slice, weights, log-weights, normalised vectors)
+        # per window step: (slice, weights, log-weights, normalised vectors)
+        self._sets: list[tuple[slice, torch.Tensor, torch.Tensor, torch.Tensor]] = []
         for row in self.rows_used:
             a, b = np.searchsorted(rows, row, "left"), np.searchsorted(rows, row, "right")
-            self._steps.append(
+            self._sets.append(
                 (slice(int(a), int(b)), weight[a:b], weight[a:b].log(), (vectors[a:b] - mean) / std)
             )
         self._base = torch.from_numpy(np.ascontiguousarray(self.base_window, np.float32))
@@ -133,7 +135,7 @@ class Coalitions:
         self._prices = self._base[:, : self.networks[0].price_dim]
         # The steps' events laid end to end (a row read by two steps appears twice): the
         # coalition's mask is gathered once and pooled with a few whole-batch operations.
-        spans = [step[0] for step in self._steps]
+        spans = [step[0] for step in self._sets]
         self._gather = self._order[torch.cat([torch.arange(x.start, x.stop) for x in spans])]
         lengths = torch.tensor([x.stop - x.start for x in spans])
         self._step_of = torch.repeat_interleave(torch.arange(len(spans)), lengths)
@@ -143,9 +145,9 @@ class Coalitions:
         ends = lengths.cumsum(0)
         self._starts = ends - lengths  # where each step's events begin in the gathered order
         self._bounds = list(zip(self._starts.tolist(), ends.tolist(), strict=True))
-        self._g_weight = torch.cat([step[1] for step in self._steps])
-        self._g_log_weight = torch.cat([step[2] for step in self._steps])
-        self._g_vectors = torch.cat([step[3] for step in self._steps])
+        self._g_weight = torch.cat([step[1] for step in self._sets])
+        self._g_log_weight = torch.cat([step[2] for step in self._sets])
+        self._g_vectors = torch.cat([step[3] for step in self._sets])
         self._attention = []  # per network: scores minus their step's top, an empty slot's term
         with torch.inference_mode():
             for net in self.networks:
@@ -196,7 +198,7 @@ class Coalitions:
         cells = out[:, :, -slots * (dim + 1) :].unflatten(-1, (slots, dim + 1))  # a view
         cells[..., :dim] = self._empty
         cells[..., dim] = NO_EVENT
-        for step, (events, weight, log_weight, vectors) in enumerate(self._steps):
+        for step, (events, weight, log_weight, vectors) in enumerate(self._sets):
             if events.stop == events.start:
                 continue
             kept = mask[:, events] > 0  # (n, m), the step's events in order of rank

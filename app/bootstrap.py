@@ -219,6 +219,9 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
         def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
             bar.update(task, total=epochs, completed=epoch)
 
+        def say(line: str, symbol: str = symbol) -> None:
+            log.info("walk-forward %s: %s", symbol, line)
+
         with transaction(factory) as session:
             rows = train_walk_forward(
                 session=session,
@@ -229,7 +232,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 start=WALK_FORWARD_START,
                 every=WALK_FORWARD_EVERY,
                 embedding_version=shared,
-                say=lambda line, symbol=symbol: log.info("walk-forward %s: %s", symbol, line),
+                say=say,
                 progress=on_epoch,
             )
         log.info(

@@ -8,6 +8,7 @@ shape (`WRITE_ERRORS`, `READ_ERRORS`), so clients and fuzzers see what the servi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -82,12 +83,15 @@ def field_path(loc: tuple | list) -> str:
 
 
 def error_response(
-    status: int, detail: str, errors: list[dict[str, Any]] | None = None, **headers: str
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail}
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(status_code=status, content=body, headers=headers or None)
+    return JSONResponse(status_code=status, content=body, headers=dict(headers or {}) or None)
 
 
 def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -117,7 +121,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), **(exc.headers or {}))
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -132,7 +136,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             503,
             "database busy with conflicting writes; this transaction was rolled back, retry later",
-            **{"Retry-After": str(RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -144,7 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
             type(exc).__name__,
         )
         return error_response(
-            503, DATABASE_UNAVAILABLE, **{"Retry-After": str(RETRY_AFTER_SECONDS)}
+            503, DATABASE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
         )
 
     for exc_type in (OperationalError, InterfaceError, PoolTimeout):

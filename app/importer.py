@@ -75,9 +75,9 @@ def _headline_rows(directory: Path) -> Iterator[tuple[str, int, str]]:
                     yield row[0], rank, raw
     with _open(directory, "RedditNews.csv") as fh:
         ranks: dict[str, int] = defaultdict(int)
-        for row in csv.DictReader(fh):
-            ranks[row["Date"]] += 1
-            yield row["Date"], ranks[row["Date"]], row["News"]
+        for record in csv.DictReader(fh):
+            ranks[record["Date"]] += 1
+            yield record["Date"], ranks[record["Date"]], record["News"]
 
 
 def import_djia_reddit(
@@ -96,14 +96,16 @@ def import_djia_reddit(
     for i, row in enumerate(_price_rows(directory)):
         try:
             bars.append(
-                PriceBarIn(
-                    date=row["Date"],
-                    open=row["Open"],
-                    high=row["High"],
-                    low=row["Low"],
-                    close=row["Close"],
-                    adj_close=row["Adj Close"],
-                    volume=int(row["Volume"]),
+                PriceBarIn.model_validate(
+                    {
+                        "date": row["Date"],
+                        "open": row["Open"],
+                        "high": row["High"],
+                        "low": row["Low"],
+                        "close": row["Close"],
+                        "adj_close": row["Adj Close"],
+                        "volume": int(row["Volume"]),
+                    }
                 )
             )
         except ValidationError as exc:
@@ -118,7 +120,8 @@ def import_djia_reddit(
     for date, rank, raw in _headline_rows(directory):
         report.headlines_read += 1
         try:
-            items.append(HeadlineIn(date=date, rank=rank, text=raw, source=SOURCE))
+            fields = {"date": date, "rank": rank, "text": raw, "source": SOURCE}
+            items.append(HeadlineIn.model_validate(fields))
         except ValidationError as exc:
             report.rejected.append(f"headline {date} #{rank}: {exc.errors()[0]['msg']}")
     for start in range(0, len(items), CHUNK):

@@ -21,7 +21,7 @@ import logging
 import resource
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def train_embeddings(
     mean loss of each epoch.
     """
     import torch
-    from pykeen.models import model_resolver
+    from pykeen.models import ERModel, model_resolver
     from pykeen.training import SLCWATrainingLoop
     from pykeen.training.callbacks import TrainingCallback
     from pykeen.triples import TriplesFactory
@@ -140,12 +140,16 @@ def train_embeddings(
     labelled = np.asarray(sorted(set(triples)), dtype=str).reshape(-1, 3)
     train, held = _hold_out(labelled, eval_sample, seed)
     factory = TriplesFactory.from_labeled_triples(train)
-    kge = model_resolver.make(
-        model,
-        triples_factory=factory,
-        embedding_dim=dim,
-        random_seed=seed,
-        **(model_kwargs or {}),
+    # every model trained here (TransE, RotatE, ...) is an ERModel: its representations
+    kge = cast(
+        ERModel,
+        model_resolver.make(
+            model,
+            triples_factory=factory,
+            embedding_dim=dim,
+            random_seed=seed,
+            **(model_kwargs or {}),
+        ),
     )
     optimizer = torch.optim.Adam(kge.parameters(), lr=learning_rate)
     loop = SLCWATrainingLoop(

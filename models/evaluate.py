@@ -23,7 +23,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -473,7 +473,7 @@ def scheme_days(
     return out
 
 
-def combined_inputs(inputs: dict[str, np.ndarray | None]) -> dict[str, np.ndarray | None]:
+def combined_inputs(inputs: Mapping[str, np.ndarray | None]) -> dict[str, np.ndarray | None]:
     """`inputs` plus the side-by-side inputs that NEURAL_MODELS name as "a+b" (e.g. the
     KG events beside the day's VADER sentiment), when every part is present."""
     out = dict(inputs)
@@ -508,7 +508,7 @@ def _baseline_probs(
 
 def run_evaluation(
     prices: pd.DataFrame,
-    inputs: dict[str, np.ndarray | None],
+    inputs: Mapping[str, np.ndarray | None],
     *,
     config: EvalConfig | None = None,
     progress: Callable[[str], None] | None = None,
@@ -542,7 +542,7 @@ def run_evaluation(
             "n_test_days": int(len(test_days)),
             "test_share_up": float(up[test_days].mean()),
             "subsets": {
-                k: {"threshold": v["threshold"], "n_days": int(np.sum(v["mask"]))}
+                k: {"threshold": v["threshold"], "n_days": int(np.sum(np.asarray(v["mask"])))}
                 for k, v in subsets.items()
             },
         },
@@ -639,10 +639,10 @@ def run_evaluation(
                 source = tuned.get(TUNED_FROM.get(name, ""))
                 runs = []
                 for seed in seeds:
-                    config = (source.net, asdict(source.train)) if source else None
-                    key = (spec, repr(config), scheme, folds_key, seed)
-                    if spec.events is not None or key not in shared:
-                        shared[key] = scheme_predictions(
+                    searched = (source.net, asdict(source.train)) if source else None
+                    fit = (spec, repr(searched), scheme, folds_key, seed)
+                    if spec.events is not None or fit not in shared:
+                        shared[fit] = scheme_predictions(
                             spec,
                             price_rows,
                             event_rows,
@@ -655,7 +655,7 @@ def run_evaluation(
                             train=source.train if source else None,
                             history=history,
                         )
-                    runs.append(shared[key])
+                    runs.append(shared[fit])
                     if progress:
                         progress(f"{target} {scheme} {name} seed {seed}")
                 per_seed = [fold_calls(folds, r)[:2] for r in runs]
@@ -689,8 +689,8 @@ def run_evaluation(
                 "thresholds": [f.threshold for f in folds],
             }
     adjusted = holm({k: v["p_value"] for k, v in comparisons.items()})
-    for key, ci in comparisons.items():
-        ci["p_holm"] = adjusted[key]
+    for comparison, ci in comparisons.items():
+        ci["p_holm"] = adjusted[comparison]
     result["protocol"]["holm_family"] = len(comparisons)
     if history is not None:
         result["protocol"]["pretrain_history"] = {

@@ -307,7 +307,7 @@ def make_windows(
     if len(anchors) == 0:
         width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
         return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
-    x = np.stack([window_at(price_rows, event_rows, a, window, target) for a in anchors])
+    x = np.stack([window_at(price_rows, event_rows, int(a), window, target) for a in anchors])
     if denoise and price_rows is not None:
         width = price_rows.shape[1]
         x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -53,7 +54,7 @@ class NetParams:
 class _Recurrent(nn.Module):
     def __init__(
         self,
-        cell: type[nn.RNNBase],
+        cell: Callable[..., nn.RNNBase],
         n_in: int,
         hidden: int,
         *,
@@ -152,17 +153,18 @@ class SequenceClassifier(nn.Module):
             if event_dim % event_slots:
                 raise ValueError(f"{event_dim} event columns do not split into {event_slots} slots")
             event_dim = event_dim // event_slots - 1  # each slot: a vector and its prior
-            self.attend = nn.Sequential(
-                nn.Linear(event_dim, params.event_proj), nn.Tanh(), nn.Linear(params.event_proj, 1)
-            )
-            nn.init.zeros_(self.attend[2].weight)  # starts as the 1/rank mean
-            nn.init.zeros_(self.attend[2].bias)
+            hidden = nn.Linear(event_dim, params.event_proj)  # created first: the seed's draws
+            score = nn.Linear(params.event_proj, 1)
+            nn.init.zeros_(score.weight)  # starts as the 1/rank mean
+            nn.init.zeros_(score.bias)
+            self.attend = nn.Sequential(hidden, nn.Tanh(), score)
         self.project = nn.Linear(event_dim, params.event_proj) if event_dim else None
         n_in = price_dim + (params.event_proj if event_dim else 0)
         if n_in == 0:
             raise ValueError("a model needs price or event inputs")
         self.encoder = ENCODERS[encoder](n_in, params)
-        self.head = nn.Sequential(nn.Dropout(params.dropout), nn.Linear(self.encoder.out_dim, 1))
+        out_dim = cast(int, self.encoder.out_dim)
+        self.head = nn.Sequential(nn.Dropout(params.dropout), nn.Linear(out_dim, 1))
 
     @property
     def horizon(self) -> int | None:

@@ -71,7 +71,14 @@ from models.regression import (
     theil_u_interval,
 )
 from models.stats import seed_summary
-from models.train import History, TrainConfig, fit_classifier, predict_outputs, seed_everything
+from models.train import (
+    History,
+    M,
+    TrainConfig,
+    fit_classifier,
+    predict_outputs,
+    seed_everything,
+)
 from models.tune import Tuned, inner_plan, search
 
 __all__ = [
@@ -112,9 +119,7 @@ class RegressionOptions:
     threads: int | None = 1
 
 
-def fit_regressor(
-    model: nn.Module, train: Windows, *, config: TrainConfig, seed: int
-) -> tuple[nn.Module, History]:
+def fit_regressor(model: M, train: Windows, *, config: TrainConfig, seed: int) -> tuple[M, History]:
     """Fit `model` (one scalar per window) to the float targets `train.y` with MSE: the
     harness's training loop (models.train.fit_classifier) with another loss."""
     return fit_classifier(model, train, config=config, seed=seed, loss_fn=nn.MSELoss())
@@ -488,7 +493,8 @@ def _run(
                 for fit, block in plan
             ]
             source = tuned.get(TUNED_FROM.get(name, ""))
-            runs, epochs = [], []
+            runs: list[np.ndarray] = []
+            epochs: list[int] = []
             for seed in seeds:
                 parts = []
                 for fold in folds:

@@ -129,7 +129,7 @@ def holm(p_values: dict[str, float | None]) -> dict[str, float | None]:
     out: dict[str, float | None] = dict.fromkeys(p_values)
     keys = [k for k, p in p_values.items() if p is not None and not math.isnan(float(p))]
     if keys:
-        adjusted = multipletests([float(p_values[k]) for k in keys], method="holm")[1]
+        adjusted = multipletests([p_values[k] for k in keys], method="holm")[1]
         for k, p in zip(keys, adjusted, strict=True):
             out[k] = float(p)
     return out

@@ -206,7 +206,7 @@ TARGETS: dict[str, Target] = {
 }
 # The targets whose models are classifiers (P of a positive outcome); the rest regress.
 CLASSIFICATION_TARGETS = tuple(name for name, t in TARGETS.items() if not t.is_regression)
-DEFAULT_TARGET = "next_day"
+DEFAULT_TARGET: TargetName = "next_day"
 assert set(get_args(TargetName)) == set(TARGETS), "TargetName must list every target"
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from models.inputs import Windows
+
+M = TypeVar("M", bound=nn.Module)
 
 __all__ = [
     "TrainConfig",
@@ -67,13 +70,13 @@ def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]
 
 
 def fit_classifier(
-    model: nn.Module,
+    model: M,
     train: Windows,
     *,
     config: TrainConfig,
     seed: int,
     loss_fn: nn.Module | None = None,
-) -> tuple[nn.Module, History]:
+) -> tuple[M, History]:
     """Fit with early stopping on validation loss; the best epoch's weights are restored.
     The loss is binary cross-entropy on logits unless `loss_fn` is given (a regressor passes
     nn.MSELoss with float targets in `train.y`)."""

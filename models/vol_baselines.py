@@ -17,6 +17,7 @@ span it depends on data before that day only.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -179,7 +180,7 @@ def _garch_fit(returns: np.ndarray, start: int, end: int):
         return model.fit(disp="off", show_warning=False)
 
 
-def garch_sigma(returns: np.ndarray, train: np.ndarray, last: int) -> tuple[np.ndarray, object]:
+def garch_sigma(returns: np.ndarray, train: np.ndarray, last: int) -> tuple[np.ndarray, Any]:
     """Fitted GARCH(1,1) result and conditional sigma (in %, NaN before the span) for days
     0..last, with the parameters frozen after the fit on the training span.
 

@@ -58,7 +58,7 @@ def build_embeddings(
     if (target / "meta.json").exists():
         return version, KGEmbeddings.load(target)
     emb = train_embeddings(
-        triples, model=model, dim=dim, epochs=epochs, seed=seed, progress=progress
+        triples, model=model, dim=dim, epochs=epochs, seed=seed, progress=progress or False
     )
     emb.meta.update(
         {

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 __all__ = ["insert_ignore"]
 
-_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# each dialect's insert() has on_conflict_do_nothing(); the stubs know only the generic one
+_DIALECT_INSERT: dict[str, Callable[[Any], Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def insert_ignore(
-    session: Session, table: Any, rows: list[dict[str, Any]], returning: list[Column[Any]]
+    session: Session, table: Any, rows: list[dict[str, Any]], returning: Sequence[Any]
 ) -> list[Any]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING; returns the rows actually inserted.
 

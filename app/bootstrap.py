@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -143,7 +144,7 @@ def chain_embedding(factory: sessionmaker[Session], symbol: str) -> str | None:
         )
 
 
-def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
+def first_run(settings: Settings, bar: Progress, say: Console) -> Any:
     """Build whatever is missing for the bundled demo: schema, data, events, and per target a
     walk-forward chain of KDTCN versions (with their embedding), so the demo's last 18
     months are answered out of sample. Each step is skipped when already done; returns the
@@ -219,7 +220,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
         def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
             bar.update(task, total=epochs, completed=epoch)
 
-        def say(line: str, symbol: str = symbol) -> None:
+        def log_line(line: str, symbol: str = symbol) -> None:
             log.info("walk-forward %s: %s", symbol, line)
 
         with transaction(factory) as session:
@@ -232,7 +233,7 @@ def first_run(settings: Settings, bar: Progress, say: Any) -> Any:
                 start=WALK_FORWARD_START,
                 every=WALK_FORWARD_EVERY,
                 embedding_version=shared,
-                say=say,
+                say=log_line,
                 progress=on_epoch,
             )
         log.info(

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from sqlalchemy import text
 
-__all__ = ["LiveServer", "free_port", "service_process"]
+__all__ = ["LiveServer", "free_port", "service_process", "start_service"]
 
 
 def free_port() -> int:
@@ -26,13 +26,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def service_process(
+def start_service(
     env: dict[str, str] | None = None, *, timeout: float = 300
-) -> Iterator[httpx.Client]:
+) -> tuple[subprocess.Popen, str]:
     """`kdtcn serve --no-bootstrap` in its own process on a free 127.0.0.1 port (settings from
-    `env`, default this process's environment): a client for it once /healthz answers; the
-    process is stopped on exit."""
+    `env`, default this process's environment), and its base URL once /healthz answers
+    (liveness: a service without trained models stays unready). The caller stops the
+    process; one that does not start is killed here."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
@@ -41,18 +41,29 @@ def service_process(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            server.wait(timeout=30)
+            raise RuntimeError("the service did not start")
+        time.sleep(0.25)
+
+
+@contextmanager
+def service_process(
+    env: dict[str, str] | None = None, *, timeout: float = 300
+) -> Iterator[httpx.Client]:
+    """`start_service`: a client for the service; the process is stopped on exit."""
+    server, base = start_service(env, timeout=timeout)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start")
-                time.sleep(0.5)
+        with httpx.Client(base_url=base, timeout=120) as client:
             yield client
     finally:
         server.terminate()

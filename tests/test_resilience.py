@@ -8,7 +8,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import PROJECT_ROOT, Settings
-from tests.liveserver import LiveServer, free_port
+from tests.liveserver import LiveServer, free_port, start_service
 from tests.pgserver import PostgresServer, started_server
 from tests.samples import BAR, wait_until_processed
 
@@ -129,33 +128,14 @@ def test_overlapping_writers_in_different_orders(http, live) -> None:  # type: i
 
 
 def _start_server(url: str, tmp_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+    """The service in its own process on `url`; no model is trained here (liveness only)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:  # liveness: no model is trained here, so /readyz would stay 503
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError("server exited during start")
-        time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("server did not answer /healthz")
+    return start_service(env, timeout=120)
 
 
 @pytest.mark.slow
@@ -187,18 +167,20 @@ def test_sigkill_during_a_large_batch_loses_nothing(
 
     watcher = make_engine(database_url)
     sender = threading.Thread(target=post)
-    sender.start()
-    if moment == "write":
-        time.sleep(0.3)
-    else:
-        deadline = time.monotonic() + 120
-        while not 0 < processed_count() < len(items):
-            assert time.monotonic() < deadline, "the extractor stored no chunk"
-            time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    sender.join(timeout=60)
-    watcher.dispose()
+    try:
+        sender.start()
+        if moment == "write":
+            time.sleep(0.3)
+        else:
+            deadline = time.monotonic() + 120
+            while not 0 < processed_count() < len(items):
+                assert time.monotonic() < deadline, "the extractor stored no chunk"
+                time.sleep(0.01)
+    finally:  # the kill under test, or the server's stop when the test fails before it
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        sender.join(timeout=60)
+        watcher.dispose()
 
     engine = make_engine(database_url)
     with engine.connect() as conn:

@@ -210,17 +210,13 @@ class Coalitions:
             cells[r, step, position[r, e], dim] = log_weight[e] - total[r]
         return out.numpy()
 
-    def _mask(self, keep: np.ndarray) -> torch.Tensor:
-        """An (n, E) mask of the events kept, in the order of the steps' slices."""
-        return torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
-
     @property
     def n_events(self) -> int:
         return len(self.event_row)
 
     def windows(self, keep: np.ndarray) -> np.ndarray:
         """(n, W, F) inputs for an (n, E) mask of the events kept (1) or left out (0)."""
-        mask = self._mask(keep)
+        mask = torch.from_numpy(np.atleast_2d(np.asarray(keep, np.float32)))[:, self._order]
         if self.slots:
             return self._set_windows(mask)
         n, dim = mask.shape[0], self._dim

@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from app.settings import PROJECT_ROOT, get_settings
+from evaluation.protocol import TUNE_TRIALS
 
 __all__ = ["main", "cli"]
 
@@ -29,6 +30,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 kg_cli = typer.Typer(help="Knowledge pipeline: events, links, embeddings.", no_args_is_help=True)
 cli.add_typer(kg_cli, name="kg")
+protocol_cli = typer.Typer(help="The frozen evaluation protocol.", no_args_is_help=True)
+cli.add_typer(protocol_cli, name="protocol")
 
 console = Console(stderr=True)
 
@@ -445,9 +448,12 @@ def backtest(
 def evaluate(
     dataset: Annotated[str, typer.Option(help="Only djia-reddit for now")] = "djia-reddit",
     symbol: str = "DJIA",
-    out: Annotated[Path, typer.Option(help="Folder for results.md and results.json")] = Path(
-        "docs"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the report (default: docs; with --confirm, docs/confirmation)"
+        ),
+    ] = None,
     quick: Annotated[bool, typer.Option(help="1 seed, fixed origin, 4 models")] = False,
     tune_trials: Annotated[
         int,
@@ -455,12 +461,40 @@ def evaluate(
             help="Optuna trials per target for TCN and KDTCN on folds inside the training "
             "period (0: the hand-set defaults)"
         ),
-    ] = 6,
+    ] = TUNE_TRIALS,
+    write_tuned: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the search's choices to models/tuned.json, the settings served "
+            "versions use (never implied by --out)"
+        ),
+    ] = False,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            help="Run the frozen protocol (evaluation/protocol.json) once on its confirmation "
+            "period: price-only models on the bundled histories after the development data"
+        ),
+    ] = False,
+    confirm_symbols: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--confirm-symbol",
+            help="With --confirm: these symbols instead of the plan's (the report says so)",
+        ),
+    ] = None,
+    again: Annotated[
+        bool,
+        typer.Option(help="With --confirm: write even where this hash's report already is"),
+    ] = False,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
 
     On PostgreSQL the Optuna studies live in the service's database (several machines can
     add trials to one study); otherwise in memory."""
+    if confirm:
+        _confirm(out or Path("docs/confirmation"), confirm_symbols, again)
+        return
     import json
 
     from app.bootstrap import open_database
@@ -470,6 +504,7 @@ def evaluate(
     from models.evaluate import EvalConfig
     from models.report import to_markdown
 
+    out = out or Path("docs")
     if dataset != "djia-reddit":
         raise typer.BadParameter("only djia-reddit is available", param_hint="--dataset")
     settings = get_settings()
@@ -506,17 +541,98 @@ def evaluate(
         from models.regression_eval import plot_regression
 
         plot_regression(result["regression"], out / "regression.png")
-    if result.get("tuning"):
-        from models.tuned import write_tuned
+    if result.get("tuning") and write_tuned:
+        from models.tuned import write_tuned as write
 
-        path = write_tuned(
+        path = write(
             result["tuning"],
             tuned_until=config.train_end,
             source=f"kdtcn evaluate {result['protocol']['finished']}",
             selection=result.get("selection"),
         )
         console.print(f"wrote the chosen hyper-parameters for serving to {path}")
+    elif result.get("tuning"):
+        console.print(
+            "the search's choices are in results.json; models/tuned.json (what serving uses) "
+            "is unchanged (--write-tuned writes it)"
+        )
     console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")
+
+
+def _confirm(out: Path, symbols: list[str] | None, again: bool) -> None:
+    """`kdtcn evaluate --confirm`: the frozen protocol on its confirmation period."""
+    import dataclasses
+    import json
+
+    from evaluation.confirm import Plan, run_confirmation
+    from evaluation.confirm_report import confirmation_markdown
+    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
+
+    try:
+        protocol, digest = load_protocol()
+    except ProtocolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--confirm") from exc
+    drift = differences(protocol, current_protocol())
+    if drift:
+        raise typer.BadParameter(
+            "the code no longer runs the frozen protocol (changed: "
+            + ", ".join(drift[:8])
+            + "); freeze it anew (`kdtcn protocol freeze`) and confirm on a new period",
+            param_hint="--confirm",
+        )
+    target = out / "confirmation.json"
+    if target.exists() and not again:
+        done = json.loads(target.read_text()).get("protocol_sha256")
+        if done == digest:
+            raise typer.BadParameter(
+                f"{target} already confirms protocol {digest[:12]}: a protocol is confirmed "
+                "once (--again writes anyway, e.g. into another --out to compare runs)",
+                param_hint="--confirm",
+            )
+    plan = Plan.of(protocol)
+    if symbols:
+        plan = dataclasses.replace(plan, symbols=tuple(symbols))
+    settings = get_settings()
+    console.print(
+        f"confirming protocol {digest[:12]} on {', '.join(plan.symbols)}: train to "
+        f"{plan.train_end}, test {plan.test_start}..{plan.test_end}"
+    )
+    run = run_confirmation(
+        protocol=protocol, digest=digest, data_dir=settings.data_dir, plan=plan, say=console.print
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(run, indent=1))
+    (out / "confirmation.md").write_text(confirmation_markdown(run))
+    console.print(f"wrote {out / 'confirmation.md'} in {run['seconds'] / 60:.1f} min")
+
+
+@protocol_cli.command("freeze")
+def protocol_freeze() -> None:
+    """Write the protocol the code runs now, with its hash, to evaluation/protocol.json."""
+    from evaluation.protocol import PROTOCOL_PATH, freeze
+
+    digest, changed = freeze()
+    console.print(f"froze {PROTOCOL_PATH} sha256 {digest}")
+    if changed:
+        console.print("changed since the last freeze: " + ", ".join(changed))
+        console.print("a new protocol needs a new confirmation period (kdtcn evaluate --confirm)")
+
+
+@protocol_cli.command("check")
+def protocol_check() -> None:
+    """Say whether the code still runs the frozen protocol; exit 1 if not."""
+    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
+
+    try:
+        protocol, digest = load_protocol()
+    except ProtocolError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+    drift = differences(protocol, current_protocol())
+    if drift:
+        console.print(f"the code departs from protocol {digest[:12]} in: " + ", ".join(drift))
+        raise typer.Exit(1)
+    console.print(f"the code runs the frozen protocol {protocol['name']} sha256 {digest}")
 
 
 @cli.command("init")

@@ -168,6 +168,8 @@ class EvalConfig:
     # choose KDTCN's variant (KDTCN_VARIANTS) on the search's folds, with 2 seeds
     select_variant: bool = True
     regression: bool = True  # also next_close against the random walk (models.regression_eval)
+    # the models compared with COMPARISONS[kind] by the paired bootstrap (each one present)
+    compared: tuple[str, ...] = ("KDTCN",)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -513,9 +515,12 @@ def run_evaluation(
     config: EvalConfig | None = None,
     progress: Callable[[str], None] | None = None,
     history: PriceHistory | None = None,
+    fixed_tuning: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Run every model of `config` and return a JSON-serialisable result dict. Models that
-    pre-train run only when the price `history` before the news is given."""
+    pre-train run only when the price `history` before the news is given. `fixed_tuning`:
+    {target: {tuned model: models.tune.Tuned}}, the hyper-parameters to use without a search
+    (a frozen protocol's); read only when `config.tune_trials` is 0."""
     cfg = config or EvalConfig()
     inputs = combined_inputs(inputs)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -586,6 +591,8 @@ def run_evaluation(
                 if progress:
                     progress(f"{target} tuned {name}: {tuned[name].n_trials} trials")
             result["tuning"][target] = {k: v.to_dict() for k, v in tuned.items()}
+        elif fixed_tuning is not None:
+            tuned = dict(fixed_tuning.get(target, {}))
         specs = dict(NEURAL_MODELS)
         if cfg.select_variant and "KDTCN" in cfg.models:
             chosen = _select_kdtcn(
@@ -673,14 +680,15 @@ def run_evaluation(
                 }
                 ensembles[name] = (p, calls)
             cis = {}
-            if "KDTCN" in ensembles:
+            for model in cfg.compared:
+                if model not in ensembles:
+                    continue
                 for other in COMPARISONS[rule.kind]:
-                    if other in ensembles:
-                        cis[f"KDTCN - {other}"] = _compare(
-                            y, ensembles["KDTCN"], ensembles[other], cfg
-                        )
-                        for metric, ci in cis[f"KDTCN - {other}"].items():
-                            comparisons[f"{target} {scheme} KDTCN - {other} {metric}"] = ci
+                    if other in ensembles and other != model:
+                        pair = f"{model} - {other}"
+                        cis[pair] = _compare(y, ensembles[model], ensembles[other], cfg)
+                        for metric, ci in cis[pair].items():
+                            comparisons[f"{target} {scheme} {pair} {metric}"] = ci
             result["results"][target][scheme] = {
                 "models": rows,
                 "bootstrap": cis,

@@ -343,6 +343,7 @@ def run_regression(
     *,
     say: Callable[[str], None] = print,
     options: RegressionOptions | None = None,
+    fixed_tuning: Mapping[str, Tuned] | None = None,
 ) -> dict[str, Any]:
     """Every model of the module docstring on next_close; a JSON-safe result dict.
 
@@ -352,7 +353,8 @@ def run_regression(
     per-trading-day rows by name ("kg_events", "events_nokg", "words", "sentences", "vader";
     "news" is not read), each (n_days, dim) beside the price rows. A model whose input is
     missing is skipped. `cfg`: the harness's EvalConfig (days, window, seeds, rolling
-    models, refit_every, train)."""
+    models, refit_every, train). `fixed_tuning`: {tuned model: Tuned}, next_close's
+    hyper-parameters without a search (a frozen protocol's), read when `cfg.tune_trials` is 0."""
     cfg = cfg or EvalConfig()
     opts = options or RegressionOptions()
     prices, inputs = _unpack(data)
@@ -361,7 +363,7 @@ def run_regression(
     if opts.threads:
         torch.set_num_threads(opts.threads)
     try:
-        return _run(prices, inputs, cfg, opts, say)
+        return _run(prices, inputs, cfg, opts, say, fixed_tuning or {})
     finally:
         torch.set_num_threads(threads)
 
@@ -372,6 +374,7 @@ def _run(
     cfg: EvalConfig,
     opts: RegressionOptions,
     say: Callable[[str], None],
+    fixed_tuning: Mapping[str, Tuned],
 ) -> dict[str, Any]:
     started = time.perf_counter()
     dates = pd.DatetimeIndex(prices.index)
@@ -440,6 +443,8 @@ def _run(
         say(f"next_close tuned {name}: {tuned[name].n_trials} trials")
     if tuned:
         result["tuning"] = {NEXT_CLOSE.name: {k: v.to_dict() for k, v in tuned.items()}}
+    elif not cfg.tune_trials:
+        tuned = dict(fixed_tuning)
     fits = 0
     for scheme in opts.schemes:
         plan = scheme_days(scheme, test_days, all_days, train_days, dates, cfg)
@@ -652,12 +657,14 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
                 f"{_f(row['lag']['same_day'])} | {_f(row['lag']['previous_day'])} | "
                 f"{row['n_seeds']} |"
             )
+        # "below 1" as printed (4 decimals): U = 0.99998 prints 1.0000 and is not listed
         beat = [
             n
             for n, r in block["models"].items()
-            if r["metrics"]["theil_u"] is not None and r["metrics"]["theil_u"] < 1
+            if r["metrics"]["theil_u"] is not None and round(r["metrics"]["theil_u"], 4) < 1
         ]
         sig = [n for n in beat if (block["models"][n]["dm"]["p_value"] or 1) < 0.05]
+        below = [n for n in beat if (block["models"][n]["u_interval"].get("high") or 0) < 0]
         worse = [
             n
             for n, r in block["models"].items()
@@ -665,8 +672,10 @@ def render_regression(result: dict[str, Any], *, figure: str | None = "regressio
         ]
         out += [
             "",
-            f"U < 1: {', '.join(beat) if beat else 'none'}; of them with DM p < 0.05 "
-            f"(unadjusted): {', '.join(sig) if sig else 'none'}. Worse than the random walk "
+            f"U < 1 at 4 decimals: {', '.join(beat) if beat else 'none'}; of them with DM "
+            f"p < 0.05 (unadjusted): {', '.join(sig) if sig else 'none'}; with the whole 95% "
+            f"interval of U below 1: {', '.join(below) if below else 'none'}. Worse than the "
+            "random walk "
             f"with DM p < 0.05: {', '.join(worse) if worse else 'none'}.",
         ]
     if figure and "fixed_origin" in result["schemes"]:

@@ -236,6 +236,60 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     out.extend(["## Hyper-parameter search", "", *_tuning(result), *_selection(result)])
+    out.extend(target_sections(result))
+    if result.get("regression"):
+        from models.regression_eval import render_regression
+
+        out.append(render_regression(result["regression"], figure="regression.png"))
+        out.append("")
+    out.append(
+        "Per-seed figures for every metric and subset, the decision cuts and the folds' "
+        "thresholds are in `results.json`."
+    )
+    return "\n".join(out) + "\n"
+
+
+def p_text(ci: dict[str, Any], key: str = "p_value") -> str:
+    """A bootstrap p-value as printed: "< 1/B" (B the valid resamples) when no resample
+    flipped the sign, since B resamples cannot resolve a p below 1/B."""
+    value = ci.get(key)
+    if value is None:
+        return "-"
+    n = ci.get("n_valid") or ci.get("n_resamples")
+    if value == 0 and n:
+        return f"< 1/{n}"
+    return _num(value)
+
+
+def comparison_line(
+    name: str, metrics: dict[str, dict[str, Any]], family: int | None = None
+) -> str:
+    """One paired comparison: per metric the difference, its 95% interval, the block length
+    it was resampled with, p and Holm's p (with p < 1/B, Holm's is below `family`/B)."""
+    parts = []
+    for m, v in metrics.items():
+        holm = v.get("p_holm")
+        n = v.get("n_valid") or v.get("n_resamples")
+        if holm is None:
+            holm_text = "-"
+        elif holm == 0 and n:
+            holm_text = f"< {family or 'm'}/{n}"
+        else:
+            holm_text = _num(holm)
+        b = v["block_length"]
+        parts.append(
+            f"{m.upper()} {_num(v['diff'], True)} [{_num(v['low'], True)}, "
+            f"{_num(v['high'], True)}] (block {b} day{'' if b == 1 else 's'}) p {p_text(v)} "
+            f"(Holm {holm_text})"
+        )
+    return f"- {name}: " + "; ".join(parts)
+
+
+def target_sections(result: dict[str, Any]) -> list[str]:
+    """Per target and scheme: every model's table, the abrupt subsets (fixed origin,
+    direction targets) and the paired comparisons."""
+    subsets = result["protocol"]["subsets"]
+    out: list[str] = []
     for target, schemes in result["results"].items():
         out.append(f"## Target `{target}`")
         out.append("")
@@ -264,27 +318,13 @@ def to_markdown(result: dict[str, Any]) -> str:
             if block["bootstrap"]:
                 first = next(iter(block["bootstrap"].values()))["mcc"]
                 out.append(
-                    f"KDTCN against others (paired moving-block bootstrap, block length "
-                    f"{first['block_length']} days, {first['n_resamples']} resamples; 95% "
-                    "intervals; p two-sided, then Holm-adjusted):"
+                    f"Paired comparisons (moving-block bootstrap, {first['n_resamples']} "
+                    "resamples, each with its own block length; 95% intervals; p two-sided, "
+                    "then Holm-adjusted):"
                 )
                 out.append("")
                 for name, metrics in block["bootstrap"].items():
-                    parts = [
-                        f"{m.upper()} {_num(v['diff'], True)} [{_num(v['low'], True)}, "
-                        f"{_num(v['high'], True)}] p {_num(v['p_value'])} (Holm "
-                        f"{_num(v.get('p_holm'))})"
-                        for m, v in metrics.items()
-                    ]
-                    out.append(f"- {name}: " + "; ".join(parts))
+                    family = result["protocol"].get("holm_family")
+                    out.append(comparison_line(name, metrics, family))
                 out.append("")
-    if result.get("regression"):
-        from models.regression_eval import render_regression
-
-        out.append(render_regression(result["regression"], figure="regression.png"))
-        out.append("")
-    out.append(
-        "Per-seed figures for every metric and subset, the decision cuts and the folds' "
-        "thresholds are in `results.json`."
-    )
-    return "\n".join(out) + "\n"
+    return out

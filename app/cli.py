@@ -18,7 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from app.settings import PROJECT_ROOT, get_settings
+from app.settings import DEFAULT_COST_BPS, PROJECT_ROOT, get_settings
 from evaluation.protocol import TUNE_TRIALS
 
 __all__ = ["main", "cli"]
@@ -361,7 +361,9 @@ def backtest(
     start: Annotated[str, typer.Option(help="First predicted day")] = "2015-01-02",
     end: Annotated[str, typer.Option(help="Last predicted day")] = "2016-06-30",
     target: Annotated[list[str] | None, typer.Option(help="Targets (repeat; default all)")] = None,
-    cost_bps: Annotated[float, typer.Option(help="Basis points per change of position")] = 5.0,
+    cost_bps: Annotated[
+        float, typer.Option(help="Basis points per change of position")
+    ] = DEFAULT_COST_BPS,
     allow_in_sample: Annotated[
         bool, typer.Option(help="Serve the newest version where no out-of-sample one exists")
     ] = False,

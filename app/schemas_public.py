@@ -87,6 +87,14 @@ class PricePrediction(_Out):
     low: float = Field(description="The interval's lower end, a price")
     high: float = Field(description="The interval's upper end, a price")
     interval_rule: str = Field(description="How the interval was made")
+    interval_basis: str = Field(
+        description="What the interval rests on: the version's in-sample residuals, so "
+        "interval_level is nominal"
+    )
+    measured_coverage: float | None = Field(
+        description="Share of closes the version's interval held on the days after its cut "
+        "(its out-of-sample metrics); null before any"
+    )
 
 
 class PredictionBody(_Out):

@@ -9,7 +9,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PROJECT_ROOT", "Settings", "get_settings"]
+__all__ = ["DEFAULT_COST_BPS", "PROJECT_ROOT", "Settings", "get_settings"]
+
+# Basis points a backtest charges per unit change of position unless asked otherwise: the API
+# and the CLI share it, and every backtest answer states the figure it used (`cost_bps`).
+DEFAULT_COST_BPS = 5.0
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

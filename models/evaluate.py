@@ -564,7 +564,7 @@ def run_evaluation(
         result["results"][target] = {}
         tuned: dict[str, Any] = {}
         if cfg.tune_trials:
-            from models.tune import FOLD_DAYS, N_FOLDS, inner_plan, tune
+            from models.tune import FOLD_DAYS, N_FOLDS, inner_plan, study_key, tune
 
             for name in cfg.tune_models:
                 spec = NEURAL_MODELS[name]
@@ -585,7 +585,13 @@ def run_evaluation(
                         train=cfg.train,
                         n_trials=cfg.tune_trials,
                         storage=cfg.tune_storage,
-                        study_name=f"kdtcn-{target}-{name}-{cfg.train_end}",
+                        study_name=f"kdtcn-{target}-{name}-{cfg.train_end}-"
+                        + study_key(
+                            price_rows,
+                            inputs.get(spec.events) if spec.events else None,
+                            close,
+                            np.asarray([cfg.window, cfg.tune_trials]),
+                        ),
                     )
                 tuned[name] = shared[key]
                 if progress:

@@ -79,7 +79,7 @@ from models.train import (
     predict_outputs,
     seed_everything,
 )
-from models.tune import Tuned, inner_plan, search
+from models.tune import Tuned, inner_plan, search, study_key
 
 __all__ = [
     "RegressionOptions",
@@ -438,7 +438,13 @@ def _run(
             train=cfg.train,
             n_trials=cfg.tune_trials,
             storage=cfg.tune_storage,
-            study_name=f"kdtcn-{NEXT_CLOSE.name}-{name}-{cfg.train_end}",
+            study_name=f"kdtcn-{NEXT_CLOSE.name}-{name}-{cfg.train_end}-"
+            + study_key(
+                price_rows,
+                inputs.get(spec.events) if spec.events else None,
+                close,
+                np.asarray([cfg.window, cfg.tune_trials]),
+            ),
         )
         say(f"next_close tuned {name}: {tuned[name].n_trials} trials")
     if tuned:

@@ -16,9 +16,11 @@ several machines can add trials to one study.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -29,7 +31,16 @@ from models.networks import NetParams
 from models.targets import Target
 from models.train import TrainConfig
 
-__all__ = ["Selection", "Tuned", "inner_plan", "search", "select_variant", "tune", "validation_auc"]
+__all__ = [
+    "Selection",
+    "Tuned",
+    "inner_plan",
+    "search",
+    "select_variant",
+    "study_key",
+    "tune",
+    "validation_auc",
+]
 
 
 # The search's folds: the last N_FOLDS blocks of FOLD_DAYS training days.
@@ -62,6 +73,19 @@ class Tuned:
             "seconds": round(self.seconds, 1),
             "folds": self.folds,
         }
+
+
+def study_key(*arrays: np.ndarray | None) -> str:
+    """12 hex digits of a digest of the code of `models/` and the search's inputs (`arrays`):
+    an Optuna study stored by name (PostgreSQL) is resumed only by a run of the same code on
+    the same data, so trials of another code or data never count as this run's."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    for array in arrays:
+        if array is not None:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
 
 
 def inner_plan(

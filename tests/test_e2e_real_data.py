@@ -208,6 +208,17 @@ def test_prediction_errors_name_the_problem(client) -> None:  # type: ignore[no-
     assert "kdtcn train" in untrained.json()["detail"]
     bad = client.get("/v1/predictions/DJIA", params={"target": "tomorrow"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "target"
+    # same_day predicts the close of D itself: a Saturday and a holiday have none, whether
+    # inside the stored bars (2016-06-25) or after the last one (the NYSE calendar: 2016-07-04)
+    for day in ("2016-06-25", "2016-07-04"):
+        for path in ("/v1/predictions/DJIA", "/v1/explanations/DJIA"):
+            closed = client.get(path, params={"date": day, "target": "same_day"})
+            assert closed.status_code == 422, closed.text
+            assert closed.json()["errors"][0]["field"] == "date"
+            assert "not a trading day" in closed.json()["errors"][0]["message"]
+    # a session after the last bar is still a date same_day may be asked (live use)
+    live = client.get("/v1/predictions/DJIA", params={"date": "2016-07-05", "target": "same_day"})
+    assert live.status_code == 200, live.text
 
 
 def test_brexit_explanation_lists_events_and_links_uk_with_eu(client) -> None:  # type: ignore[no-untyped-def]
@@ -572,6 +583,10 @@ def test_next_close_answers_a_price_with_its_interval_and_is_backtested(client) 
     assert interval["level"] == price["interval_level"] == 0.8
     assert interval["low"] < 0 < interval["high"]
     assert price["low"] == pytest.approx(17400.75 * np.exp(r + interval["low"]), rel=1e-6)
+    # the level is nominal (in-sample residuals); the answer carries the measured coverage
+    assert price["interval_basis"].startswith("in-sample residuals")
+    oos = body["model"]["metrics"]["out_of_sample"]
+    assert oos is not None and price["measured_coverage"] == round(oos["interval_coverage"], 4)
 
     params = {"start": "2016-04-01", "end": "2016-07-01", "target": "next_close"}
     bt = client.get("/v1/backtest/DJIA", params=params).json()

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -158,3 +159,17 @@ def test_an_attention_version_loads_with_its_event_slots(tmp_path) -> None:  # t
     x = torch.randn(3, 10, 22)
     assert torch.allclose(served.networks[0](x), net(x), atol=1e-6)
     assert torch.allclose(served.networks[0].attention(x)[1], net.attention(x)[1], atol=1e-6)
+
+
+def test_study_names_change_with_the_inputs_and_not_otherwise() -> None:
+    """A study stored by name is resumed only by a run on the same data and code."""
+    from models.tune import study_key
+
+    prices = np.arange(12, dtype=np.float32).reshape(6, 2)
+    close = np.linspace(100, 110, 6)
+    key = study_key(prices, None, close)
+    assert key == study_key(prices.copy(), None, close.copy())
+    changed = close.copy()
+    changed[-1] += 0.01
+    assert study_key(prices, None, changed) != key
+    assert study_key(prices, np.ones((6, 3)), close) != key

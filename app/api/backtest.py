@@ -15,6 +15,7 @@ from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import BacktestPublic
 from app.services.plots import equity_png
+from app.settings import DEFAULT_COST_BPS
 from models.targets import DEFAULT_TARGET
 
 router = APIRouter(
@@ -65,7 +66,7 @@ def get_backtest(
     start: StartQuery,
     end: EndQuery,
     target: TargetQuery = DEFAULT_TARGET,
-    cost_bps: CostQuery = 0.0,
+    cost_bps: CostQuery = DEFAULT_COST_BPS,
     allow_in_sample: InSampleQuery = False,
 ) -> dict[str, Any]:
     """For each trading day the prediction served then (P(up), the version) and the realised
@@ -82,7 +83,7 @@ def get_backtest_png(
     start: StartQuery,
     end: EndQuery,
     target: TargetQuery = DEFAULT_TARGET,
-    cost_bps: CostQuery = 0.0,
+    cost_bps: CostQuery = DEFAULT_COST_BPS,
     allow_in_sample: InSampleQuery = False,
 ) -> Response:
     """The equity curves of the backtest (PNG)."""

@@ -20,6 +20,7 @@ from app.domain import NotFound
 from app.services.daily import collect_days
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
+from app.settings import DEFAULT_COST_BPS
 from models.backtest import (
     classification_figures,
     regression_figures,
@@ -70,7 +71,7 @@ def run_backtest(
     start: dt.date,
     end: dt.date,
     target: str,
-    cost_bps: float = 0.0,
+    cost_bps: float = DEFAULT_COST_BPS,
     allow_in_sample: bool = False,
 ) -> dict[str, Any]:
     """Per-day point-in-time predictions over [start, end] and their figures."""

@@ -12,11 +12,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import NotEnoughHistory, NotFound
+from app.domain import InvalidInput, NotEnoughHistory, NotFound
 from app.schemas_public import model_version_public
 from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
+from models.calendar import is_trading_day
 from models.inputs import DayEvents, model_event_rows, window_at
 from models.targets import get_target
 
@@ -97,6 +98,8 @@ class Prediction:
             "high": round(float(close[2]), 4),
             "interval_rule": "the predicted log return plus the 10th and 90th percentiles of the "
             "version's residuals on its training days, as prices",
+            "interval_basis": "in-sample residuals: the level is nominal, see measured_coverage",
+            "measured_coverage": _measured_coverage(self.loaded.row.metrics),
         }
 
     def public(self) -> dict[str, Any]:
@@ -148,6 +151,14 @@ class Prediction:
         }
 
 
+def _measured_coverage(metrics: Mapping[str, Any] | None) -> float | None:
+    """How often the version's interval held the close on the days after its cut (its
+    out-of-sample metrics); None before any such day."""
+    oos = (metrics or {}).get("out_of_sample") or {}
+    value = oos.get("interval_coverage")
+    return None if value is None else round(float(value), 4)
+
+
 def _anchor_prices(
     session: Session, symbol: str, date: dt.date, target: str, need: int
 ) -> list[tuple]:
@@ -188,11 +199,31 @@ def resolve_date(session: Session, symbol: str, date: dt.date | None, target: st
             raise NotFound(
                 f"no {symbol} bar on {date}: {target} needs the close of D (last bar {last_bar})"
             )
+        if not rule.bar_of_date_is_input and not _trades_on(session, symbol, date, last_bar):
+            raise InvalidInput(
+                "date",
+                f"{date} ({date:%A}) is not a trading day of {symbol}: {target} predicts the "
+                "close of the asked date itself, and there is none that day",
+            )
         return date
     last_news = (
         None if rule.bar_of_date_is_input else session.scalar(select(func.max(Headline.date)))
     )
     return rule.default_date(last_bar, last_news)
+
+
+def _trades_on(session: Session, symbol: str, date: dt.date, last_bar: dt.date) -> bool:
+    """Whether `symbol` trades on `date`: up to its last stored bar, whether it has a bar
+    that day; after it, whether the exchange calendar holds a session."""
+    if date <= last_bar:
+        return bool(
+            session.scalar(
+                select(func.count())
+                .select_from(Price)
+                .where(Price.symbol == symbol, Price.date == date)
+            )
+        )
+    return is_trading_day(date)
 
 
 def prepare(

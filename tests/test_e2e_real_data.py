@@ -441,6 +441,24 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
     assert all(d["train_until"] <= d["asked"] < d["date"] for d in days)
     assert len({d["version"] for d in days}) == len(body["versions"]) >= 3
     assert all((d["call"] == "up") == (d["p_up"] >= d["decision_cut"]) for d in days)
+    assert body["cost_bps"] == 5
+    # Each day's outcome from the raw Kaggle table, not from the backtest's own fields...
+    import pandas as pd
+
+    raw = pd.read_csv(PROJECT_ROOT / "data" / "djia_reddit" / "DJIA_table.csv.gz")
+    adj = raw.set_index("Date")["Adj Close"].sort_index()
+    realised = adj.pct_change()
+    for d in days:
+        assert d["return"] == pytest.approx(realised[d["date"]], rel=1e-9, abs=1e-12)
+        assert d["up"] == (adj[d["date"]] >= adj.shift(1)[d["date"]])
+    # ...and each day's prediction is the answer the API serves for its asked date.
+    for d in days[:: len(days) // 4]:
+        served = client.get("/v1/predictions/DJIA", params={"date": d["asked"]}).json()
+        assert served["p_up"] == pytest.approx(d["p_up"], abs=1e-6)
+        assert served["model"]["version"] == d["version"]
+    no_cost = {k: v for k, v in params.items() if k != "cost_bps"}
+    default = client.get("/v1/backtest/DJIA", params=no_cost).json()
+    assert default["cost_bps"] == 5  # the API's default is the CLI's, and the answer says it
     hits = np.mean([(d["call"] == "up") == d["up"] for d in days])
     assert body["classification"]["model"]["hit_rate"] == pytest.approx(hits)
     share_up = np.mean([d["up"] for d in days])

@@ -111,11 +111,31 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
         assert np.array_equal(w.x[k][-1, len(PRICE_FEATURES) :], events[anchor + 1])
 
 
-def test_normaliser_uses_only_the_rows_it_is_fitted_on() -> None:
-    rows = np.arange(20, dtype=np.float32).reshape(10, 2)
-    norm = Normaliser.fit(rows[:5])
-    np.testing.assert_allclose(norm.mean, rows[:5].mean(axis=0))
-    assert Normaliser.from_dict(norm.to_dict()).transform(rows).shape == (10, 2)
+def test_a_folds_normalisers_read_only_its_fitting_rows() -> None:
+    """normalised_windows fits price and event statistics on the rows of the fold's mask:
+    rows outside it (the test block) can be anything, even NaN, without changing them."""
+    from models.evaluate import NEURAL_MODELS, normalised_windows
+
+    rng = np.random.default_rng(3)
+    prices = rng.normal(size=(60, 4)).astype(np.float32)
+    events = rng.normal(size=(60, 3)).astype(np.float32)
+    labels = (rng.random(60) > 0.5).astype(np.int64)
+    mask = np.zeros(60, bool)
+    mask[1:40] = True
+    spec = NEURAL_MODELS["KDTCN"]
+    pn, en, _ = normalised_windows(spec, prices, events, labels, mask, window=5, target="next_day")
+    assert pn is not None and en is not None
+    np.testing.assert_allclose(pn.mean, prices[1:40].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(en.std, events[1:40].std(axis=0), rtol=1e-6)
+    prices[40:], events[40:], prices[0] = np.nan, 1e6, 1e6
+    pn2, en2, _ = normalised_windows(
+        spec, prices, events, labels, mask, window=5, target="next_day"
+    )
+    assert pn2 is not None and en2 is not None
+    assert np.array_equal(pn.mean, pn2.mean) and np.array_equal(pn.std, pn2.std)
+    assert np.array_equal(en.mean, en2.mean) and np.array_equal(en.std, en2.std)
+    restored = Normaliser.from_dict(pn.to_dict())
+    assert np.array_equal(restored.mean, pn.mean) and np.array_equal(restored.std, pn.std)
 
 
 def _data(r: np.ndarray) -> BaselineData:

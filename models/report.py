@@ -205,9 +205,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         "(the open-to-previous-close gap is left out: the ^DJI open is mostly the previous "
         "close, a recording artefact whose spread changes in 2015-2016).",
         "- Text channels beside the events: `KDTCN+VADER` adds the day's rank-weighted VADER "
-        "sentiment (chosen over LSA words and MiniLM sentences by validation AUC on folds "
-        "inside the training period; see the README), `ST-TCN`, `VADER-TCN` and `WB-TCN` "
-        "read one text channel with prices and no events.",
+        "sentiment (VADER was picked over LSA words and MiniLM sentences in runs that no "
+        "committed code repeats, so that choice carries no validation figure here), "
+        "`ST-TCN`, `VADER-TCN` and `WB-TCN` read one text channel with prices and no events.",
         "- `KDTCN (attention)`: KDTCN reading each day's 32 most popular events and pooling "
         "them itself, by attention whose scores add a learned function of each event vector "
         "to its 1/rank prior (KDTCN's search settings; it starts as the 1/rank mean). "

@@ -96,6 +96,9 @@ def served_params(
         config,
         {
             "source": f"Optuna search for {tuned_from} ({entry['source']})",
+            # every search so far ran on the demo's DJIA; a version of another symbol (GSPC)
+            # uses those settings without a search of its own, and says so
+            "searched_on": entry.get("symbol", "DJIA"),
             "tuned_until": entry["tuned_until"],
             **{k: v for k, v in entry.items() if "validation_" in k or k == "metric"},
             "net": entry["net"],

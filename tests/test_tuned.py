@@ -85,7 +85,7 @@ def test_served_versions_use_the_search_only_when_it_precedes_their_cut(tmp_path
     net, train, why = served_params("KDTCN", "big_move", dt.date(2015, 3, 31), base, path=path)
     assert net == NetParams(hidden=32, levels=2, dropout=0.3, event_proj=8)
     assert train == dataclasses.replace(base, lr=2e-3, weight_decay=1e-5)
-    assert why["tuned_until"] == "2014-12-31"
+    assert why["tuned_until"] == "2014-12-31" and why["searched_on"] == "DJIA"
     # A cut before the search's last day: its choice read later days, so the defaults.
     net, train, why = served_params("KDTCN", "big_move", dt.date(2013, 6, 28), base, path=path)
     assert (net, train) == (NetParams(), base)

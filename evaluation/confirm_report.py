@@ -79,6 +79,10 @@ def confirmation_markdown(run: dict[str, Any]) -> str:
         "years). Events and text do not exist after the demo's news ends (2016-07-01), so "
         "KDTCN and its ablations are not part of this confirmation.",
         "",
+        "A model that reads prices only sees the same windows and labels for `next_day` and "
+        "`same_day` (both are the move of the day after the window's last bar), so its rows "
+        "and comparisons are the same fits under both names.",
+        "",
         "Written once for this hash and not to be re-run into this file: a protocol that "
         "changes gets a new hash and a new confirmation period.",
         "",

@@ -456,9 +456,6 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
         served = client.get("/v1/predictions/DJIA", params={"date": d["asked"]}).json()
         assert served["p_up"] == pytest.approx(d["p_up"], abs=1e-6)
         assert served["model"]["version"] == d["version"]
-    no_cost = {k: v for k, v in params.items() if k != "cost_bps"}
-    default = client.get("/v1/backtest/DJIA", params=no_cost).json()
-    assert default["cost_bps"] == 5  # the API's default is the CLI's, and the answer says it
     hits = np.mean([(d["call"] == "up") == d["up"] for d in days])
     assert body["classification"]["model"]["hit_rate"] == pytest.approx(hits)
     share_up = np.mean([d["up"] for d in days])
@@ -482,6 +479,9 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     # The chart reused the cached backtest of the same range.
     assert 'kdtcn_answer_cache_hits_total{kind="backtest"} 1.0' in client.get("/metrics").text
+    no_cost = {k: v for k, v in params.items() if k != "cost_bps"}
+    default = client.get("/v1/backtest/DJIA", params=no_cost).json()
+    assert default["cost_bps"] == 5  # the API's default is the CLI's (the same cached backtest)
     same = client.get("/v1/backtest/DJIA", params={**params, "target": "same_day"}).json()
     assert same["strategy"] is None and "not traded" in same["note"]
     bad = client.get("/v1/backtest/DJIA", params={**params, "end": "2016-03-01"})

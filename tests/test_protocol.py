@@ -106,3 +106,23 @@ def test_a_small_confirmation_runs_end_to_end_and_names_its_hash() -> None:
     text = confirmation_markdown(run)
     assert digest in text and "**not** the protocol's frozen plan" in text
     assert "TCN - GARCH(1,1)" in text
+
+
+def test_a_protocol_is_confirmed_once() -> None:
+    """The committed confirmation names the frozen hash, and the command refuses to write
+    over it (--again into another folder is how a rerun is compared)."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    _, digest = load_protocol()
+    committed = json.loads(
+        (PROTOCOL_PATH.parents[1] / "docs" / "confirmation" / "confirmation.json").read_text()
+    )
+    assert committed["protocol_sha256"] == digest and committed["plan_is_frozen"]
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", "--confirm", "--out", str(PROTOCOL_PATH.parents[1] / "docs" / "confirmation")],
+    )
+    assert result.exit_code != 0
+    assert "already confirms" in result.output

@@ -23,10 +23,14 @@ def embeddings_dir(artifacts: Path) -> Path:
 
 
 def stored_event_triples(*, session: Session, until: dt.date | None) -> list[tuple[str, str, str]]:
-    """Event triples of every stored event whose headline is dated up to `until`."""
+    """Event triples of every stored event whose headline is dated up to `until`, in the
+    order of their headlines (date, rank, id: ids follow the import) and of the events within
+    each: not in storage order, which parallel extraction makes differ from build to build
+    (and the order of the triples decides TransE's batches)."""
     stmt = select(Event).join(Headline).options(selectinload(Event.entities))
     if until is not None:
         stmt = stmt.where(Headline.date <= until)
+    stmt = stmt.order_by(Headline.date, Headline.rank, Headline.id, Event.position)
     return event_triples(to_kg_event(row) for row in session.scalars(stmt))
 
 

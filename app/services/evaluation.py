@@ -10,6 +10,7 @@ text; nothing of them is fitted here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import multiprocessing as mp
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from models.evaluate import EvalConfig, PriceHistory, run_evaluation
 from models.features import price_features
 from models.inputs import DEFAULT_RANK, assign_days, event_rows, event_set_rows
 
-__all__ = ["evaluation_inputs", "evaluate_dataset"]
+__all__ = ["evaluation_inputs", "evaluate_dataset", "input_digests"]
 
 
 SENTENCE_MAX_RANK = 10  # MiniLM encodes the 10 most popular headlines of a day (77% of
@@ -185,4 +186,17 @@ def evaluate_dataset(
     result["protocol"]["inputs"] = {
         k: int(v.shape[1]) if v.ndim == 2 else 1 for k, v in inputs.items()
     }
+    # Where two runs depart, stage by stage: the digest of every input the models read
+    result["protocol"]["input_digests"] = input_digests(prices, inputs)
     return result
+
+
+def input_digests(prices: Any, inputs: dict[str, np.ndarray]) -> dict[str, str]:
+    """sha256 (16 hex digits) of the price frame and of each input array, as read."""
+
+    def digest(array: np.ndarray) -> str:
+        return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+    out = {"prices": digest(prices.to_numpy(np.float64))}
+    out.update({name: digest(rows) for name, rows in sorted(inputs.items())})
+    return out

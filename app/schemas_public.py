@@ -45,8 +45,18 @@ class ModelVersionPublic(_Out):
     created_at: str | None
 
 
+class Knowledge(_Out):
+    name: str = Field(description="The knowledge graph the event channel reads")
+    as_of: str = Field(description="The snapshot's age")
+    note: str
+    left_out: str = Field(description="What the graph leaves out, and why")
+
+
 class ModelList(_Out):
     symbols: list[str] = Field(description="The symbols with at least one version (served)")
+    knowledge: Knowledge = Field(
+        description="The knowledge graph behind every version's event embeddings and its age"
+    )
     models: list[ModelVersionPublic]
 
 
@@ -132,6 +142,15 @@ class PredictionBody(_Out):
         description="True only when allow_in_sample=true served a version fitted on the "
         "day being predicted; otherwise the model's training labels all precede that day"
     )
+    tradable: bool = Field(
+        description="Whether every input was published before the close a trade on this "
+        "answer would use (D's close): false for same_day, and for news timed by date only"
+    )
+    news_timing: Literal["timestamps", "dates only", "no news"] = Field(
+        description="How the news read is timed: publication instants, or dates only (an "
+        "item dated D may have been posted after D's close)"
+    )
+    timing_note: str = Field(description="What the answer read, in words")
     model: ModelVersionPublic
     data: DataWindow = Field(description="The exact bar and headline dates the input used")
     coverage: Coverage
@@ -367,6 +386,12 @@ class BacktestPublic(_Out):
     start: dt.date
     end: dt.date
     cost_bps: float
+    tradable: bool = Field(
+        description="Whether each day's answer read only inputs published before the close "
+        "it trades at (the asked date's); see timing_note"
+    )
+    news_timing: Literal["timestamps", "dates only", "no news"]
+    timing_note: str
     n_days: int
     in_sample_days: int
     versions: list[BacktestVersion]

@@ -19,7 +19,7 @@ __all__ = ["EventPipeline", "PIPELINE_VERSION"]
 log = logging.getLogger(__name__)
 
 # Bump when extraction or linking rules change: stored headlines are then re-processed.
-PIPELINE_VERSION = "ev4"
+PIPELINE_VERSION = "ev5"  # ev5: the graph leaves out Wikimedia's own pages (kg.graph)
 
 
 class EventPipeline:

@@ -194,7 +194,9 @@ def to_markdown(result: dict[str, Any]) -> str:
         "- Normalisation, embeddings (TransE on WD40k + training-period event triples; event "
         "triples alone for EB-TCN), the LSA word input and big_move's threshold q are fitted "
         "on training days only.",
-        "- `next_day`: the move of t+1 from prices and headlines up to t (tradable). "
+        "- `next_day`: the move of t+1 from prices and headlines dated up to t (tradable "
+        "only with timestamped news: the demo's headlines carry dates only, and items dated t "
+        "include posts after t's close). "
         "`same_day`: the move of t from prices up to t-1 and headlines up to t (the paper's "
         "setting). `big_move`: whether |log return| of t+1 exceeds q, the 80th percentile of "
         "|log return| over the fold's training days, from data up to t.",

@@ -44,6 +44,7 @@ __all__ = [
     "Target",
     "TARGETS",
     "CLASSIFICATION_TARGETS",
+    "NewsTiming",
     "TargetName",
     "DEFAULT_TARGET",
     "get_target",
@@ -52,6 +53,10 @@ __all__ = [
 
 TargetName = Literal["next_day", "same_day", "big_move", "next_close"]
 LabelKind = Literal["direction", "big_move", "regression"]
+# How the news an answer read is timed: each item's publication instant ("timestamps"), or
+# only its date ("dates only": an item dated D may have been posted after D's close, and
+# its rank may count votes cast later); "no news" for an answer that read none.
+NewsTiming = Literal["timestamps", "dates only", "no news"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,27 @@ class Target:
         """Whether the answer is known before the predicted day opens (so it can be traded):
         true when the window ends on the asked date's close and reads no later news."""
         return self.bar_of_date_is_input
+
+    def tradable_with(self, news: NewsTiming) -> bool:
+        """Whether every input of an answer was published before the close the trade would
+        use (D's close): the target's window ends there, and the news read is timed so
+        that nothing after that close can be among it."""
+        return self.tradable and news in ("timestamps", "no news")
+
+    def timing_note(self, news: NewsTiming) -> str:
+        """What an answer read, in words, for its `news_timing`."""
+        if not self.tradable:
+            return (
+                f"{self.name} reads the news of the day it predicts: it is the paper's "
+                "setting, not a trade one could place before that day"
+            )
+        if news == "dates only":
+            return (
+                "news dated up to D, by date only: items dated D may have been posted after "
+                "D's close (and ranks count later votes), so this answer is not strictly "
+                "tradable at D's close"
+            )
+        return "bars and news published before D's close only: tradable at D's close"
 
     def asked_date(self, day_before: dt.date, day: dt.date) -> dt.date:
         """The date D whose answer predicts trading day `day` (`day_before` is the trading

@@ -3,7 +3,8 @@
     python scripts/build_common_words.py
 
 Used to lower-case Title Case headlines before parsing (kg.truecase). Counted over the
-sentence-case headlines of data/djia_reddit/RedditNews.csv.gz (not Title Case, not
+sentence-case headlines of data/djia_reddit/RedditNews.csv.gz dated up to the end of the
+demo's training period, 2014-12-31 (not Title Case, not
 counting each headline's first word or a word after ":" or "."), leaving out the headlines
 of both gold sets: a word is common when it is seen at least twice in lower case and at
 least as often in lower case as capitalised. Only word case is counted, no annotation.
@@ -25,6 +26,8 @@ from kg.text import clean_headline, content_hash  # noqa: E402
 from kg.truecase import WORD, is_title_case  # noqa: E402
 
 OUT = ROOT / "kg/common_words.txt.gz"
+# Counted on training-period text only, so no statistic of the pipeline reads the test days.
+TRAINING_END = "2014-12-31"
 
 
 def main() -> None:
@@ -39,6 +42,8 @@ def main() -> None:
     with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             text = clean_headline(row["News"])
+            if row["Date"] > TRAINING_END:  # training-period text only
+                continue
             if not text or is_title_case(text) or content_hash(text) in skip:
                 continue
             previous_end = None

@@ -155,6 +155,12 @@ def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # typ
     assert p["coverage"]["last_day"]["events"] > 0 and p["coverage"]["linked_events"] > 0
     nxt = client.get("/v1/predictions/DJIA", params={"date": BREXIT}).json()
     assert nxt["target"] == "next_day" and nxt["data"]["prices_to"] == BREXIT
+    # Every answer says what it read: the demo's headlines carry dates only, so even
+    # next_day (whose window ends at D's close) is not strictly tradable, and same_day never
+    for answer in (p, nxt):
+        assert answer["news_timing"] == "dates only" and answer["tradable"] is False
+    assert "posted after D's close" in nxt["timing_note"]
+    assert "paper's setting" in p["timing_note"]
     latest = client.get("/v1/predictions/DJIA").json()
     assert latest["date"] == "2016-07-01"
 
@@ -442,6 +448,8 @@ def test_backtest_figures_agree_with_a_recount_of_its_days(client) -> None:  # t
     assert len({d["version"] for d in days}) == len(body["versions"]) >= 3
     assert all((d["call"] == "up") == (d["p_up"] >= d["decision_cut"]) for d in days)
     assert body["cost_bps"] == 5
+    assert body["news_timing"] == "dates only" and body["tradable"] is False
+    assert "asked date's close" in body["timing_note"]
     # Each day's outcome from the raw Kaggle table, not from the backtest's own fields...
     import pandas as pd
 
@@ -849,6 +857,7 @@ def test_gspc_is_served_with_the_same_news_and_embedding(client) -> None:  # typ
     assert abs(gspc["p_up"] - djia["p_up"]) > 1e-4, (gspc["p_up"], djia["p_up"])
     models = client.get("/v1/models").json()
     assert models["symbols"] == ["DJIA", "GSPC"]
+    assert models["knowledge"]["as_of"] == "about 2018"  # later than the news: said
     embeddings = {
         (m["symbol"], m["embedding_version"]) for m in models["models"] if m["name"] == "KDTCN"
     }

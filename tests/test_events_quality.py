@@ -154,8 +154,13 @@ def test_ambiguous_mention_sees_the_entities_after_it(pipeline) -> None:  # type
 
 def test_wikimedia_pages_and_names_are_not_linkable(pipeline) -> None:  # type: ignore[no-untyped-def]
     linker, kg = pipeline.linker, pipeline.graph
+    # Wikimedia categories are not in the graph at all (kg.graph leaves them out)...
     pages = [h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t == "Q4167836"]
-    assert pages and not any(linker.is_named(q) for q in pages)
+    assert pages == [] and kg.dropped["wikimedia_entities"] > 4000
+    assert "Q1281" not in kg and not linker.link_text("Category:Contents")
+    # ...and names (male given names) stay unlinkable by their type
+    names = [h for h, t, r in kg.graph.edges(keys=True) if r == "P31" and t == "Q12308941"]
+    assert names and not any(linker.is_named(q) for q in names)
     assert linker.is_named("Q145") and linker.is_named("Q192")  # United Kingdom, David Cameron
 
 
@@ -174,10 +179,15 @@ def test_wikimedia_pages_and_names_are_not_linkable(pipeline) -> None:  # type: 
             ("veto", "set up", "tribunal"),
         ),
         # the shifted "verb" only modifies the object
-        (
+        pytest.param(
             "Tunisia children's magazine prints petrol bomb guide",
             ("magazine", "print", "guide"),
             ("print", "petrol", "guide"),
+            # "prints" is read as a verb only in headlines after 2014: tag shares counted on
+            # training-period text alone (kg.tag_shares) no longer know it, and this repair
+            # is lost with them (the tuned gold set's F1 0.773 -> 0.768, the blind set's
+            # stays 0.700)
+            marks=pytest.mark.xfail(strict=True, reason="needs test-period tag counts"),
         ),
         # a plural noun that is no verb, or a verb that is no noun: the parse stands
         (

@@ -209,3 +209,18 @@ def test_paths_do_not_depend_on_the_hash_seed(tmp_path) -> None:  # type: ignore
     paths = json.loads(outputs[0])
     assert sum(1 for p in paths if p and len(p) >= 2) >= 10  # ties are possible on these
     assert outputs[0] == outputs[1]
+
+
+def test_the_graph_leaves_out_wikimedias_own_pages(kg) -> None:  # type: ignore[no-untyped-def]
+    """Categories, list articles, templates and project pages are not in the graph, so no
+    event links to one and no explanation path runs through one; real entities stay."""
+    from kg.graph import is_wikimedia_internal
+
+    assert kg.dropped["wikimedia_entities"] > 4000 and kg.dropped["facts"] > 10000
+    assert "Q1281" not in kg and kg.label("Q1281") is None  # "Category:Contents"
+    for qid in kg.graph.nodes:
+        assert not is_wikimedia_internal(kg.label(qid), kg.description(qid)), qid
+    assert "Q145" in kg and "Q458" in kg  # the United Kingdom, the European Union
+    assert is_wikimedia_internal("Wikipedia:List of 1000 articles", None)
+    assert is_wikimedia_internal("Some page", "Wikimedia list article")
+    assert not is_wikimedia_internal("Wikimedia Foundation", "American non-profit organization")

@@ -8,6 +8,7 @@ from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
 from app.schemas_public import ModelList, model_version_public
 from app.services.model_versions import list_versions
+from kg.graph import SNAPSHOT
 
 router = APIRouter(prefix="/v1", tags=["models"], responses=READ_ERRORS)
 
@@ -19,5 +20,10 @@ def get_models(session: SessionDep) -> dict:
     rows = list_versions(session=session)
     return {
         "symbols": sorted({row.symbol for row in rows}),
+        "knowledge": {
+            **SNAPSHOT,
+            "left_out": "Wikimedia's own pages (categories, list articles, templates, "
+            "portals, project pages): facts about Wikipedia, not the world",
+        },
         "models": [model_version_public(row) for row in rows],
     }

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import NotFound
 from app.services.daily import collect_days
+from app.services.predictions import NEWS_TIMING
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
 from app.settings import DEFAULT_COST_BPS
@@ -29,7 +30,7 @@ from models.backtest import (
 )
 from models.inputs import model_event_rows, window_at
 from models.metrics import json_safe
-from models.targets import get_target
+from models.targets import NewsTiming, get_target
 
 __all__ = ["run_backtest"]
 
@@ -168,6 +169,9 @@ def run_backtest(
                 "long_flat_return": float(net["long_flat"][i]),
             }
         )
+    timing: NewsTiming = (
+        NEWS_TIMING if any(loaded[v].embedder is not None for v in by_version) else "no news"
+    )
     traded = rule.tradable and directional
     if not rule.tradable:
         note = (
@@ -185,6 +189,10 @@ def run_backtest(
             "start": dates[predicted[0]].isoformat(),
             "end": dates[predicted[-1]].isoformat(),
             "cost_bps": cost_bps,
+            "tradable": rule.tradable_with(timing),
+            "news_timing": timing,
+            "timing_note": rule.timing_note(timing)
+            + (" (trades at the asked date's close)" if traded else ""),
             "n_days": len(predicted),
             "in_sample_days": sum(r["in_sample"] for r in day_rows),
             "versions": [

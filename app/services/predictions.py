@@ -19,9 +19,14 @@ from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
 from models.calendar import is_trading_day
 from models.inputs import DayEvents, model_event_rows, window_at
-from models.targets import get_target
+from models.targets import NewsTiming, get_target
 
-__all__ = ["ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
+__all__ = ["NEWS_TIMING", "ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
+
+
+# Stored headlines carry a date, not a publication time (the demo's Reddit items dated D
+# include posts made after D's close): every answer that reads them says so.
+NEWS_TIMING: NewsTiming = "dates only"
 
 
 @dataclass
@@ -55,6 +60,11 @@ class Prediction:
     def unit(self) -> str:
         """The unit of `reported` values (and of explanation effects)."""
         return "price" if get_target(self.target).is_regression else "probability"
+
+    @property
+    def news_timing(self) -> NewsTiming:
+        """How the news this answer read is timed (models.targets.NewsTiming)."""
+        return NEWS_TIMING if self.loaded.embedder is not None else "no news"
 
     @property
     def in_sample(self) -> bool:
@@ -125,6 +135,9 @@ class Prediction:
             "decision_cut": round(model.decision_cut, 6),
             "label_threshold": model.label_threshold,
             "in_sample": self.in_sample,
+            "tradable": rule.tradable_with(self.news_timing),
+            "news_timing": self.news_timing,
+            "timing_note": rule.timing_note(self.news_timing),
             "model": model_version_public(row),
             "data": {
                 "prices_from": self.price_dates[0].isoformat(),

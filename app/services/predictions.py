@@ -226,9 +226,10 @@ def resolve_date(session: Session, symbol: str, date: dt.date | None, target: st
 
 
 def _trades_on(session: Session, symbol: str, date: dt.date, last_bar: dt.date) -> bool:
-    """Whether `symbol` trades on `date`: up to its last stored bar, whether it has a bar
-    that day; after it, whether the exchange calendar holds a session."""
-    if date <= last_bar:
+    """Whether `symbol` trades on `date`: within its stored bars, whether it has a bar that
+    day; before the first or after the last, whether the exchange calendar holds a session."""
+    first_bar = session.scalar(select(func.min(Price.date)).where(Price.symbol == symbol))
+    if first_bar is not None and first_bar <= date <= last_bar:
         return bool(
             session.scalar(
                 select(func.count())

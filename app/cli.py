@@ -453,7 +453,8 @@ def evaluate(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Folder for the report (default: docs; with --confirm, docs/confirmation)"
+            help="Folder for the report (default: docs; with --confirm, the project's "
+            "docs/confirmation)"
         ),
     ] = None,
     quick: Annotated[bool, typer.Option(help="1 seed, fixed origin, 4 models")] = False,
@@ -495,7 +496,7 @@ def evaluate(
     On PostgreSQL the Optuna studies live in the service's database (several machines can
     add trials to one study); otherwise in memory."""
     if confirm:
-        _confirm(out or Path("docs/confirmation"), confirm_symbols, again)
+        _confirm(out or PROJECT_ROOT / "docs" / "confirmation", confirm_symbols, again)
         return
     import json
 

@@ -142,7 +142,9 @@ class Target:
     def tradable_with(self, news: NewsTiming) -> bool:
         """Whether every input of an answer was published before the close the trade would
         use (D's close): the target's window ends there, and the news read is timed so
-        that nothing after that close can be among it."""
+        that nothing after that close can be among it. "timestamps" promises that the
+        caller read only items published before that close; no stored news has a time yet
+        (every answer today reads "dates only")."""
         return self.tradable and news in ("timestamps", "no news")
 
     def timing_note(self, news: NewsTiming) -> str:

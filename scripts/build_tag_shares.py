@@ -5,39 +5,19 @@ the tagger or the corpus changes: `.venv/bin/python scripts/build_tag_shares.py`
 
 from __future__ import annotations
 
-import csv
 import gzip
-import json
-import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from corpus import ROOT, TRAINING_END, training_headlines
 
-from kg.extract import MODEL_NAME  # noqa: E402
-from kg.tag_shares import NOUN_TAGS, TAG_SHARES_FILE  # noqa: E402
-from kg.text import clean_headline, content_hash  # noqa: E402
-
-# Counted on training-period text only, so no statistic of the pipeline reads the test days.
-TRAINING_END = "2014-12-31"
+from kg.extract import MODEL_NAME
+from kg.tag_shares import NOUN_TAGS, TAG_SHARES_FILE
 
 
 def main() -> None:
     import spacy
 
-    skip = set()
-    for name in ("events_gold.jsonl", "events_blind.jsonl"):
-        for line in (ROOT / "tests/gold" / name).read_text("utf-8").splitlines():
-            if line:
-                skip.add(content_hash(json.loads(line)["text"]))
-    texts = set()
-    path = ROOT / "data/djia_reddit/RedditNews.csv.gz"
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            text = clean_headline(row["News"])
-            if row["Date"] <= TRAINING_END and text and content_hash(text) not in skip:
-                texts.add(text)
+    texts = set(training_headlines())
     nlp = spacy.load(MODEL_NAME, exclude=["ner", "parser", "lemmatizer"])
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for doc in nlp.pipe(sorted(texts), batch_size=512):

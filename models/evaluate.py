@@ -564,7 +564,7 @@ def run_evaluation(
         result["results"][target] = {}
         tuned: dict[str, Any] = {}
         if cfg.tune_trials:
-            from models.tune import FOLD_DAYS, N_FOLDS, inner_plan, study_key, tune
+            from models.tune import FOLD_DAYS, N_FOLDS, inner_plan, study_name, tune
 
             for name in cfg.tune_models:
                 spec = NEURAL_MODELS[name]
@@ -585,12 +585,13 @@ def run_evaluation(
                         train=cfg.train,
                         n_trials=cfg.tune_trials,
                         storage=cfg.tune_storage,
-                        study_name=f"kdtcn-{target}-{name}-{cfg.train_end}-"
-                        + study_key(
+                        study_name=study_name(
+                            target,
+                            name,
+                            cfg,
                             price_rows,
                             inputs.get(spec.events) if spec.events else None,
                             close,
-                            np.asarray([cfg.window, cfg.tune_trials]),
                         ),
                     )
                 tuned[name] = shared[key]

@@ -79,7 +79,7 @@ from models.train import (
     predict_outputs,
     seed_everything,
 )
-from models.tune import Tuned, inner_plan, search, study_key
+from models.tune import Tuned, inner_plan, search, study_name
 
 __all__ = [
     "RegressionOptions",
@@ -438,12 +438,13 @@ def _run(
             train=cfg.train,
             n_trials=cfg.tune_trials,
             storage=cfg.tune_storage,
-            study_name=f"kdtcn-{NEXT_CLOSE.name}-{name}-{cfg.train_end}-"
-            + study_key(
+            study_name=study_name(
+                NEXT_CLOSE.name,
+                name,
+                cfg,
                 price_rows,
                 inputs.get(spec.events) if spec.events else None,
                 close,
-                np.asarray([cfg.window, cfg.tune_trials]),
             ),
         )
         say(f"next_close tuned {name}: {tuned[name].n_trials} trials")

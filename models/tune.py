@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from models.evaluate import Fold, NeuralSpec, fit_fold, make_folds, predict_days
+from models.evaluate import EvalConfig, Fold, NeuralSpec, fit_fold, make_folds, predict_days
 from models.metrics import fast_auc
 from models.networks import NetParams
 from models.targets import Target
@@ -38,6 +38,7 @@ __all__ = [
     "search",
     "select_variant",
     "study_key",
+    "study_name",
     "tune",
     "validation_auc",
 ]
@@ -86,6 +87,13 @@ def study_key(*arrays: np.ndarray | None) -> str:
         if array is not None:
             digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:12]
+
+
+def study_name(target: str, model: str, cfg: EvalConfig, *inputs: np.ndarray | None) -> str:
+    """The Optuna study name of a search: target, model, the last training day, and
+    `study_key` of the code, the search's inputs and the settings it depends on."""
+    settings = np.asarray([cfg.window, cfg.tune_trials])
+    return f"kdtcn-{target}-{model}-{cfg.train_end}-{study_key(*inputs, settings)}"
 
 
 def inner_plan(

@@ -223,7 +223,7 @@ def test_next_close_search_starts_from_the_defaults_and_reads_no_test_day() -> N
     close = prices["adj_close"].to_numpy(float)
     train = np.arange(11, 500)
 
-    def run(price_rows: np.ndarray, closes: np.ndarray):  # type: ignore[no-untyped-def]
+    def run(price_rows: np.ndarray, closes: np.ndarray, n_trials: int = 3):  # type: ignore[no-untyped-def]
         return tune_next_close(
             NEURAL_MODELS["TCN"],
             price_rows,
@@ -232,7 +232,7 @@ def test_next_close_search_starts_from_the_defaults_and_reads_no_test_day() -> N
             train,
             window=10,
             train=TrainConfig(epochs=2, patience=1),
-            n_trials=3,
+            n_trials=n_trials,
             fold_days=60,
         )
 
@@ -240,17 +240,7 @@ def test_next_close_search_starts_from_the_defaults_and_reads_no_test_day() -> N
     assert result.metric == "theil_u" and result.n_trials == 3
     # the first trial is the hand-set configuration: a one-trial search returns it, scored
     # as the default of the longer search
-    first = tune_next_close(
-        NEURAL_MODELS["TCN"],
-        rows,
-        None,
-        close,
-        train,
-        window=10,
-        train=TrainConfig(epochs=2, patience=1),
-        n_trials=1,
-        fold_days=60,
-    )
+    first = run(rows, close, n_trials=1)
     assert first.net == NetParams() and first.best == first.default == result.default
     assert 0.5 < result.default < 2.0  # a Theil U, not a loss on standardised returns
     assert all(f["first_validation_day"] + f["validation_days"] <= 500 for f in result.folds)

@@ -23,6 +23,14 @@ DATA_DIR = PROJECT_ROOT / "data"
 _counter = itertools.count()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-pins",
+        action="store_true",
+        help="rewrite tests/pins/*.json from this run's answers (then read the diff)",
+    )
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     server = started_server()

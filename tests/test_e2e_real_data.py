@@ -132,6 +132,69 @@ def test_events_of_the_referendum_day_link_uk_and_eu(client) -> None:  # type: i
     assert processed and all(processed)
 
 
+PINS = PROJECT_ROOT / "tests" / "pins" / "e2e_answers.json"
+PINNED_ASKS = [
+    ("DJIA", target, day)
+    for target in ("next_day", "same_day", "big_move", "next_close")
+    for day in ("2016-04-15", "2016-05-20", BREXIT)
+] + [("GSPC", "same_day", BREXIT)]
+VOLATILE = {"cached", "created_at", "version", "embedding_version"}
+
+
+def _pinnable(answer: Any) -> Any:
+    """An answer without what differs between two builds of the same code and data (times,
+    version ids, the cache flag)."""
+    if isinstance(answer, dict):
+        return {k: _pinnable(v) for k, v in answer.items() if k not in VOLATILE}
+    if isinstance(answer, list):
+        return [_pinnable(v) for v in answer]
+    return answer
+
+
+def _leaves(tree: Any, path: str = "") -> dict[str, Any]:
+    """Every scalar of a JSON tree by its path."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _leaves(sub, f"{path}/{key}").items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _leaves(sub, f"{path}[{i}]").items()}
+    return {path: tree}
+
+
+def test_served_answers_for_fixed_dates_match_the_pinned_ones(client, request) -> None:  # type: ignore[no-untyped-def]
+    """Refactoring must not change an answer: predictions, a headline attribution and a
+    backtest for fixed dates equal those pinned in tests/pins/e2e_answers.json (floats to
+    1e-6 relative: the same code on another CPU may differ in the last bits). After a change
+    meant to alter answers, rerun with --update-pins and commit the diff with its reason."""
+    import json
+
+    answers: dict[str, Any] = {}
+    for symbol, target, day in PINNED_ASKS:
+        resp = client.get(f"/v1/predictions/{symbol}", params={"date": day, "target": target})
+        assert resp.status_code == 200, resp.text
+        answers[f"prediction {symbol} {target} {day}"] = _pinnable(resp.json())
+    explained = client.get(
+        "/v1/explanations/DJIA", params={"date": BREXIT, "target": "big_move", "detail": "full"}
+    )
+    assert explained.status_code == 200, explained.text
+    answers[f"headline effects DJIA big_move {BREXIT}"] = [
+        {k: h[k] for k in ("id", "effect", "occlusion")} for h in explained.json()["headlines"]
+    ]
+    span = {"start": "2016-04-01", "end": "2016-07-01", "cost_bps": 5}
+    for target in ("next_day", "big_move", "next_close"):
+        body = client.get("/v1/backtest/DJIA", params={**span, "target": target}).json()
+        answers[f"backtest DJIA {target}"] = _pinnable(body)
+    if request.config.getoption("--update-pins"):
+        PINS.parent.mkdir(exist_ok=True)
+        PINS.write_text(json.dumps(answers, indent=1, sort_keys=True) + "\n")
+    got, pinned = _leaves(json.loads(json.dumps(answers))), _leaves(json.loads(PINS.read_text()))
+    assert sorted(got) == sorted(pinned)
+    for path, value in pinned.items():
+        if isinstance(value, float):
+            assert got[path] == pytest.approx(value, rel=1e-6, abs=1e-9), path
+        else:
+            assert got[path] == value, path
+
+
 def test_prediction_answers_with_model_data_and_coverage(client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/v1/predictions/DJIA", params={"date": BREXIT, "target": "same_day"})
     assert body.status_code == 200, body.text

@@ -504,10 +504,10 @@ def evaluate(
 
     from app.bootstrap import open_database
     from app.services.evaluation import evaluate_dataset
+    from evaluation.folds import EvalConfig
+    from evaluation.report import to_markdown
+    from evaluation.runs import neural_runs
     from kg.graph import KnowledgeGraph
-    from models.eval_runs import neural_runs
-    from models.evaluate import EvalConfig
-    from models.report import to_markdown
 
     out = out or Path("docs")
     if dataset != "djia-reddit":
@@ -543,7 +543,7 @@ def evaluate(
     (out / "results.json").write_text(json.dumps(result, indent=1))
     (out / "results.md").write_text(to_markdown(result))
     if result.get("regression"):
-        from models.regression_eval import plot_regression
+        from evaluation.regression import plot_regression
 
         plot_regression(result["regression"], out / "regression.png")
     if result.get("tuning") and write_tuned:

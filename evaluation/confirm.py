@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.folds import EvalConfig
 from evaluation.protocol import ProtocolError
-from models.evaluate import EvalConfig, PriceHistory
+from evaluation.tune import Tuned
 from models.features import price_features
+from models.fitting import PriceHistory
 from models.networks import NetParams
 from models.train import TrainConfig
-from models.tune import Tuned
 
 __all__ = ["Plan", "confirmation_config", "fixed_tuning", "load_bars", "run_confirmation"]
 
@@ -153,12 +154,12 @@ def _job(
     tuning = fixed_tuning(protocol)
     started = time.perf_counter()
     if kind == "classifiers":
-        from models.evaluate import run_evaluation
+        from evaluation.harness import run_evaluation
 
         out = run_evaluation(bars, {}, config=cfg, history=history, fixed_tuning=tuning)
         out["protocol"]["source"] = source
     else:
-        from models.regression_eval import RegressionOptions, run_regression
+        from evaluation.regression import RegressionOptions, run_regression
 
         given: dict[str, Any] = {k: _tuple(v) for k, v in protocol["regression_options"].items()}
         out = run_regression(
@@ -201,7 +202,7 @@ def run_confirmation(
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the protocol's confirmation; a JSON-safe dict: per symbol the classifiers' result
-    (models.evaluate.run_evaluation's shape) and next_close's (run_regression's)."""
+    (evaluation.harness.run_evaluation's shape) and next_close's (run_regression's)."""
     frozen = Plan.of(protocol)
     plan = plan or frozen
     started = time.perf_counter()

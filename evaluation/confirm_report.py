@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.regression_eval import render_regression
-from models.report import SCHEMES, _best, _num, comparison_line, p_text, target_sections
+from evaluation.regression import render_regression
+from evaluation.report import SCHEMES, _best, _num, comparison_line, p_text, target_sections
 
 __all__ = ["confirmation_markdown"]
 

@@ -2,7 +2,7 @@
 its hash, and the confirmation period on which it is run once.
 
 `current_protocol()` reads the choices from the code as it stands: the harness's settings
-(models.evaluate.EvalConfig with the CLI's search budget), the training and network
+(evaluation.folds.EvalConfig with the CLI's search budget), the training and network
 defaults, every model's spec and whose searched settings it uses, KDTCN's variants, the
 comparisons, the price features, the targets, next_close's options, the searched
 hyper-parameters and variants of `models/tuned.json`, the statistics, the development split
@@ -87,15 +87,17 @@ def protocol_hash(protocol: dict[str, Any]) -> str:
 
 def current_protocol(*, tuned_path: Path | None = None) -> dict[str, Any]:
     """The protocol as the code states it now (JSON types: tuples become lists)."""
-    from models.evaluate import COMPARISONS, KDTCN_VARIANTS, NEURAL_MODELS, TUNED_FROM, EvalConfig
+    from evaluation.folds import EvalConfig
+    from evaluation.harness import COMPARISONS
+    from evaluation.regression import RegressionOptions
+    from evaluation.tune import FOLD_DAYS, N_FOLDS
     from models.features import PRICE_FEATURES
     from models.inputs import EVENT_SLOTS
     from models.networks import NetParams
-    from models.regression_eval import RegressionOptions
     from models.stats import block_bootstrap_diff
     from models.targets import TARGETS
-    from models.tune import FOLD_DAYS, N_FOLDS
     from models.tuned import TUNED_PATH
+    from models.zoo import KDTCN_VARIANTS, NEURAL_MODELS, TUNED_FROM
 
     cfg = EvalConfig(tune_trials=TUNE_TRIALS)
     harness = {
@@ -110,7 +112,7 @@ def current_protocol(*, tuned_path: Path | None = None) -> dict[str, Any]:
         "harness": harness,
         "train": dataclasses.asdict(cfg.train),
         "net_defaults": dataclasses.asdict(NetParams()),
-        "models": {name: dataclasses.asdict(spec) for name, spec in NEURAL_MODELS.items()},
+        "models": {name: spec.protocol_record() for name, spec in NEURAL_MODELS.items()},
         "tuned_from": TUNED_FROM,
         "kdtcn_variants": list(KDTCN_VARIANTS),
         "comparisons": COMPARISONS,

@@ -43,7 +43,7 @@ HIGHWAY_FORMS = ("signed", "signed_abs")
 @dataclass(frozen=True)
 class NetParams:
     """The shape of a network: encoder width, TCN levels, dropout, event projection size.
-    The defaults are the hand-set ones; `models.tune` searches them."""
+    The defaults are the hand-set ones; `evaluation.tune` searches them."""
 
     hidden: int = 24
     levels: int = 4

@@ -34,8 +34,8 @@ def write_tuned(
     path: Path = TUNED_PATH,
 ) -> Path:
     """Write the chosen configuration of every (target, model) of a run's `tuning` section
-    (models.tune.Tuned.to_dict), and KDTCN's variant chosen per target (the run's
-    `selection`, models.tune.Selection.to_dict), keeping targets the run did not tune."""
+    (evaluation.tune.Tuned.to_dict), and KDTCN's variant chosen per target (the run's
+    `selection`, evaluation.tune.Selection.to_dict), keeping targets the run did not tune."""
     current = json.loads(path.read_text()) if path.exists() else {"targets": {}}
     for target, models in tuning.items():
         current["targets"][target] = {
@@ -74,7 +74,7 @@ def served_params(
     path: Path = TUNED_PATH,
 ) -> tuple[NetParams, TrainConfig, dict[str, Any]]:
     """(network shape, training configuration, provenance) for a version of a model whose
-    hyper-parameters come from `tuned_from` (models.evaluate.TUNED_FROM), fitted up to
+    hyper-parameters come from `tuned_from` (models.zoo.TUNED_FROM), fitted up to
     `cut`. The defaults when nothing was tuned for it or the search read days after `cut`."""
     entry = None
     if tuned_from and path.exists():
@@ -111,7 +111,7 @@ def served_params(
 def served_variant(
     target: str, cut: dt.date, *, path: Path = TUNED_PATH
 ) -> tuple[str | None, dict[str, Any]]:
-    """KDTCN's variant (a models.evaluate.NEURAL_MODELS name) that `kdtcn evaluate` chose for
+    """KDTCN's variant (a models.zoo.NEURAL_MODELS name) that `kdtcn evaluate` chose for
     `target` on validation folds, for a version fitted up to `cut`; None (the 1/rank mean)
     when none was chosen or the choice read days after `cut`. And its provenance."""
     entry = None

@@ -28,13 +28,13 @@ from app.services.prices import load_prices
 from app.services.training import train_and_register, train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from app.tables import Headline, Price
-from models.evaluate import NEURAL_MODELS
 from models.features import PRICE_FEATURES, price_features
 from models.history import load_history
 from models.inputs import event_rows, make_windows, model_event_rows, window_at
 from models.targets import TARGETS, get_target
 from models.train import TrainConfig
 from models.tuned import served_variant
+from models.zoo import NEURAL_MODELS
 from tests.conftest import DATA_DIR
 from tests.liveserver import LiveServer, free_port
 from tests.samples import dataset_slice
@@ -572,15 +572,9 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
     model, seed and refit dates, give the same predictions."""
     import pandas as pd
 
-    from models.evaluate import (
-        NEURAL_MODELS,
-        EvalConfig,
-        fold_calls,
-        make_folds,
-        scheme_days,
-        scheme_predictions,
-    )
+    from evaluation.folds import EvalConfig, fold_calls, make_folds, scheme_days, scheme_predictions
     from models.tuned import served_params
+    from models.zoo import NEURAL_MODELS
 
     server, factory = built
     params = {"start": "2016-04-01", "end": "2016-07-01", "target": "same_day"}

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.eval_runs import neural_runs
-from models.evaluate import EvalConfig, run_evaluation
-from models.report import to_markdown
+from evaluation.folds import EvalConfig
+from evaluation.harness import run_evaluation
+from evaluation.report import to_markdown
+from evaluation.runs import neural_runs
 from models.train import TrainConfig
 from tests.conftest import DATA_DIR
 
@@ -151,7 +152,7 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
 
 
 def test_tuning_folds_lie_inside_the_training_days() -> None:
-    from models.tune import inner_plan
+    from evaluation.tune import inner_plan
 
     train = np.arange(21, 1000)
     plan = inner_plan(train, n_folds=2, fold_days=126)
@@ -162,10 +163,10 @@ def test_tuning_folds_lie_inside_the_training_days() -> None:
 
 
 def test_tuning_starts_from_the_defaults_and_reads_no_test_day() -> None:
-    from models.evaluate import NEURAL_MODELS
+    from evaluation.tune import tune
     from models.features import price_features
     from models.targets import get_target
-    from models.tune import tune
+    from models.zoo import NEURAL_MODELS
 
     prices = _djia()
     rows = price_features(prices).to_numpy(np.float32)
@@ -190,9 +191,9 @@ def test_tuning_starts_from_the_defaults_and_reads_no_test_day() -> None:
     assert result.n_trials == 3 and result.to_dict()["best_mean_auc"] == result.best
     # The search's bookkeeping, recomputed outside it: the defaults' score is that of the
     # hand-set configuration on the same inner folds, the best's that of the chosen one.
-    from models.evaluate import make_folds
+    from evaluation.folds import make_folds
+    from evaluation.tune import inner_plan, validation_auc
     from models.networks import NetParams
-    from models.tune import inner_plan, validation_auc
 
     folds = make_folds(get_target("big_move"), close, inner_plan(train, n_folds=2, fold_days=60))
 
@@ -248,8 +249,8 @@ def test_the_attention_row_pools_event_sets_inside_the_network() -> None:
 def test_kdtcn_runs_the_variant_chosen_on_validation_folds() -> None:
     """KDTCN's variant (pooling, text channel) is chosen per target on folds inside the
     training period; the KDTCN row is that variant's fits, not a second run of them."""
-    from models.evaluate import KDTCN_VARIANTS
     from models.inputs import EVENT_SLOTS, stack_events
+    from models.zoo import KDTCN_VARIANTS
 
     prices = _djia()
     rng = np.random.default_rng(1)

@@ -114,7 +114,8 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
 def test_a_folds_normalisers_read_only_its_fitting_rows() -> None:
     """normalised_windows fits price and event statistics on the rows of the fold's mask:
     rows outside it (the test block) can be anything, even NaN, without changing them."""
-    from models.evaluate import NEURAL_MODELS, normalised_windows
+    from models.fitting import normalised_windows
+    from models.zoo import NEURAL_MODELS
 
     rng = np.random.default_rng(3)
     prices = rng.normal(size=(60, 4)).astype(np.float32)

@@ -8,13 +8,15 @@ import pandas as pd
 import pytest
 import torch
 
-from models.evaluate import NEURAL_MODELS, fit_fold, make_folds, predict_days
+from evaluation.folds import fit_fold, make_folds
+from evaluation.tune import select_variant
 from models.features import price_features
+from models.fitting import predict_days
 from models.inputs import EVENT_SLOTS, stack_events
 from models.metrics import decision_cut
 from models.targets import get_target
 from models.train import TrainConfig
-from models.tune import select_variant
+from models.zoo import NEURAL_MODELS
 
 N, DIM, FIRST_TEST = 420, 6, 330
 

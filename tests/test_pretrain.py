@@ -7,17 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from models.evaluate import (
-    NEURAL_MODELS,
-    PriceHistory,
-    combined_inputs,
-    fit_fold,
-    make_folds,
-    predict_days,
-)
+from evaluation.folds import combined_inputs, fit_fold, make_folds
 from models.features import price_features
+from models.fitting import PriceHistory, predict_days
 from models.targets import get_target
 from models.train import TrainConfig
+from models.zoo import NEURAL_MODELS
 
 
 def _bars(n: int, seed: int, start: str) -> pd.DataFrame:

@@ -18,8 +18,8 @@ from evaluation.protocol import (
     load_protocol,
     protocol_hash,
 )
-from models.evaluate import NEURAL_MODELS
 from models.tuned import TUNED_PATH
+from models.zoo import NEURAL_MODELS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from models.evaluate import NEURAL_MODELS, fit_window_model, predict_days
+from models.fitting import fit_window_model, predict_days
 from models.networks import NetParams
 from models.regression import (
     NEXT_CLOSE,
@@ -22,6 +22,7 @@ from models.regression import (
     regression_scores,
 )
 from models.train import TrainConfig
+from models.zoo import NEURAL_MODELS
 
 
 def _walk(n: int = 400, seed: int = 0) -> np.ndarray:
@@ -135,8 +136,8 @@ def test_arima_parameters_come_from_training_days_only() -> None:
 
 @pytest.mark.slow
 def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from models.evaluate import EvalConfig
-    from models.regression_eval import (
+    from evaluation.folds import EvalConfig
+    from evaluation.regression import (
         RegressionOptions,
         plot_regression,
         render_regression,
@@ -214,8 +215,8 @@ def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no
 
 
 def test_next_close_search_starts_from_the_defaults_and_reads_no_test_day() -> None:
+    from evaluation.regression import tune_next_close
     from models.features import price_features
-    from models.regression_eval import tune_next_close
     from tests.test_evaluate_harness import _djia
 
     prices = _djia()

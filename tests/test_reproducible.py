@@ -68,7 +68,8 @@ import json, sys
 import numpy as np
 import torch
 sys.path.insert(0, {root!r})
-from models.evaluate import EvalConfig, run_evaluation
+from evaluation.folds import EvalConfig
+from evaluation.harness import run_evaluation
 from models.inputs import EVENT_SLOTS, stack_events
 from models.train import TrainConfig
 from tests.test_evaluate_harness import _djia

@@ -115,8 +115,8 @@ def test_a_new_search_replaces_its_targets_and_keeps_the_others(tmp_path) -> Non
 
 def test_served_kdtcn_uses_the_variant_chosen_before_its_cut(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from app.services.training import _variant_spec
-    from models.evaluate import NEURAL_MODELS
     from models.tuned import served_variant
+    from models.zoo import NEURAL_MODELS
 
     path = tmp_path / "tuned.json"
     scores = {"KDTCN (1/rank mean)": 0.77, "KDTCN (attention)": 0.79}
@@ -163,7 +163,7 @@ def test_an_attention_version_loads_with_its_event_slots(tmp_path) -> None:  # t
 
 def test_study_names_change_with_the_inputs_and_not_otherwise() -> None:
     """A study stored by name is resumed only by a run on the same data and code."""
-    from models.tune import study_key
+    from evaluation.tune import study_key
 
     prices = np.arange(12, dtype=np.float32).reshape(6, 2)
     close = np.linspace(100, 110, 6)

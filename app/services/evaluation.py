@@ -27,11 +27,13 @@ from app.services.daily import collect_days
 from app.services.embeddings import build_embeddings
 from app.services.prices import load_prices
 from app.tables import Headline
+from evaluation.folds import EvalConfig
+from evaluation.harness import run_evaluation
 from kg.embed import EventEmbedder
 from kg.sentences import SentenceEncoder, daily_text_rows, vader_features
 from kg.words import HeadlineLSA
-from models.evaluate import EvalConfig, PriceHistory, run_evaluation
 from models.features import price_features
+from models.fitting import PriceHistory
 from models.inputs import DEFAULT_RANK, assign_days, event_rows, event_set_rows
 
 __all__ = ["evaluation_inputs", "evaluate_dataset", "input_digests"]
@@ -112,8 +114,8 @@ def evaluation_inputs(
 
 
 def _regression(prices: Any, inputs: dict[str, np.ndarray], config: EvalConfig) -> dict[str, Any]:
-    """models.regression_eval.run_regression in a worker process (one torch thread)."""
-    from models.regression_eval import RegressionOptions, run_regression
+    """evaluation.regression.run_regression in a worker process (one torch thread)."""
+    from evaluation.regression import RegressionOptions, run_regression
 
     return run_regression(
         (prices, inputs), config, say=lambda _line: None, options=RegressionOptions(threads=1)
@@ -122,7 +124,7 @@ def _regression(prices: Any, inputs: dict[str, np.ndarray], config: EvalConfig) 
 
 def price_history(data_dir: Path, symbol: str, before: dt.date) -> PriceHistory | None:
     """The bundled daily history of `symbol` before `before` (the first day with news), as
-    the pre-training input of models.evaluate; None for a symbol without one."""
+    the pre-training input of the harness; None for a symbol without one."""
     from models.history import HISTORY_SYMBOLS, load_history
 
     if symbol not in HISTORY_SYMBOLS:

@@ -3,9 +3,9 @@
 A version's `train_end` is its `train_until`: the last trading day whose label it was
 fitted on (the early-stopping tail included). Its embedding is built only from graph facts
 and event triples of headlines dated up to a day no later than that (never a later one),
-so a version never saw anything after its cut. The fitting step is the evaluation
-harness's (`models.evaluate.fit_window_model`): for the same data, cut and seed, a served
-version and `kdtcn evaluate`'s rolling origin fit the same model.
+so a version never saw anything after its cut. The fitting step is the forecasting core's
+(`models.fitting.fit_window_model`), which the evaluation harness calls too: for the same
+data, cut and seed, a served version and `kdtcn evaluate`'s rolling origin fit the same model.
 
 Walk-forward: `train_walk_forward` fits a chain of versions, one per cut (every N trading
 days), each scored on the trading days after its cut up to the next cut: those figures are
@@ -38,8 +38,8 @@ from app.services.prices import load_prices
 from app.tables import ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import save_artifact
-from models.evaluate import NEURAL_MODELS, TUNED_FROM, fit_window_model, predict_days
 from models.features import PRICE_FEATURES, price_features
+from models.fitting import fit_window_model, predict_days
 from models.inputs import DayEvents, model_event_rows
 from models.metrics import decision_cut as choose_cut
 from models.metrics import json_safe, probability_scores
@@ -47,38 +47,19 @@ from models.regression import NEXT_CLOSE, regression_scores
 from models.targets import get_target, log_returns
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
+from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, model_key
 
 __all__ = [
-    "SERVABLE",
     "SERVED_SEEDS",
     "WINDOW",
     "train_and_register",
     "train_walk_forward",
-    "model_key",
     "out_of_sample_line",
 ]
 
 WINDOW = 20
 SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the evaluation scores
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
-# Models that serving can feed: prices and/or the KG-driven event embeddings, pooled or as
-# event sets (not yet the text channels, nor the evaluation's pre-trained or
-# wavelet-denoised variants: serving neither pre-trains nor denoises).
-SERVABLE = {
-    name
-    for name, spec in NEURAL_MODELS.items()
-    if spec.events in (None, "kg_events", "kg_event_sets")
-    and not spec.pretrain
-    and not spec.denoise
-}
-
-
-def model_key(name: str) -> str:
-    """Case-insensitive lookup of a model name ("kdtcn" -> "KDTCN")."""
-    for candidate in NEURAL_MODELS:
-        if candidate.lower() == name.lower():
-            return candidate
-    raise KeyError(name)
 
 
 @dataclass

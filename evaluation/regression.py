@@ -1,12 +1,12 @@
 """`next_close` in the evaluation: every model regresses the next day's close on the test days
 of the harness and is scored against the random walk.
 
-Protocol (all of it chronological, the folds of models.evaluate):
+Protocol (all of it chronological, the folds of evaluation.folds):
 * the days: `first_day = window + 1`, training days up to `train_end`, test days
-  `test_start`..`test_end` (as run_evaluation); folds from `models.evaluate.scheme_days`:
+  `test_start`..`test_end` (as run_evaluation); folds from `evaluation.folds.scheme_days`:
   the fixed origin (fit once) and rolling-origin recalibration (expanding, refit every
   `refit_every` test days);
-* neural regressors: the networks of `models.evaluate.NEURAL_MODELS` on the windows the
+* neural regressors: the networks of `models.zoo.NEURAL_MODELS` on the windows the
   harness cuts for next_day (price features and event rows normalised on the rows observable
   before the test block), one scalar output, MSE on the next-day log return standardised
   with the mean and std of the fold's training days; Adam and early stopping on the
@@ -24,9 +24,9 @@ Protocol (all of it chronological, the folds of models.evaluate):
   error, HAC variance, HLN correction), lag correlations r0 / r1 of the predicted change.
 
 Hyper-parameters (with `cfg.tune_trials`): TCN and KDTCN each get their own Optuna search
-(`tune_next_close`: models.tune.search on the last blocks of the training days, scored by
+(`tune_next_close`: evaluation.tune.search on the last blocks of the training days, scored by
 the mean validation Theil U), and the networks use it as the classifiers do theirs
-(models.evaluate.TUNED_FROM); the tutorial networks keep the defaults.
+(models.zoo.TUNED_FROM); the tutorial networks keep the defaults.
 
 Fixed origin: every model. Rolling origin: `cfg.rolling_models` (TCN, KDTCN), ARIMA and the
 random walk. All rows of a scheme score the same test days.
@@ -43,19 +43,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from models.evaluate import (
-    NEURAL_MODELS,
-    TUNED_FROM,
-    EvalConfig,
-    NeuralSpec,
-    combined_inputs,
-    normalised_windows,
-    scheme_days,
-    standardised_targets,
-)
+from evaluation.folds import EvalConfig, combined_inputs, scheme_days
+from evaluation.tune import Tuned, inner_plan, search, study_name
 from models.features import price_features
+from models.fitting import fit_regressor, normalised_windows, standardised_targets
 from models.inputs import Windows
 from models.metrics import json_safe
 from models.networks import NetParams, SequenceClassifier
@@ -71,19 +63,11 @@ from models.regression import (
     theil_u_interval,
 )
 from models.stats import seed_summary
-from models.train import (
-    History,
-    M,
-    TrainConfig,
-    fit_classifier,
-    predict_outputs,
-    seed_everything,
-)
-from models.tune import Tuned, inner_plan, search, study_name
+from models.train import TrainConfig, predict_outputs, seed_everything
+from models.zoo import NEURAL_MODELS, TUNED_FROM, TUTORIAL_NETS, NeuralSpec
 
 __all__ = [
     "RegressionOptions",
-    "fit_regressor",
     "run_regression",
     "tune_next_close",
     "render_regression",
@@ -95,7 +79,6 @@ DENOISED = " (wavelet-denoised)"
 LEVEL = " (min-max level)"
 RANDOM_WALK = "Random walk"
 ARIMA = "ARIMA(1,0,1)"
-TUTORIAL_NETS = ("RNN", "LSTM", "Stacked LSTM", "GRU", "BiLSTM", "1-D CNN")
 SCHEME_TITLES = {
     "fixed_origin": "Fixed origin",
     "rolling_origin": "Rolling-origin recalibration",
@@ -117,12 +100,6 @@ class RegressionOptions:
     # torch intra-op threads while fitting (restored after): these networks are small, and
     # on 2 shared cores one thread was ~7x faster per batch than two (spin-waiting threads)
     threads: int | None = 1
-
-
-def fit_regressor(model: M, train: Windows, *, config: TrainConfig, seed: int) -> tuple[M, History]:
-    """Fit `model` (one scalar per window) to the float targets `train.y` with MSE: the
-    harness's training loop (models.train.fit_classifier) with another loss."""
-    return fit_classifier(model, train, config=config, seed=seed, loss_fn=nn.MSELoss())
 
 
 @dataclass
@@ -175,7 +152,7 @@ def _fold_windows(
     window: int,
     denoise: bool,
 ) -> _FoldData:
-    """Normalise on the rows observable before the block (as models.evaluate.fit_fold), cut
+    """Normalise on the rows observable before the block (as evaluation.folds.fit_fold), cut
     next_day's windows (labels `up` only select which windows exist), attach the
     standardised log return of each window's day."""
     fit_rows = np.zeros(len(up), bool)
@@ -245,7 +222,7 @@ def tune_next_close(
     storage: str | None = None,
     study_name: str | None = None,
 ) -> Tuned:
-    """models.tune.search for a next_close regressor: the configuration with the lowest mean
+    """evaluation.tune.search for a next_close regressor: the configuration with the lowest mean
     Theil U (against the random walk) on the last `n_folds` blocks of `fold_days` training
     days, each fitted on the training days before it (one seed). Reads no day after
     `train_days`."""

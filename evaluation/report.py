@@ -240,7 +240,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     out.extend(["## Hyper-parameter search", "", *_tuning(result), *_selection(result)])
     out.extend(target_sections(result))
     if result.get("regression"):
-        from models.regression_eval import render_regression
+        from evaluation.regression import render_regression
 
         out.append(render_regression(result["regression"], figure="regression.png"))
         out.append("")

@@ -4,7 +4,7 @@ The test period is never read: the folds are the last `n_folds` blocks of `fold_
 training days, each scored by a model fitted on the training days before it (labels and
 big_move's threshold refitted per fold, as in the harness). The classifiers' objective is the
 mean AUC over the folds (threshold-free, so the decision cut plays no part in the choice);
-next_close's (models.regression_eval.tune_next_close) is the mean Theil U against the random
+next_close's (evaluation.regression.tune_next_close) is the mean Theil U against the random
 walk, through the same `search`.
 
 Searched: encoder width, TCN levels, dropout, event projection size, learning rate and
@@ -25,11 +25,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from models.evaluate import EvalConfig, Fold, NeuralSpec, fit_fold, make_folds, predict_days
+from evaluation.folds import EvalConfig, Fold, fit_fold, make_folds
+from models.fitting import predict_days
 from models.metrics import fast_auc
 from models.networks import NetParams
 from models.targets import Target
 from models.train import TrainConfig
+from models.zoo import NeuralSpec
 
 __all__ = [
     "Selection",

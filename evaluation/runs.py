@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from models.evaluate import EvalConfig
+from evaluation.folds import EvalConfig
+from models.zoo import NEURAL_MODELS
 
 __all__ = ["neural_runs"]
 
@@ -19,8 +17,6 @@ def neural_runs(config: EvalConfig) -> int:
     target.
 
     An upper bound: a model whose inputs are missing is skipped and reports nothing."""
-    from models.evaluate import NEURAL_MODELS
-
     fixed = "fixed_origin" in config.schemes
     rolling = len(config.schemes) - fixed
     tuning = len(config.tune_models) if config.tune_trials else 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.baselines import DIRECTION_BASELINES, Baseline, BaselineData
+from models.baselines import Baseline, BaselineData
 from models.fitting import Fitted, PriceHistory, fit_window_model, predict_days
 from models.metrics import decision_cut
 from models.networks import NetParams
@@ -25,7 +25,6 @@ from models.zoo import NEURAL_MODELS, NeuralSpec
 __all__ = [
     "EvalConfig",
     "Fold",
-    "baselines_for",
     "baseline_probs",
     "combined_inputs",
     "fit_fold",
@@ -227,15 +226,6 @@ def combined_inputs(inputs: Mapping[str, np.ndarray | None]) -> dict[str, np.nda
             if all(p is not None for p in parts):
                 out[key] = np.hstack(parts)  # type: ignore[arg-type]
     return out
-
-
-def baselines_for(rule: Target) -> dict[str, Baseline]:
-    """The baselines of a target's kind of label."""
-    if rule.kind == "big_move":
-        from models.vol_baselines import BIG_MOVE_BASELINES
-
-        return BIG_MOVE_BASELINES
-    return DIRECTION_BASELINES
 
 
 def baseline_probs(

@@ -34,7 +34,6 @@ from evaluation.folds import (
     EvalConfig,
     Fold,
     baseline_probs,
-    baselines_for,
     combined_inputs,
     fold_calls,
     make_folds,
@@ -160,7 +159,7 @@ def run_evaluation(
             folds_key = _labels_key(folds)
             rows: dict[str, Any] = {}
             ensembles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            for name, fn in baselines_for(rule).items():
+            for name, fn in rule.kind.baselines().items():
                 if cfg.baselines is not None and name not in cfg.baselines:
                     continue
                 if name == "News volume" and news is None:
@@ -232,7 +231,7 @@ def run_evaluation(
             for model in cfg.compared:
                 if model not in ensembles:
                     continue
-                for other in COMPARISONS[rule.kind]:
+                for other in COMPARISONS[rule.kind.name]:
                     if other in ensembles and other != model:
                         pair = f"{model} - {other}"
                         cis[pair] = _compare(y, ensembles[model], ensembles[other], cfg)

@@ -118,7 +118,7 @@ def current_protocol(*, tuned_path: Path | None = None) -> dict[str, Any]:
         "comparisons": COMPARISONS,
         "price_features": PRICE_FEATURES,
         "event_slots": EVENT_SLOTS,
-        "targets": {name: dataclasses.asdict(t) for name, t in TARGETS.items()},
+        "targets": {name: t.protocol_record() for name, t in TARGETS.items()},
         "regression_options": dataclasses.asdict(RegressionOptions()),
         "search": {"n_folds": N_FOLDS, "fold_days": FOLD_DAYS, "trials": TUNE_TRIALS},
         "hyper_parameters": tuned,

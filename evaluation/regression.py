@@ -49,10 +49,10 @@ from evaluation.tune import Tuned, inner_plan, search, study_name
 from models.features import price_features
 from models.fitting import fit_regressor, normalised_windows, standardised_targets
 from models.inputs import Windows
+from models.kinds import implied_close
 from models.metrics import json_safe
 from models.networks import NetParams, SequenceClassifier
 from models.regression import (
-    NEXT_CLOSE,
     TUTORIAL_WINDOW,
     arima_returns,
     diebold_mariano,
@@ -63,6 +63,7 @@ from models.regression import (
     theil_u_interval,
 )
 from models.stats import seed_summary
+from models.targets import NEXT_CLOSE
 from models.train import TrainConfig, predict_outputs, seed_everything
 from models.zoo import NEURAL_MODELS, TUNED_FROM, TUTORIAL_NETS, NeuralSpec
 
@@ -239,7 +240,7 @@ def tune_next_close(
         us = []
         for (_, block), fold in zip(plan, folds, strict=True):
             returns = fold.predict(spec, config=config, seed=seed, net=net)
-            pred = NEXT_CLOSE.implied_close(close[block - 1], returns)
+            pred = implied_close(close[block - 1], returns)
             us.append(regression_scores(close[block - 1], close[block], pred)["theil_u"])
         return float(np.mean(us))
 
@@ -278,9 +279,9 @@ def _score(
     """A row: scores of the seed ensemble (mean predicted log return), per-seed spread of
     U / RMSE / direction accuracy, DM vs the random walk, lag correlations."""
     ensemble = np.mean(np.stack(per_seed_returns), axis=0)
-    pred = NEXT_CLOSE.implied_close(close_prev, ensemble)
+    pred = implied_close(close_prev, ensemble)
     seeds = [
-        regression_scores(close_prev, close_true, NEXT_CLOSE.implied_close(close_prev, r))
+        regression_scores(close_prev, close_true, implied_close(close_prev, r))
         for r in per_seed_returns
     ]
     stat, p = diebold_mariano(close_true - pred, close_true - close_prev, h=1)

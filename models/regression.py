@@ -1,10 +1,10 @@
 """Next-day price regression scored against the random walk: the pure pieces.
 
-The target, ``next_close`` (`models.targets.TARGETS`, `NEXT_CLOSE` here): asked on date D,
-the adjusted close of the first trading day after D, from bars and headlines up to D (the
-inputs of ``next_day``, so the same windows and the same no-look-ahead rule). Models regress
-the log return r = log(close[t] / close[t-1]) of the predicted day t and report the close it
-implies, close[t-1] * exp(r_hat).
+The target, ``next_close`` (`models.targets.NEXT_CLOSE`, of kind `models.kinds.Regression`):
+asked on date D, the adjusted close of the first trading day after D, from bars and headlines
+up to D (the inputs of ``next_day``, so the same windows and the same no-look-ahead rule).
+Models regress the log return r = log(close[t] / close[t-1]) of the predicted day t and
+report the close it implies, close[t-1] * exp(r_hat).
 
 Pieces:
 * `regression_scores`: RMSE, MAE, MAPE of the price, Theil's U (RMSE of the model over RMSE
@@ -40,10 +40,7 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import MinMaxScaler
 
-from models.targets import TARGETS
-
 __all__ = [
-    "NEXT_CLOSE",
     "regression_scores",
     "diebold_mariano",
     "lag_correlations",
@@ -57,9 +54,6 @@ __all__ = [
 ]
 
 TUTORIAL_WINDOW = 60  # the tutorials read the last 60 trading days
-
-
-NEXT_CLOSE = TARGETS["next_close"]
 
 
 def _rmse(y: np.ndarray, p: np.ndarray) -> float:

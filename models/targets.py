@@ -20,7 +20,7 @@ dataset's label). Event rows run beside the price rows, shifted by `event_shift`
   of risk rather than direction: volatility clusters, and news may announce a shock.
 * ``next_close`` (shift 0, the inputs of next_day), a regression: the adjusted close of the
   first trading day after D. Models regress its log return against D's close
-  (`Target.values`) and report the close it implies (`Target.implied_close`); its `labels`
+  (`kind.fit_values`) and report the close it implies (`models.kinds.implied_close`); its `labels`
   are the direction of that move (up when close >= previous close), which is what the
   direction accuracy of an implied move is scored against.
 
@@ -29,20 +29,26 @@ holidays goes to the next trading day).
 
 Labels: `Target.fit_threshold` fits what a label needs on the training days (q for
 big_move, nothing for the direction targets), then `Target.labels` labels every day.
-A regression target (`is_regression`) is fitted on `Target.values` instead.
+A regression target (`is_regression`) is fitted on its kind's `fit_values` instead.
+
+Everything else a target does (its labels, calls, answer fields, reference rules, baselines
+and how a version is scored) belongs to its kind: `models.kinds`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import numpy as np
 
+from models.kinds import BigMove, Direction, Regression, TargetKind, log_returns
+
 __all__ = [
     "Target",
     "TARGETS",
+    "NEXT_CLOSE",
     "CLASSIFICATION_TARGETS",
     "NewsTiming",
     "TargetName",
@@ -52,7 +58,6 @@ __all__ = [
 ]
 
 TargetName = Literal["next_day", "same_day", "big_move", "next_close"]
-LabelKind = Literal["direction", "big_move", "regression"]
 # How the news an answer read is timed: each item's publication instant ("timestamps"), or
 # only its date ("dates only": an item dated D may have been posted after D's close, and
 # its rank may count votes cast later); "no news" for an answer that read none.
@@ -61,64 +66,55 @@ NewsTiming = Literal["timestamps", "dates only", "no news"]
 
 @dataclass(frozen=True)
 class Target:
-    """One prediction target (see the module docstring)."""
+    """One prediction target (see the module docstring): its timing here, the rest of its
+    behaviour in its `kind` (models.kinds)."""
 
     name: str
     description: str
     event_shift: int  # event rows sit this many steps after the price rows of the window
-    kind: LabelKind = "direction"
-    big_quantile: float = 0.8  # big_move: q is this quantile of |log return| on training days
+    kind: TargetKind = field(default_factory=Direction)
 
     @property
     def is_regression(self) -> bool:
-        """Whether models of this target regress `values` instead of classifying `labels`."""
-        return self.kind == "regression"
-
-    @staticmethod
-    def values(close: np.ndarray) -> np.ndarray:
-        """What a regression target's models fit: value[t] = log(close[t] / close[t-1]), the
-        log return of day t, regressed by the window anchored on t-1 (NaN for t = 0)."""
-        return log_returns(close)
-
-    @staticmethod
-    def implied_close(close_prev: np.ndarray | float, log_return: np.ndarray | float) -> Any:
-        """The close a predicted log return implies: close_prev * exp(log_return)."""
-        return np.asarray(close_prev, float) * np.exp(np.asarray(log_return, float))
+        """Whether models of this target regress values instead of classifying labels."""
+        return self.kind.regression
 
     @property
     def calls(self) -> tuple[str, str]:
         """Names of the positive and the negative call."""
-        return ("big", "calm") if self.kind == "big_move" else ("up", "down")
+        return self.kind.calls
 
     def fit_threshold(self, close: np.ndarray, train_days: np.ndarray) -> float | None:
         """What the labels need from the training days (indices of labelled days whose
         labels a model is fitted on): q for big_move, None for a direction target."""
-        if self.kind != "big_move":
-            return None
-        return float(np.quantile(np.abs(log_returns(close)[train_days]), self.big_quantile))
+        return self.kind.fit_threshold(close, train_days)
 
     def labels(self, close: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """label[t] of every trading day t from adjusted closes (label[0] = -1, undefined):
-        up = close[t] >= close[t-1]; big_move = |log(close[t] / close[t-1])| > threshold."""
-        close = np.asarray(close, dtype=float)
-        out = np.full(len(close), -1, dtype=np.int64)
-        if self.kind == "big_move":
-            if threshold is None:
-                raise ValueError("big_move labels need the threshold fitted on training days")
-            out[1:] = (np.abs(log_returns(close)[1:]) > threshold).astype(np.int64)
-        else:
-            out[1:] = (close[1:] >= close[:-1]).astype(np.int64)
-        return out
+        """label[t] of every trading day t from adjusted closes (label[0] = -1, undefined),
+        by the target's kind."""
+        return self.kind.labels(close, threshold)
+
+    def values(self, close: np.ndarray) -> np.ndarray:
+        """What a regression target's models fit (ValueError for a classifier)."""
+        values = self.kind.fit_values(close)
+        if values is None:
+            raise ValueError(f"{self.name} is a classifier: it has labels, not values")
+        return values
 
     def outcome(self, threshold: float | None = None) -> str:
         """What the target's answer is, in words: the event whose probability it gives, or
         the quantity it predicts."""
-        if self.is_regression:
-            return "the adjusted close of the predicted day, with an 80% interval"
-        if self.kind == "big_move":
-            q = "q" if threshold is None else f"{threshold:.4f} ({threshold:.2%})"
-            return f"|log return| of the predicted day > {q}"
-        return "the predicted day closes at or above the previous close"
+        return self.kind.outcome(threshold)
+
+    def protocol_record(self) -> dict[str, Any]:
+        """The fields the frozen protocol kdtcn-1 records for this target."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "event_shift": self.event_shift,
+            "kind": self.kind.name,
+            "big_quantile": getattr(self.kind, "quantile", 0.8),
+        }
 
     @property
     def bar_of_date_is_input(self) -> bool:
@@ -221,19 +217,20 @@ TARGETS: dict[str, Target] = {
             "whether the first trading day after D moves by more than q (|log return|, q the "
             "80th percentile over the training days), from bars and headlines up to D",
             event_shift=0,
-            kind="big_move",
+            kind=BigMove(quantile=0.8),
         ),
         Target(
             "next_close",
             "the adjusted close of the first trading day after D, from bars and headlines up "
             "to D (regressed as the log return, reported as the price it implies)",
             event_shift=0,
-            kind="regression",
+            kind=Regression(),
         ),
     )
 }
 # The targets whose models are classifiers (P of a positive outcome); the rest regress.
 CLASSIFICATION_TARGETS = tuple(name for name, t in TARGETS.items() if not t.is_regression)
+NEXT_CLOSE = TARGETS["next_close"]
 DEFAULT_TARGET: TargetName = "next_day"
 assert set(get_args(TargetName)) == set(TARGETS), "TargetName must list every target"
 
@@ -244,11 +241,3 @@ def get_target(name: str) -> Target:
         return TARGETS[name]
     except KeyError:
         raise ValueError(f"unknown target {name!r}; expected one of {sorted(TARGETS)}") from None
-
-
-def log_returns(close: np.ndarray) -> np.ndarray:
-    """log(close[t] / close[t-1]) of every day (NaN for the first)."""
-    close = np.asarray(close, dtype=float)
-    out = np.full(len(close), np.nan)
-    out[1:] = np.log(close[1:] / close[:-1])
-    return out

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from models.fitting import fit_window_model, predict_days
+from models.kinds import implied_close
 from models.networks import NetParams
 from models.regression import (
-    NEXT_CLOSE,
     arima_returns,
     diebold_mariano,
     fit_arima_returns,
@@ -21,6 +21,7 @@ from models.regression import (
     minmax_windows,
     regression_scores,
 )
+from models.targets import NEXT_CLOSE
 from models.train import TrainConfig
 from models.zoo import NEURAL_MODELS
 
@@ -302,6 +303,6 @@ def test_a_window_regressor_learns_an_autoregressive_return_out_of_sample() -> N
     assert np.corrcoef(predicted, values[test])[0, 1] > 0.4
     # and the random walk's U of its implied closes is below 1
     scores = regression_scores(
-        close[test - 1], close[test], NEXT_CLOSE.implied_close(close[test - 1], predicted)
+        close[test - 1], close[test], implied_close(close[test - 1], predicted)
     )
     assert scores["theil_u"] < 0.95

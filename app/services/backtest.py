@@ -111,7 +111,7 @@ def run_backtest(
     # under the labels of the version that answered t (big_move: its own q); a regressor's
     # interval (log return offsets) for each day.
     label = np.zeros(len(predicted), dtype=np.int64)
-    offsets = np.zeros((len(predicted), 2))
+    offsets = np.full((len(predicted), 2), np.nan)
     prev_label = np.zeros(len(predicted), dtype=np.int64)
     position = {t: i for i, t in enumerate(predicted)}
     events: dict[str, np.ndarray] = {}
@@ -123,25 +123,19 @@ def run_backtest(
             cut[position[t]] = loaded[vid].model.decision_cut
             label[position[t]] = labels[t]
             prev_label[position[t]] = labels[t - 1]
-            if rule.is_regression:
-                interval = loaded[vid].model.interval or {"low": np.nan, "high": np.nan}
+            interval = loaded[vid].model.interval
+            if interval is not None:
                 offsets[position[t]] = (interval["low"], interval["high"])
     returns = close[idx] / close[idx - 1] - 1.0
     up = (close[idx] >= close[idx - 1]).astype(np.int64)
     calls = (p_pos >= cut).astype(np.int64)
     positive, negative = rule.calls
-    direction = rule.kind == "direction"
-    directional = direction or rule.is_regression  # its calls are up/down
+    directional = rule.kind.directional  # its calls are up/down: a position can follow
     net = strategy_returns(calls, returns, cost_bps=cost_bps)
-    price = None
-    if rule.is_regression:  # p_pos holds predicted log returns
-        prev = close[idx - 1]
-        price = {
-            "prev": prev,
-            "pred": rule.implied_close(prev, p_pos),
-            "low": rule.implied_close(prev, p_pos + offsets[:, 0]),
-            "high": rule.implied_close(prev, p_pos + offsets[:, 1]),
-        }
+    # a price target's p_pos holds predicted log returns: the closes they imply
+    price = rule.kind.price_band(
+        close[idx - 1], p_pos, {"low": offsets[:, 0], "high": offsets[:, 1]}
+    )
     version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
     day_rows = []
     for i, t in enumerate(predicted):
@@ -151,8 +145,7 @@ def run_backtest(
             {
                 "date": dates[t].isoformat(),
                 "asked": asked.isoformat(),
-                "p": None if price else round(float(p_pos[i]), 6),
-                "p_up": round(float(p_pos[i]), 6) if direction else None,
+                **rule.kind.probability_fields(float(p_pos[i])),
                 "close": float(close[t]),
                 "predicted_close": float(price["pred"][i]) if price else None,
                 "low": float(price["low"][i]) if price else None,
@@ -209,12 +202,10 @@ def run_backtest(
                 label,
                 None if price else p_pos,
                 calls,
-                {"always_up": np.ones_like(label), "reversal": 1 - prev_label}
-                if directional
-                else {"never_big": np.zeros_like(label), "persistence": prev_label},
+                rule.kind.reference_calls(prev_label),
             ),
             "regression": regression_figures(
-                price["prev"], close[idx], price["pred"], price["low"], price["high"]
+                close[idx - 1], close[idx], price["pred"], price["low"], price["high"]
             )
             if price
             else None,

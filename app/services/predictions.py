@@ -51,15 +51,12 @@ class Prediction:
     def reported(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs in the units an answer reports: probabilities as they are, a
         predicted log return as the close it implies (so effects are in price units)."""
-        rule = get_target(self.target)
-        if rule.is_regression:
-            return rule.implied_close(self.last_close, outputs)
-        return np.asarray(outputs, float)
+        return get_target(self.target).kind.reported(self.last_close, outputs)
 
     @property
     def unit(self) -> str:
         """The unit of `reported` values (and of explanation effects)."""
-        return "price" if get_target(self.target).is_regression else "probability"
+        return get_target(self.target).kind.unit
 
     @property
     def news_timing(self) -> NewsTiming:
@@ -91,21 +88,22 @@ class Prediction:
         p = self.price_rows if cfg["price_dim"] else None
         return window_at(p, e, anchor, cfg["window"], cfg["target"])
 
-    def _price(self) -> dict[str, Any]:
-        """next_close: the implied close and its interval (residual quantiles of the version's
-        training days around the predicted log return)."""
+    def _price(self) -> dict[str, Any] | None:
+        """A price target's implied close and its interval (residual quantiles of the
+        version's training days around the predicted log return); None for a classifier."""
         interval = self.loaded.model.interval
+        band = get_target(self.target).kind.price_band(self.last_close, self.p, interval)
+        if band is None:
+            return None
         if interval is None:
             raise ValueError(f"version {self.loaded.row.version} stores no interval")
-        r = self.p
-        close = self.reported(np.array([r, r + interval["low"], r + interval["high"]]))
         return {
             "previous_close": round(self.last_close, 4),
-            "predicted_close": round(float(close[0]), 4),
-            "predicted_log_return": round(r, 8),
+            "predicted_close": round(float(band["pred"]), 4),
+            "predicted_log_return": round(self.p, 8),
             "interval_level": interval["level"],
-            "low": round(float(close[1]), 4),
-            "high": round(float(close[2]), 4),
+            "low": round(float(band["low"]), 4),
+            "high": round(float(band["high"]), 4),
             "interval_rule": "the predicted log return plus the 10th and 90th percentiles of the "
             "version's residuals on its training days, as prices",
             "interval_basis": "in-sample residuals: the level is nominal, see measured_coverage",
@@ -117,7 +115,6 @@ class Prediction:
         rule = get_target(self.target)
         model = self.loaded.model
         call = rule.calls[0] if self.p >= model.decision_cut else rule.calls[1]
-        direction = rule.kind == "direction"
         days = self.event_days
         last = days[-1] if days else None
         n_events = sum(len(d.event_ids) for d in days)
@@ -126,12 +123,11 @@ class Prediction:
             "target": self.target,
             "date": self.date.isoformat(),
             "target_date": get_target(self.target).target_day(self.date),
-            "p": None if rule.is_regression else round(self.p, 6),
+            **rule.kind.probability_fields(self.p),
             "outcome": rule.outcome(model.label_threshold),
             "call": call,
-            "p_up": round(self.p, 6) if direction else None,
-            "direction": call if direction or rule.is_regression else None,
-            "price": self._price() if rule.is_regression else None,
+            "direction": rule.kind.direction_of(call),
+            "price": self._price(),
             "decision_cut": round(model.decision_cut, 6),
             "label_threshold": model.label_threshold,
             "in_sample": self.in_sample,

@@ -41,10 +41,8 @@ from models.artifact import save_artifact
 from models.features import PRICE_FEATURES, price_features
 from models.fitting import fit_window_model, predict_days
 from models.inputs import DayEvents, model_event_rows
-from models.metrics import decision_cut as choose_cut
-from models.metrics import json_safe, probability_scores
-from models.regression import NEXT_CLOSE, regression_scores
-from models.targets import get_target, log_returns
+from models.metrics import json_safe
+from models.targets import get_target
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
 from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, model_key
@@ -187,7 +185,7 @@ def _fit_version(
         )
     threshold = rule.fit_threshold(series.close, train_days)
     labels = rule.labels(series.close, threshold)
-    values = rule.values(series.close) if rule.is_regression else None
+    values = rule.kind.fit_values(series.close)
     net, config, hyper = served_params(TUNED_FROM.get(name), target, series.dates[cut], config)
     ensemble = [
         fit_window_model(
@@ -215,11 +213,14 @@ def _fit_version(
         """The ensemble's answers for the days `on` (ascending)."""
         return np.mean([predict_days(f, on) for f in ensemble], axis=0)
 
-    interval = None
-    if values is not None:
-        decision_cut, interval, scores = _regression_metrics(days, series.close, predict)
-    else:
-        decision_cut, scores = _classifier_metrics(days, labels, predict)
+    decision_cut, interval, scores = rule.kind.version_figures(
+        series.close,
+        labels,
+        {"train": days.train, "tail": days.tail, "score": days.score},
+        predict,
+        days.span,
+        {"tail": _TAIL_NOTE, "score": _OOS_NOTE},
+    )
     metrics: dict[str, Any] = {
         "hyper_parameters": {**hyper, **variant},
         "outcome": rule.outcome(threshold),
@@ -295,7 +296,6 @@ class _Days:
 
 _TAIL_NOTE = "not out of sample: early stopping chose the epoch on these days"
 _OOS_NOTE = "trading days after the cut, before the next version's cut"
-INTERVAL_LEVEL = 0.8  # a regressor's prediction interval: these central quantiles of residuals
 
 
 def _variant_spec(
@@ -318,79 +318,6 @@ def _variant_spec(
             "the 1/rank mean serves",
         }
     return NEURAL_MODELS[variant], why
-
-
-def _classifier_metrics(
-    days: _Days, labels: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
-) -> tuple[float, dict[str, Any]]:
-    """The decision cut chosen on the training days, and a classifier's figures."""
-    # The decision cut, chosen on the training days (models.metrics.decision_cut): the
-    # version calls the positive class about as often as it occurred there, whatever the
-    # base rate pulls the probabilities towards.
-    train_p, train_y = predict(days.train), labels[days.train]
-    cut = choose_cut(train_p, train_y)
-    out: dict[str, Any] = {
-        "decision_cut": {
-            "value": cut,
-            "rule": "positive calls on training days as frequent as positive labels there",
-            "share_positive_on_training_days": float(np.mean(train_y)),
-            "share_called_positive_on_training_days": float(np.mean(train_p >= cut)),
-            "share_called_positive_at_0.5": float(np.mean(train_p >= 0.5)),
-        },
-        "out_of_sample": None,
-        "early_stopping_tail": {
-            **probability_scores(labels[days.tail], predict(days.tail), cut=cut),
-            **days.span(days.tail),
-            "note": _TAIL_NOTE,
-        },
-    }
-    if len(days.score):
-        out["out_of_sample"] = {
-            **probability_scores(labels[days.score], predict(days.score), cut=cut),
-            **days.span(days.score),
-            "note": _OOS_NOTE,
-        }
-    return cut, out
-
-
-def _regression_metrics(
-    days: _Days, close: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
-) -> tuple[float, dict[str, float], dict[str, Any]]:
-    """A regressor of the log return: its call cut (0: up when the implied close is at or
-    above the previous one), its interval (the central INTERVAL_LEVEL quantiles of its
-    residuals on the training days, in log return) and its figures: models.regression's
-    price scores (RMSE, MAE, MAPE, Theil's U against the random walk, direction accuracy)
-    and how often the interval held the close."""
-    values = log_returns(close)
-    residuals = values[days.train] - predict(days.train)
-    alpha = (1.0 - INTERVAL_LEVEL) / 2
-    low, high = (float(q) for q in np.quantile(residuals, [alpha, 1.0 - alpha]))
-    interval = {"level": INTERVAL_LEVEL, "low": low, "high": high}
-
-    def scores(on: np.ndarray) -> dict[str, Any]:
-        r_hat = predict(on)
-        prev, true = close[on - 1], close[on]
-        inside = (values[on] >= r_hat + low) & (values[on] <= r_hat + high)
-        return {
-            **regression_scores(prev, true, NEXT_CLOSE.implied_close(prev, r_hat)),
-            "interval_coverage": float(np.mean(inside)),
-            **days.span(on),
-        }
-
-    out: dict[str, Any] = {
-        "decision_cut": {"value": 0.0, "rule": "up when the implied close >= the previous close"},
-        "interval": {
-            **interval,
-            "rule": f"central {INTERVAL_LEVEL:.0%} of the residual log returns on the training "
-            "days, added to the predicted log return",
-            "n_residuals": len(residuals),
-        },
-        "out_of_sample": None,
-        "early_stopping_tail": {**scores(days.tail), "note": _TAIL_NOTE},
-    }
-    if len(days.score):
-        out["out_of_sample"] = {**scores(days.score), "note": _OOS_NOTE}
-    return 0.0, interval, out
 
 
 def out_of_sample_line(metrics: dict[str, Any] | None) -> str:

@@ -20,8 +20,8 @@ import torch
 from bench_extract import headlines  # the same RedditNews sample (this folder)
 
 from app.importer import _headline_rows
-from kg.sentences import SentenceEncoder, vader_features
 from kg.text import clean_headline, content_hash
+from models.text.sentences import SentenceEncoder, vader_features
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data/djia_reddit"

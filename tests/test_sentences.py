@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg.sentences import DIM, SentenceEncoder, daily_text_rows, vader_features
 from models.inputs import DEFAULT_RANK
+from models.text.sentences import DIM, SentenceEncoder, daily_text_rows, vader_features
 
 CRASH = "Markets crash as war fears grow"
 PARAPHRASE = "Stock markets plunge on fears of war"

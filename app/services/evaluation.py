@@ -30,11 +30,11 @@ from app.tables import Headline
 from evaluation.folds import EvalConfig
 from evaluation.harness import run_evaluation
 from kg.embed import EventEmbedder
-from kg.sentences import SentenceEncoder, daily_text_rows, vader_features
-from kg.words import HeadlineLSA
 from models.features import price_features
 from models.fitting import PriceHistory
 from models.inputs import DEFAULT_RANK, assign_days, event_rows, event_set_rows
+from models.text.sentences import SentenceEncoder, daily_text_rows, vader_features
+from models.text.words import HeadlineLSA
 
 __all__ = ["evaluation_inputs", "evaluate_dataset", "input_digests"]
 
@@ -50,7 +50,7 @@ def _headline_channels(
     cache_dir: Path,
     say: Callable[[str], None],
 ) -> dict[str, np.ndarray]:
-    """Per-trading-day text inputs pooled by rank (kg.sentences.daily_text_rows): LSA
+    """Per-trading-day text inputs pooled by rank (models.text.sentences.daily_text_rows): LSA
     ("words", fitted on training-period headlines), VADER sentiment ("vader"), MiniLM
     sentence embeddings ("sentences", cached on disk), and the headline count ("news")."""
     rows = session.execute(

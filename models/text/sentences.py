@@ -1,6 +1,6 @@
 """Headline text channel from a sentence encoder (all-MiniLM-L6-v2) and VADER sentiment.
 
-A stronger alternative to the LSA word channel of `kg.words`: each headline becomes the
+A stronger alternative to the LSA word channel of `models.text.words`: each headline becomes the
 384-d normalised sentence embedding of all-MiniLM-L6-v2, and optionally four VADER sentiment
 scores; a trading day pools its headlines like events do (`models.inputs`).
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["DomainError", "NotFound", "NotEnoughHistory", "NoModel", "InvalidInput"]
+__all__ = [
+    "DomainError",
+    "InvalidInput",
+    "NoModel",
+    "NotEnoughHistory",
+    "NotFound",
+    "UnreadableModel",
+]
 
 
 class DomainError(Exception):
@@ -27,6 +34,13 @@ class NoModel(DomainError, LookupError):
     """No trained model version for this symbol and target (the message names the command)."""
 
     status = 409
+
+
+class UnreadableModel(DomainError):
+    """A recorded version whose saved files this code cannot read (the message names the
+    command that rebuilds it)."""
+
+    status = 503
 
 
 class InvalidInput(DomainError, ValueError):

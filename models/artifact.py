@@ -1,12 +1,20 @@
-"""A trained model as a versioned folder, written atomically, and loaded for serving."""
+"""A trained model as a versioned folder, written atomically, and loaded for serving.
+
+A folder holds the networks' weights (weights.pt, weights_1.pt ... for a seed ensemble),
+metrics.json, and config.json: a `SavedConfig` (typed, with its `format` number) plus the
+normalisers. Folders written before the format was numbered (format 1) load with the
+defaults they were written under; a format newer than this code reads fails with a message
+that names the command that rebuilds the versions.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +27,82 @@ from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
 from models.train import predict_outputs
 
-__all__ = ["ServedModel", "for_inference", "save_artifact", "load_artifact"]
+__all__ = [
+    "ARTIFACT_FORMAT",
+    "ArtifactError",
+    "SavedConfig",
+    "ServedModel",
+    "for_inference",
+    "load_artifact",
+    "save_artifact",
+]
+
+ARTIFACT_FORMAT = 2  # 1: config.json as an untyped dict (before SavedConfig)
+REBUILD = "kdtcn train --walk-forward (or delete the artifacts folder and restart `kdtcn serve`)"
+
+
+class ArtifactError(ValueError):
+    """A saved model this code cannot read."""
+
+
+@dataclass(frozen=True)
+class SavedConfig:
+    """What a saved version is and how it reads its inputs (config.json, without the
+    normalisers). Defaults are those of folders written before a field existed."""
+
+    name: str  # the zoo's model name (models.zoo)
+    encoder: str
+    target: str
+    window: int
+    price_dim: int
+    event_dim: int
+    price_features: tuple[str, ...] = tuple(LEGACY_PRICE_FEATURES)
+    highway: int = 0
+    highway_form: str = "signed"
+    event_kind: str | None = None  # the event input it reads (models.zoo.NeuralSpec.events)
+    event_slots: int = 0  # > 0: each day's event set of this many slots, pooled by attention
+    variant: str | None = None  # KDTCN's variant chosen on validation folds (models.tuned)
+    embedding_version: str | None = None
+    embedding_until: str | None = None
+    decision_cut: float = 0.5  # P at or above which the call is positive
+    label_threshold: float | None = None  # big_move's q; None for a direction target
+    value_scale: tuple[float, float] | None = None  # a regressor's (mean, std) of its targets
+    interval: dict[str, float] | None = None  # a regressor's {"level", "low", "high"}
+    train_start: str | None = None
+    train_end: str | None = None
+    version: str | None = None
+    symbol: str | None = None
+    seeds: tuple[int, ...] = (0,)
+    net: NetParams = field(default_factory=NetParams)
+    n_networks: int = 1
+    format: int = ARTIFACT_FORMAT
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], *, where: str = "config.json") -> SavedConfig:
+        """The config of a folder of any format this code reads; ArtifactError otherwise."""
+        raw = dict(raw)
+        found = int(raw.get("format", 1))
+        if found > ARTIFACT_FORMAT:
+            raise ArtifactError(
+                f"{where}: saved in format {found}, this code reads formats up to "
+                f"{ARTIFACT_FORMAT}; update the code or rebuild the versions: {REBUILD}"
+            )
+        known = {f.name for f in fields(cls)}
+        missing = [k for k in ("name", "encoder", "target", "window") if k not in raw]
+        if missing:
+            raise ArtifactError(f"{where}: no {', '.join(missing)}; rebuild with {REBUILD}")
+        values = {k: v for k, v in raw.items() if k in known}
+        for key in ("price_features", "seeds", "value_scale"):
+            if values.get(key) is not None:
+                values[key] = tuple(values[key])
+        values["net"] = NetParams(**(raw.get("net") or {}))
+        values["format"] = found
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON types (tuples as lists), as config.json and the versions table store it."""
+        out: dict[str, Any] = json.loads(json.dumps(asdict(self)))
+        return out
 
 
 @dataclass
@@ -29,17 +112,11 @@ class ServedModel:
     seed, all fitted on the same rows, so they share the normalisers): P(positive) of a
     classifier, the predicted value of a regressor (next_close: the log return).
 
-    `config` keys: name, encoder, target, window, price_features, price_dim, event_dim,
-    event_kind, event_slots (> 0: the network pools each day's event set by attention),
-    variant (KDTCN's variant chosen on validation folds, models.tuned.served_variant),
-    embedding_version, train_start, train_end, version, seeds, decision_cut,
-    label_threshold (big_move's q; None for a direction target); a regressor's value_scale
-    ([mean, std] its outputs are standardised with) and interval (quantiles of its
-    residuals on training days: {"level", "low", "high"}, in the values' units).
+    `config` is the version's `SavedConfig`.
     """
 
     networks: list[SequenceClassifier]
-    config: dict[str, Any]
+    config: SavedConfig
     price_norm: Normaliser | None
     event_norm: Normaliser | None
 
@@ -60,19 +137,18 @@ class ServedModel:
 
     def price_rows(self, bars: pd.DataFrame) -> np.ndarray:
         """The raw (unnormalised) price feature rows this version reads, from daily bars."""
-        columns = self.config.get("price_features", LEGACY_PRICE_FEATURES)
-        return price_features(bars, columns).to_numpy(np.float32)
+        return price_features(bars, list(self.config.price_features)).to_numpy(np.float32)
 
     @property
     def decision_cut(self) -> float:
         """Probability at or above which the call is positive ("up", "big"), chosen on
         training days (0.5 for a version trained before cuts were stored)."""
-        return float(self.config.get("decision_cut", 0.5))
+        return float(self.config.decision_cut)
 
     @property
     def label_threshold(self) -> float | None:
         """What the target's labels were fitted with on the training days (big_move: q)."""
-        value = self.config.get("label_threshold")
+        value = self.config.label_threshold
         return None if value is None else float(value)
 
     @property
@@ -84,16 +160,17 @@ class ServedModel:
     @property
     def event_slots(self) -> int:
         """> 0: the version reads each day's event set of this many slots (attention)."""
-        return int(self.config.get("event_slots", 0))
+        return self.config.event_slots
 
     @property
     def is_regressor(self) -> bool:
-        return self.config.get("value_scale") is not None
+        """Whether the networks regress a value (their outputs are standardised values)."""
+        return self.config.value_scale is not None
 
     @property
     def interval(self) -> dict[str, float] | None:
         """A regressor's prediction interval: quantiles of its training residuals."""
-        return self.config.get("interval")
+        return self.config.interval
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         x = np.asarray(windows, np.float32)
@@ -105,7 +182,8 @@ class ServedModel:
         raw = torch.from_numpy(np.asarray(outputs, np.float32))
         if not self.is_regressor:
             return torch.sigmoid(raw).mean(dim=0).numpy()
-        mean, std = self.config["value_scale"]
+        assert self.config.value_scale is not None
+        mean, std = self.config.value_scale
         return raw.mean(dim=0).numpy().astype(np.float64) * std + mean
 
 
@@ -113,13 +191,15 @@ def save_artifact(
     directory: Path,
     *,
     networks: list[SequenceClassifier],
-    config: dict[str, Any],
+    config: SavedConfig,
     price_norm: Normaliser | None,
     event_norm: Normaliser | None,
     metrics: dict[str, Any],
 ) -> Path:
     """Write weights (weights.pt, then weights_1.pt ... for the other seeds of an
-    ensemble), normalisers, config and metrics into a temp sibling, then rename."""
+    ensemble), normalisers, config and metrics into a temp sibling, then rename. The config's
+    network shape and count are taken from `networks`."""
+    config = dataclasses.replace(config, net=networks[0].params, n_networks=len(networks))
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
@@ -130,9 +210,7 @@ def save_artifact(
         (tmp / "config.json").write_text(
             json.dumps(
                 {
-                    **config,
-                    "net": asdict(networks[0].params),
-                    "n_networks": len(networks),
+                    **config.to_dict(),
                     "price_norm": price_norm.to_dict() if price_norm else None,
                     "event_norm": event_norm.to_dict() if event_norm else None,
                 },
@@ -168,22 +246,25 @@ def for_inference(network: M) -> M:
 
 
 def load_artifact(directory: Path) -> ServedModel:
+    """The saved version in `directory`, ready to predict; ArtifactError if this code cannot
+    read it (the message names the command that rebuilds it)."""
     directory = Path(directory)
-    config = json.loads((directory / "config.json").read_text())
+    raw = json.loads((directory / "config.json").read_text())
+    config = SavedConfig.from_dict(raw, where=str(directory / "config.json"))
     networks = []
-    for i in range(config.pop("n_networks", 1)):
+    for i in range(config.n_networks):
         network = SequenceClassifier(
-            encoder=config["encoder"],
-            price_dim=config["price_dim"],
-            event_dim=config["event_dim"],
-            params=NetParams(**config.get("net", {})),
-            highway=config.get("highway", 0),
-            highway_form=config.get("highway_form", "signed"),
-            event_slots=config.get("event_slots", 0),
+            encoder=config.encoder,
+            price_dim=config.price_dim,
+            event_dim=config.event_dim,
+            params=config.net,
+            highway=config.highway,
+            highway_form=config.highway_form,
+            event_slots=config.event_slots,
         )
         network.load_state_dict(torch.load(directory / _weights_name(i), weights_only=True))
         networks.append(for_inference(network))
-    pn, en = config.pop("price_norm"), config.pop("event_norm")
+    pn, en = raw.get("price_norm"), raw.get("event_norm")
     return ServedModel(
         networks,
         config,

@@ -464,8 +464,8 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                 model_event_rows(days, loaded.embedder.dim, slots) if days is not None else None
             )
             p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
-            p = p if cfg["price_dim"] else None
-            windows = make_windows(p, e, up_labels(prices), window=cfg["window"], target=target)
+            p = p if cfg.price_dim else None
+            windows = make_windows(p, e, up_labels(prices), window=cfg.window, target=target)
             # The training window that predicts the same day as the served answer.
             if TARGETS[target].bar_of_date_is_input:
                 k = int(np.flatnonzero(windows.anchor == dates.index(day))[0])
@@ -481,11 +481,11 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             effects = {ev["id"]: ev["effect"] for ev in full["events"]}
             anchor, shift = int(windows.anchor[k]), TARGETS[target].event_shift
             # Every day whose event row the window reads, its first event left out.
-            for j in range(anchor - cfg["window"] + 1 + shift, anchor + 1 + shift):
+            for j in range(anchor - cfg.window + 1 + shift, anchor + 1 + shift):
                 if not days[j].event_ids:
                     continue
                 pooled = model_event_rows(days, loaded.embedder.dim, slots, drop={j: (0,)})
-                x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg["window"], target)
+                x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg.window, target)
                 # effects are in the answer's units: a probability, or next_close's price
                 answer = served.reported(np.array([served.p, model.predict(x[None])[0]]))
                 drop = float(answer[0] - answer[1])

@@ -375,7 +375,7 @@ def test_walk_forward_cuts_start_before_the_first_predicted_day() -> None:
 
 
 def test_a_seed_ensemble_round_trips_and_serves_the_mean(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from models.artifact import load_artifact, save_artifact
+    from models.artifact import SavedConfig, load_artifact, save_artifact
     from models.train import predict_proba
 
     nets = []
@@ -386,7 +386,7 @@ def test_a_seed_ensemble_round_trips_and_serves_the_mean(tmp_path) -> None:  # t
     path = save_artifact(
         tmp_path / "v1",
         networks=nets,
-        config={"encoder": "tcn", "price_dim": 5, "event_dim": 0, "window": 20},
+        config=SavedConfig("TCN", "tcn", "next_day", window=20, price_dim=5, event_dim=0),
         price_norm=norm,
         event_norm=None,
         metrics={},

@@ -53,3 +53,22 @@ def test_old_versions_are_evicted() -> None:
     assert registry.summary() == ["v2", "v3"]
     registry.load(_row("v1"))  # loaded again after eviction
     assert registry.loads == ["v1", "v2", "v3", "v1"] and registry.summary() == ["v1", "v3"]
+
+
+def test_a_version_saved_in_a_newer_format_is_a_503_that_names_the_rebuild(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pytest
+
+    from app.domain import UnreadableModel
+    from models.artifact import ARTIFACT_FORMAT
+
+    folder = tmp_path / "v9"
+    folder.mkdir()
+    config = {"name": "TCN", "encoder": "tcn", "target": "next_day", "window": 20}
+    (folder / "config.json").write_text(json.dumps({**config, "format": ARTIFACT_FORMAT + 1}))
+    registry = ModelRegistry(tmp_path, None)  # type: ignore[arg-type]
+    row = SimpleNamespace(version="v9", artifact_path=str(folder))
+    with pytest.raises(UnreadableModel, match="v9: .*kdtcn train --walk-forward") as caught:
+        registry.load(row)  # type: ignore[arg-type]
+    assert caught.value.status == 503

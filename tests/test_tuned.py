@@ -5,12 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from models.artifact import load_artifact, save_artifact
+from models.artifact import (
+    ARTIFACT_FORMAT,
+    ArtifactError,
+    SavedConfig,
+    load_artifact,
+    save_artifact,
+)
 from models.networks import HIGHWAY_CLIP, NetParams, SequenceClassifier
 from models.train import TrainConfig
 from models.tuned import served_params, write_tuned
@@ -53,16 +60,46 @@ def test_signed_form_is_the_unclipped_linear_path_of_older_versions() -> None:
         SequenceClassifier(encoder="tcn", price_dim=2, event_dim=0, highway=3, highway_form="x")
 
 
+def _write_format_1(path: Path, net: torch.nn.Module, config: dict) -> Path:
+    """A version folder as the code wrote it before SavedConfig (an untyped dict)."""
+    path.mkdir()
+    torch.save(net.state_dict(), path / "weights.pt")
+    body = {**config, "price_norm": None, "event_norm": None}
+    (path / "config.json").write_text(json.dumps(body))
+    return path
+
+
 def test_a_version_saved_without_a_highway_form_loads_as_signed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     net = _highway_only("signed")
-    config = {"encoder": "tcn", "price_dim": 2, "event_dim": 0, "highway": 3}
+    old = {"name": "TCN", "encoder": "tcn", "target": "next_day", "window": 10, "highway": 3}
+    path = _write_format_1(tmp_path / "v", net, {**old, "price_dim": 2, "event_dim": 0})
+    served = load_artifact(path)
+    assert served.networks[0].highway_form == "signed"
+    assert served.config.format == 1 and served.decision_cut == 0.5
+    x = torch.randn(5, 10, 2)
+    assert torch.allclose(served.networks[0](x), net(x))
+
+
+def test_a_saved_config_round_trips_and_a_newer_format_names_the_rebuild(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    net = _highway_only("signed_abs")
+    config = SavedConfig(
+        "TCN", "tcn", "big_move", window=10, price_dim=2, event_dim=0, highway=3,
+        highway_form="signed_abs", decision_cut=0.3, label_threshold=0.012, seeds=(4,),
+    )  # fmt: skip
     path = save_artifact(
         tmp_path / "v", networks=[net], config=config, price_norm=None, event_norm=None, metrics={}
     )
     served = load_artifact(path)
-    assert served.networks[0].highway_form == "signed"
-    x = torch.randn(5, 10, 2)
-    assert torch.allclose(served.networks[0](x), net(x))
+    assert served.config == dataclasses.replace(config, net=net.params, n_networks=1)
+    assert served.label_threshold == 0.012 and served.config.format == ARTIFACT_FORMAT
+    stored = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**stored, "format": ARTIFACT_FORMAT + 1}))
+    with pytest.raises(ArtifactError, match="kdtcn train --walk-forward"):
+        load_artifact(path)
+    without_target = {k: v for k, v in stored.items() if k != "target"}
+    (path / "config.json").write_text(json.dumps(without_target))
+    with pytest.raises(ArtifactError, match="no target"):
+        load_artifact(path)
 
 
 def _tuning(lr: float) -> dict:
@@ -150,7 +187,9 @@ def test_an_attention_version_loads_with_its_event_slots(tmp_path) -> None:  # t
     net = SequenceClassifier(encoder="tcn", price_dim=2, event_dim=4 * 5, event_slots=4).eval()
     with torch.no_grad():  # a trained scorer: the weights no longer start at the 1/rank mean
         net.attend[2].weight.normal_()
-    config = {"encoder": "tcn", "price_dim": 2, "event_dim": 20, "event_slots": 4}
+    config = SavedConfig(
+        "KDTCN (attention)", "tcn", "next_day", window=10, price_dim=2, event_dim=20, event_slots=4
+    )
     path = save_artifact(
         tmp_path / "v", networks=[net], config=config, price_norm=None, event_norm=None, metrics={}
     )

@@ -110,7 +110,7 @@ class Answers:
             date=resolved,
             allow_in_sample=allow_in_sample,
         )
-        window = loaded.model.config["window"]
+        window = loaded.model.config.window
         since = resolved - dt.timedelta(days=2 * window + 10)
         key = (
             loaded.row.version,

@@ -58,9 +58,9 @@ def _predict(
             events[key] = model_event_rows(days(loaded.embedder.embed, dim), dim, model.event_slots)
         pooled = events[key]
     p, e = model.normalise(raw, pooled)
-    p = p if cfg["price_dim"] else None
+    p = p if cfg.price_dim else None
     # The window that predicts day t is anchored on t - 1, for every target.
-    x = np.stack([window_at(p, e, t - lo - 1, cfg["window"], target) for t in rows])
+    x = np.stack([window_at(p, e, t - lo - 1, cfg.window, target) for t in rows])
     return model.predict(x)
 
 
@@ -93,7 +93,7 @@ def run_backtest(
         versions[row.id] = row
         by_version.setdefault(row.id, []).append(t)
     loaded = {vid: registry.load(row) for vid, row in versions.items()}
-    widest = max(item.model.config["window"] for item in loaded.values())
+    widest = max(item.model.config.window for item in loaded.values())
     lo = max(0, predicted[0] - widest - 2)
     hi = predicted[-1]
     frame = prices.iloc[lo : hi + 1]

@@ -57,7 +57,7 @@ def _rows_used(prediction: Prediction) -> np.ndarray:
     assert prediction.event_rows is not None
     numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
     anchor = len(prediction.price_dates) - 1
-    return window_at(None, numbers, anchor, cfg["window"], cfg["target"])[:, 0]
+    return window_at(None, numbers, anchor, cfg.window, cfg.target)[:, 0]
 
 
 def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, Any]]]:
@@ -71,7 +71,7 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
     model = prediction.loaded.model
     cfg = model.config
     leading = get_target(prediction.target).leading_event_rows()
-    steps = min(model.horizon or cfg["window"], cfg["window"])
+    steps = min(model.horizon or cfg.window, cfg.window)
     rows_used = _rows_used(prediction)[-steps:]
     readable = set(rows_used.astype(np.int64).tolist())
     index, event_row, weight, vectors = [], [], [], []

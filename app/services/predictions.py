@@ -85,8 +85,8 @@ class Prediction:
         _, e = model.normalise(None, rows) if rows is not None else (None, None)
         cfg = model.config
         anchor = len(self.price_dates) - 1
-        p = self.price_rows if cfg["price_dim"] else None
-        return window_at(p, e, anchor, cfg["window"], cfg["target"])
+        p = self.price_rows if cfg.price_dim else None
+        return window_at(p, e, anchor, cfg.window, cfg.target)
 
     def _price(self) -> dict[str, Any] | None:
         """A price target's implied close and its interval (residual quantiles of the
@@ -260,7 +260,7 @@ def build(
     import pandas as pd
 
     cfg = loaded.model.config
-    window = cfg["window"]
+    window = cfg.window
     rows = _anchor_prices(session, symbol, date, target, need=window + 1)
     if len(rows) < window + 1:
         raise NotEnoughHistory(

@@ -24,13 +24,13 @@ from typing import Any
 from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel
+from app.domain import NoModel, UnreadableModel
 from app.services.daily import VectorCache
 from app.services.embeddings import embeddings_dir
 from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
-from models.artifact import ServedModel, load_artifact
+from models.artifact import ArtifactError, ServedModel, load_artifact
 from models.targets import get_target
 
 __all__ = ["Loaded", "ModelRegistry", "VersionRecord", "choose"]
@@ -138,7 +138,10 @@ class ModelRegistry:
 
     def _load(self, row: ModelVersion) -> Loaded:
         started = time.perf_counter()
-        model = load_artifact(Path(row.artifact_path))
+        try:
+            model = load_artifact(Path(row.artifact_path))
+        except ArtifactError as exc:
+            raise UnreadableModel(f"version {row.version}: {exc}") from exc
         embedder = None
         if row.embedding_version:
             emb = KGEmbeddings.load(embeddings_dir(self.artifacts) / row.embedding_version)

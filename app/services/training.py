@@ -37,7 +37,7 @@ from app.services.model_versions import record_version
 from app.services.prices import load_prices
 from app.tables import ModelVersion, Price
 from kg.embed import EventEmbedder, KGEmbeddings
-from models.artifact import save_artifact
+from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES, price_features
 from models.fitting import fit_window_model, predict_days
 from models.inputs import DayEvents, model_event_rows
@@ -232,31 +232,33 @@ def _fit_version(
     train_end = series.dates[cut]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
     version = f"{name.lower()}-{target}-{train_end}-{stamp}"
-    config_out = {
-        "name": name,
-        "encoder": spec.encoder,
-        "target": target,
-        "window": WINDOW,
-        "price_features": PRICE_FEATURES,
-        "price_dim": fitted.network.price_dim,
-        "event_dim": fitted.network.event_dim,
-        "highway": fitted.network.highway_steps,
-        "highway_form": fitted.network.highway_form,
-        "event_kind": spec.events,
-        "event_slots": spec.event_slots,
-        "variant": variant.get("variant"),
-        "embedding_version": series.embedding_version if spec.events else None,
-        "embedding_until": str(series.embedding_until) if spec.events else None,
-        "decision_cut": decision_cut,
-        "label_threshold": threshold,
-        "value_scale": list(fitted.value_scale) if fitted.value_scale else None,
-        "interval": interval,
-        "train_start": str(series.dates[1]),
-        "train_end": str(train_end),
-        "version": version,
-        "symbol": symbol,
-        "seeds": list(seeds),
-    }
+    config_out = SavedConfig(
+        name=name,
+        encoder=spec.encoder,
+        target=target,
+        window=WINDOW,
+        price_features=tuple(PRICE_FEATURES),
+        price_dim=fitted.network.price_dim,
+        event_dim=fitted.network.event_dim,
+        highway=fitted.network.highway_steps,
+        highway_form=fitted.network.highway_form,
+        event_kind=spec.events,
+        event_slots=spec.event_slots,
+        variant=variant.get("variant"),
+        embedding_version=series.embedding_version if spec.events else None,
+        embedding_until=str(series.embedding_until) if spec.events else None,
+        decision_cut=decision_cut,
+        label_threshold=threshold,
+        value_scale=fitted.value_scale,
+        interval=interval,
+        train_start=str(series.dates[1]),
+        train_end=str(train_end),
+        version=version,
+        symbol=symbol,
+        seeds=tuple(seeds),
+        net=fitted.network.params,
+        n_networks=len(ensemble),
+    )
     path = save_artifact(
         Path(artifacts) / "models" / symbol / version,
         networks=[f.network for f in ensemble],
@@ -272,11 +274,11 @@ def _fit_version(
         target=target,
         version=version,
         artifact_path=str(path),
-        embedding_version=config_out["embedding_version"],
+        embedding_version=config_out.embedding_version,
         train_start=series.dates[1],
         train_end=train_end,
         metrics=metrics,
-        config=config_out,
+        config=config_out.to_dict(),
     )
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from torch.nn.utils import parametrize
 
 from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
+from models.sources import Inputs
 from models.train import predict_outputs
 
 __all__ = [
@@ -134,6 +136,25 @@ class ServedModel:
             else None
         )
         return p, e
+
+    def windows(
+        self,
+        inputs: Inputs,
+        anchors: Sequence[int],
+        *,
+        drop: Mapping[int, Collection[int]] | None = None,
+    ) -> np.ndarray:
+        """This version's normalised windows anchored on rows `anchors` of `inputs`
+        (models.sources.Inputs.windows); `drop` leaves events out."""
+        return inputs.windows(
+            anchors,
+            window=self.config.window,
+            target=self.config.target,
+            price_norm=self.price_norm,
+            event_norm=self.event_norm,
+            slots=self.event_slots,
+            drop=drop,
+        )
 
     def price_rows(self, bars: pd.DataFrame) -> np.ndarray:
         """The raw (unnormalised) price feature rows this version reads, from daily bars."""

@@ -28,8 +28,8 @@ from models.backtest import (
     strategy_figures,
     strategy_returns,
 )
-from models.inputs import model_event_rows, window_at
 from models.metrics import json_safe
+from models.sources import Inputs
 from models.targets import NewsTiming, get_target
 
 __all__ = ["run_backtest"]
@@ -41,27 +41,22 @@ def _predict(
     rows: list[int],
     *,
     lo: int,
-    events: dict[str, np.ndarray],
+    inputs: dict[tuple[str, tuple[str, ...]], Inputs],
     days: Any,
-    target: str,
 ) -> np.ndarray:
-    """The probabilities of one version for the predicted rows `rows` (indices into the
-    whole series); `frame` holds the bars of rows lo.. ; `events` caches pooled rows per
-    embedding (and event-set size)."""
-    model, cfg = loaded.model, loaded.model.config
-    raw = loaded.model.price_rows(frame)
-    pooled = None
-    if loaded.embedder is not None:
-        key = f"{loaded.row.embedding_version or ''}/{model.event_slots}"
-        if key not in events:
-            dim = loaded.embedder.dim
-            events[key] = model_event_rows(days(loaded.embedder.embed, dim), dim, model.event_slots)
-        pooled = events[key]
-    p, e = model.normalise(raw, pooled)
-    p = p if cfg.price_dim else None
+    """The answers of one version for the predicted rows `rows` (indices into the whole
+    series); `frame` holds the bars of rows lo.. ; `inputs` caches the inputs (models.sources)
+    of each embedding and set of price features, whose event rows are built once per
+    event-set size."""
+    model = loaded.model
+    key = (loaded.row.embedding_version or "", model.config.price_features)
+    if key not in inputs:
+        inputs[key] = Inputs(list(frame.index), model.price_rows(frame))
+        if loaded.embedder is not None:
+            inputs[key].days = days(loaded.embedder.embed, loaded.embedder.dim)
+            inputs[key].event_dim = loaded.embedder.dim
     # The window that predicts day t is anchored on t - 1, for every target.
-    x = np.stack([window_at(p, e, t - lo - 1, cfg.window, target) for t in rows])
-    return model.predict(x)
+    return model.predict(model.windows(inputs[key], [t - lo - 1 for t in rows]))
 
 
 def run_backtest(
@@ -114,9 +109,9 @@ def run_backtest(
     offsets = np.full((len(predicted), 2), np.nan)
     prev_label = np.zeros(len(predicted), dtype=np.int64)
     position = {t: i for i, t in enumerate(predicted)}
-    events: dict[str, np.ndarray] = {}
+    inputs: dict[tuple[str, tuple[str, ...]], Inputs] = {}
     for vid, rows in by_version.items():
-        probs = _predict(loaded[vid], frame, rows, lo=lo, events=events, days=days, target=target)
+        probs = _predict(loaded[vid], frame, rows, lo=lo, inputs=inputs, days=days)
         labels = rule.labels(close, loaded[vid].model.label_threshold)
         for t, p in zip(rows, probs, strict=True):
             p_pos[position[t]] = float(p)

@@ -18,7 +18,8 @@ from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
 from models.calendar import is_trading_day
-from models.inputs import DayEvents, model_event_rows, window_at
+from models.inputs import DayEvents
+from models.sources import Inputs
 from models.targets import NewsTiming, get_target
 
 __all__ = ["NEWS_TIMING", "ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
@@ -37,16 +38,28 @@ class Prediction:
     target: str
     date: dt.date
     loaded: Loaded
-    price_dates: list[dt.date]
-    event_days: list[DayEvents]
-    price_rows: np.ndarray  # normalised (W, P) or None-shaped
-    # the raw event rows the model reads (pooled, or event sets: models.inputs), aligned
-    # with price_dates
-    event_rows: np.ndarray | None
+    # the bars and news days the answer reads (models.sources): its window is anchored on
+    # the last bar
+    inputs: Inputs
     last_close: float  # adjusted close of the last bar read
     # The model's answer: the probability of the target's positive outcome (P(up), P(big
     # move)), or for a regression target the predicted value (next_close: log return).
-    p: float
+    p: float = 0.0
+
+    @property
+    def price_dates(self) -> list[dt.date]:
+        """The dates of the bars read, oldest first."""
+        return self.inputs.dates
+
+    @property
+    def event_days(self) -> list[DayEvents]:
+        """The news days read, oldest first (none for a price-only version)."""
+        return self.inputs.days or []
+
+    @property
+    def event_rows(self) -> np.ndarray | None:
+        """The raw event rows the version reads (pooled, or event sets: models.inputs)."""
+        return self.inputs.event_rows(self.loaded.model.event_slots)
 
     def reported(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs in the units an answer reports: probabilities as they are, a
@@ -71,22 +84,8 @@ class Prediction:
     def window(self, *, drop: Mapping[int, Collection[int]] | None = None) -> np.ndarray:
         """The model input; `drop` leaves events out ({position in event_days: positions of
         its events}), as occlusion and attribution ask."""
-        model = self.loaded.model
-        rows = self.event_rows
-        if rows is not None and drop:
-            assert self.loaded.embedder is not None  # event rows come from it
-            rows = model_event_rows(
-                self.event_days,
-                self.loaded.embedder.dim,
-                model.event_slots,
-                leading=get_target(self.target).leading_event_rows(),
-                drop=drop,
-            )
-        _, e = model.normalise(None, rows) if rows is not None else (None, None)
-        cfg = model.config
-        anchor = len(self.price_dates) - 1
-        p = self.price_rows if cfg.price_dim else None
-        return window_at(p, e, anchor, cfg.window, cfg.target)
+        anchor = len(self.inputs.dates) - 1
+        return self.loaded.model.windows(self.inputs, [anchor], drop=drop)[0]
 
     def _price(self) -> dict[str, Any] | None:
         """A price target's implied close and its interval (residual quantiles of the
@@ -271,16 +270,11 @@ def build(
         rows, columns=["date", "open", "high", "low", "close", "adj_close", "volume"]
     ).set_index("date")
     price_dates = list(frame.index)
-    raw = loaded.model.price_rows(frame)
-    price_rows, _ = loaded.model.normalise(raw, None)
-    if price_rows is None:
-        price_rows = np.zeros((len(raw), 0), np.float32)
-    event_days: list[DayEvents] = []
-    pooled = None
+    inputs = Inputs(price_dates, loaded.model.price_rows(frame))
     if loaded.embedder is not None:
         rule = get_target(target)
         dates = rule.event_dates(price_dates, date)
-        event_days = collect_days(
+        inputs.days = collect_days(
             session=session,
             dates=dates,
             embed=loaded.embedder.embed,
@@ -288,23 +282,10 @@ def build(
             since=max(d for d in price_dates if d < dates[0]),
             cache=loaded.vectors,
         )
-        pooled = model_event_rows(
-            event_days,
-            loaded.embedder.dim,
-            loaded.model.event_slots,
-            leading=rule.leading_event_rows(),
-        )
+        inputs.event_dim = loaded.embedder.dim
+        inputs.leading = rule.leading_event_rows()
     prediction = Prediction(
-        symbol,
-        target,
-        date,
-        loaded,
-        price_dates,
-        event_days,
-        price_rows,
-        pooled,
-        float(frame["adj_close"].iloc[-1]),
-        0.0,
+        symbol, target, date, loaded, inputs, float(frame["adj_close"].iloc[-1])
     )
     prediction.p = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction

@@ -40,8 +40,8 @@ from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES, price_features
 from models.fitting import fit_window_model, predict_days
-from models.inputs import DayEvents, model_event_rows
 from models.metrics import json_safe
+from models.sources import Inputs
 from models.targets import get_target
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
@@ -62,26 +62,18 @@ OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample fig
 
 @dataclass
 class Series:
-    """A symbol's whole stored series as model inputs (rows are trading days)."""
+    """A symbol's whole stored series as model inputs (rows are trading days; each trading
+    day's embedded events beside its bar, for event models)."""
 
-    dates: list[dt.date]
-    price_rows: np.ndarray
-    days: list[DayEvents] | None  # each trading day's embedded events (event models)
-    event_dim: int
+    inputs: Inputs
     close: np.ndarray  # adjusted closes: the labels of every target come from them
     embedding_version: str | None
     embedding_until: dt.date | None
 
-    def __post_init__(self) -> None:
-        self._rows: dict[int, np.ndarray] = {}
-
-    def event_rows(self, slots: int = 0) -> np.ndarray | None:
-        """The days' pooled event rows, or with `slots` their event sets (built once)."""
-        if self.days is None:
-            return None
-        if slots not in self._rows:
-            self._rows[slots] = model_event_rows(self.days, self.event_dim, slots)
-        return self._rows[slots]
+    @property
+    def dates(self) -> list[dt.date]:
+        """The trading days, oldest first."""
+        return self.inputs.dates
 
 
 def choose_embedding(
@@ -148,10 +140,7 @@ def load_series(
         dim = embedder.dim
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=dim)
     return Series(
-        dates,
-        price_features(prices).to_numpy(np.float32),
-        days,
-        dim,
+        Inputs(dates, price_features(prices).to_numpy(np.float32), days, dim),
         prices["adj_close"].to_numpy(float),
         version,
         embedding_until if events else None,
@@ -190,8 +179,8 @@ def _fit_version(
     ensemble = [
         fit_window_model(
             spec,
-            series.price_rows,
-            series.event_rows(spec.event_slots) if spec.events else None,
+            series.inputs.price_rows,
+            series.inputs.event_rows(spec.event_slots) if spec.events else None,
             labels,
             fit_rows,
             train_days,

@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.targets import TargetName
-
 __all__ = [
     "ModelVersionPublic",
     "ModelList",
@@ -109,16 +107,17 @@ class PricePrediction(_Out):
 
 class PredictionBody(_Out):
     symbol: str
-    target: TargetName
+    target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
     date: dt.date
     target_date: str = Field(description="The day whose move (or close) is predicted")
     p: float | None = Field(
         ge=0, le=1, description="The probability of `outcome`; null for next_close"
     )
     outcome: str = Field(description="What `p` is the probability of, or what is predicted")
-    call: Literal["up", "down", "big", "calm"] = Field(
-        description="The positive call (up, big) when p >= decision_cut; for next_close, up "
-        "when the predicted close is at or above the previous close"
+    call: str = Field(
+        description="The target's positive call (up, big) when p >= decision_cut, else its "
+        "negative one (down, calm); for next_close, up when the predicted close is at or "
+        "above the previous close"
     )
     p_up: float | None = Field(
         ge=0, le=1, description="P(up) for a direction target (= p); null otherwise"
@@ -291,7 +290,7 @@ class GraphElements(_Out):
 
 class ExplanationPublic(_Out):
     symbol: str
-    target: TargetName
+    target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
     date: dt.date
     prediction: PredictionBody
     method: str
@@ -360,7 +359,7 @@ class BacktestDay(_Out):
     low: float | None = Field(description="next_close: the interval's lower end")
     high: float | None = Field(description="next_close: the interval's upper end")
     decision_cut: float = Field(description="The cut of the version that answered")
-    call: Literal["up", "down", "big", "calm"]
+    call: str = Field(description="The answering version's call (as in a prediction)")
     label: bool = Field(description="The realised outcome under the answering version's labels")
     up: bool = Field(description="The realised move: adjusted close >= the previous one")
     # `return` is a Python keyword: the attribute is return_ and the JSON key "return".
@@ -382,7 +381,7 @@ class BacktestVersion(_Out):
 
 class BacktestPublic(_Out):
     symbol: str
-    target: TargetName
+    target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
     start: dt.date
     end: dt.date
     cost_bps: float

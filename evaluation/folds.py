@@ -65,7 +65,7 @@ class EvalConfig:
     # choose KDTCN's variant (KDTCN_VARIANTS) on the search's folds, with 2 seeds
     select_variant: bool = True
     regression: bool = True  # also next_close against the random walk (evaluation.regression)
-    # the models compared with COMPARISONS[kind] by the paired bootstrap (each one present)
+    # the models compared with their kind's `compared_with` by the paired bootstrap
     compared: tuple[str, ...] = ("KDTCN",)
     train: TrainConfig = field(default_factory=TrainConfig)
 

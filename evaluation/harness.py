@@ -43,6 +43,7 @@ from evaluation.folds import (
 from evaluation.tune import FOLD_DAYS, N_FOLDS, inner_plan, select_variant, study_name, tune
 from models.features import price_features
 from models.fitting import PriceHistory
+from models.kinds import BigMove, Direction
 from models.metrics import abrupt_masks, fast_auc, fast_mcc, json_safe, probability_scores
 from models.stats import block_bootstrap_diff, holm, seed_summary
 from models.targets import Target, get_target, log_returns
@@ -231,7 +232,7 @@ def run_evaluation(
             for model in cfg.compared:
                 if model not in ensembles:
                     continue
-                for other in COMPARISONS[rule.kind.name]:
+                for other in rule.kind.compared_with:
                     if other in ensembles and other != model:
                         pair = f"{model} - {other}"
                         cis[pair] = _compare(y, ensembles[model], ensembles[other], cfg)
@@ -306,10 +307,9 @@ def _select_kdtcn(
 # share KDTCN's, so they differ from it by their input only; the tutorial networks keep
 # the defaults.
 # KDTCN is compared with these on every scheme (paired moving-block bootstrap; Holm-adjusted
-# over every comparison of the run).
+# over every comparison of the run): each kind's `compared_with` (models.kinds).
 COMPARISONS: dict[str, tuple[str, ...]] = {
-    "direction": ("Majority", "TCN", "ARIMA(1,0,1)", "Reversal"),
-    "big_move": ("Base rate", "TCN", "HAR-LogReg", "GARCH(1,1)"),
+    kind.name: kind.compared_with for kind in (Direction(), BigMove())
 }
 
 

@@ -50,6 +50,8 @@ class TargetKind:
     unit: ClassVar[Unit] = "probability"  # what answers and explanation effects report
     # whether its calls are up/down, so a long or short position can follow them
     directional: ClassVar[bool] = True
+    # the models KDTCN is compared with in the harness (paired bootstrap), when present
+    compared_with: ClassVar[tuple[str, ...]] = ("Majority", "TCN", "ARIMA(1,0,1)", "Reversal")
 
     # whether its models regress `fit_values` instead of classifying `labels`
     regression: ClassVar[bool] = False
@@ -145,6 +147,7 @@ class BigMove(TargetKind):
     name: ClassVar[str] = "big_move"
     calls: ClassVar[tuple[str, str]] = ("big", "calm")
     directional: ClassVar[bool] = False
+    compared_with: ClassVar[tuple[str, ...]] = ("Base rate", "TCN", "HAR-LogReg", "GARCH(1,1)")
 
     def __init__(self, quantile: float = 0.8) -> None:
         self.quantile = quantile  # q is this quantile of |log return| on training days
@@ -182,6 +185,7 @@ class Regression(TargetKind):
 
     name: ClassVar[str] = "regression"
     unit: ClassVar[Unit] = "price"
+    compared_with: ClassVar[tuple[str, ...]] = ()  # evaluation.regression compares its own
     interval_level: ClassVar[float] = 0.8  # central quantiles of the training residuals
 
     regression: ClassVar[bool] = True

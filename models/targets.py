@@ -51,6 +51,7 @@ __all__ = [
     "NEXT_CLOSE",
     "CLASSIFICATION_TARGETS",
     "NewsTiming",
+    "register",
     "TargetName",
     "DEFAULT_TARGET",
     "get_target",
@@ -228,11 +229,21 @@ TARGETS: dict[str, Target] = {
         ),
     )
 }
-# The targets whose models are classifiers (P of a positive outcome); the rest regress.
+# The built-in targets whose models are classifiers (P of a positive outcome); the rest regress.
 CLASSIFICATION_TARGETS = tuple(name for name, t in TARGETS.items() if not t.is_regression)
 NEXT_CLOSE = TARGETS["next_close"]
 DEFAULT_TARGET: TargetName = "next_day"
-assert set(get_args(TargetName)) == set(TARGETS), "TargetName must list every target"
+assert set(get_args(TargetName)) == set(TARGETS), "TargetName must list the built-in targets"
+
+
+def register(target: Target) -> Target:
+    """Add a target to TARGETS: from then on training, serving (the API's `target`), the
+    backtest and the evaluation harness know it. A new kind of target is a
+    models.kinds.TargetKind subclass and a target of that kind registered here."""
+    if target.name in TARGETS:
+        raise ValueError(f"a target called {target.name!r} exists")
+    TARGETS[target.name] = target
+    return target
 
 
 def get_target(name: str) -> Target:

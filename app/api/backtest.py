@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from app.api.deps import SessionDep
-from app.api.predictions import InSampleQuery, SymbolPath, TargetQuery
+from app.api.deps import AnswersDep, SessionDep
+from app.api.predictions import InSampleQuery, SymbolPath, TargetQuery, known_target
 from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import BacktestPublic
+from app.services.answers import BacktestAsk
 from app.services.plots import equity_png
 from app.settings import DEFAULT_COST_BPS
 from models.targets import DEFAULT_TARGET
@@ -35,57 +35,33 @@ CostQuery = Annotated[
 ]
 
 
-def _backtest(
-    request: Request,
-    session: Any,
-    symbol: str,
-    start: dt.date,
-    end: dt.date,
-    target: str,
-    cost_bps: float,
-    allow_in_sample: bool,
-) -> dict[str, Any]:
+def backtest_ask(
+    symbol: SymbolPath,
+    start: StartQuery,
+    end: EndQuery,
+    target: TargetQuery = DEFAULT_TARGET,
+    cost_bps: CostQuery = DEFAULT_COST_BPS,
+    allow_in_sample: InSampleQuery = False,
+) -> BacktestAsk:
+    """The query of a backtest or its chart, checked once."""
     if end < start:
         raise InvalidInput("end", f"end {end} is before start {start}")
-    return request.app.state.answers.backtest(
-        session,
-        symbol=symbol,
-        start=start,
-        end=end,
-        target=target,
-        cost_bps=cost_bps,
-        allow_in_sample=allow_in_sample,
-    )
+    return BacktestAsk(symbol, start, end, known_target(target), cost_bps, allow_in_sample)
+
+
+BacktestAskDep = Annotated[BacktestAsk, Depends(backtest_ask)]
 
 
 @router.get("/backtest/{symbol}", response_model=BacktestPublic)
-def get_backtest(
-    request: Request,
-    session: SessionDep,
-    symbol: SymbolPath,
-    start: StartQuery,
-    end: EndQuery,
-    target: TargetQuery = DEFAULT_TARGET,
-    cost_bps: CostQuery = DEFAULT_COST_BPS,
-    allow_in_sample: InSampleQuery = False,
-) -> dict[str, Any]:
+def get_backtest(session: SessionDep, answers: AnswersDep, query: BacktestAskDep) -> dict[str, Any]:
     """For each trading day the prediction served then (P(up), the version) and the realised
     move; over the range the skill next to always-up and reversal, and the returns of
     trading the calls net of costs against buy-and-hold (tradable targets)."""
-    return _backtest(request, session, symbol, start, end, target, cost_bps, allow_in_sample)
+    return answers.backtest(session, query)
 
 
 @router.get("/backtest/{symbol}/equity.png", response_class=Response)
-def get_backtest_png(
-    request: Request,
-    session: SessionDep,
-    symbol: SymbolPath,
-    start: StartQuery,
-    end: EndQuery,
-    target: TargetQuery = DEFAULT_TARGET,
-    cost_bps: CostQuery = DEFAULT_COST_BPS,
-    allow_in_sample: InSampleQuery = False,
-) -> Response:
+def get_backtest_png(session: SessionDep, answers: AnswersDep, query: BacktestAskDep) -> Response:
     """The equity curves of the backtest (PNG)."""
-    body = _backtest(request, session, symbol, start, end, target, cost_bps, allow_in_sample)
+    body = answers.backtest(session, query)
     return Response(equity_png(body), media_type="image/png")

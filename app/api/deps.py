@@ -1,4 +1,5 @@
-"""Request dependencies: a transactional session, the pipeline, the write guard."""
+"""Request dependencies: a transactional session, the answer service, the pipeline, the
+write guard."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from app.services.answers import Answers
 from app.settings import Settings
 
-__all__ = ["SessionDep", "SettingsDep", "require_write_key", "get_pipeline"]
+__all__ = ["AnswersDep", "SessionDep", "SettingsDep", "require_write_key", "get_pipeline"]
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -28,6 +30,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_answers(request: Request) -> Answers:
+    """The process's answer service (predictions, explanations, backtests; cached)."""
+    answers: Answers = request.app.state.answers
+    return answers
+
+
 def get_pipeline(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.pipeline
 
@@ -40,3 +48,4 @@ def require_write_key(request: Request, x_api_key: Annotated[str | None, Header(
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+AnswersDep = Annotated[Answers, Depends(get_answers)]

@@ -5,16 +5,18 @@ from __future__ import annotations
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import SessionDep
+from app.api.deps import AnswersDep, SessionDep
+from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
+from app.services.answers import Ask
 from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
-from models.targets import DEFAULT_TARGET, TargetName
+from models.targets import DEFAULT_TARGET, TARGETS
 
 router = APIRouter(
     prefix="/v1",
@@ -39,10 +41,12 @@ DateQuery = Annotated[
     BoundedDate | None, Query(description="ISO date D; default: latest with data")
 ]
 TargetQuery = Annotated[
-    TargetName,
+    str,
     Query(
         description="next_day: the move after D from data up to D; same_day: D's own move; "
-        "big_move: whether the move after D is large; next_close: the close after D"
+        "big_move: whether the move after D is large; next_close: the close after D "
+        "(and any target registered in models.targets)",
+        max_length=40,
     ),
 ]
 InSampleQuery = Annotated[
@@ -54,24 +58,30 @@ InSampleQuery = Annotated[
 ]
 
 
-@router.get("/predictions/{symbol}", response_model=PredictionPublic)
-def get_prediction(
-    request: Request,
-    session: SessionDep,
+def known_target(target: str) -> str:
+    """`target` if models.targets knows it; a 422 naming the field otherwise."""
+    if target not in TARGETS:
+        raise InvalidInput("target", f"unknown target {target!r}; expected one of {list(TARGETS)}")
+    return target
+
+
+def ask(
     symbol: SymbolPath,
     date: DateQuery = None,
     target: TargetQuery = DEFAULT_TARGET,
     allow_in_sample: InSampleQuery = False,
-) -> dict[str, Any]:
+) -> Ask:
+    """The query of a prediction, an explanation or its chart, checked once."""
+    return Ask(symbol, date, known_target(target), allow_in_sample)
+
+
+AskDep = Annotated[Ask, Depends(ask)]
+
+
+@router.get("/predictions/{symbol}", response_model=PredictionPublic)
+def get_prediction(session: SessionDep, answers: AnswersDep, query: AskDep) -> dict[str, Any]:
     """P(up) for the target day, with the model (point in time), its metrics and the data used."""
-    return request.app.state.answers.get(
-        session,
-        symbol=symbol,
-        date=date,
-        target=target,
-        kind="prediction",
-        allow_in_sample=allow_in_sample,
-    )
+    return answers.get(session, query, "prediction")
 
 
 EventsQuery = Annotated[
@@ -97,12 +107,9 @@ DetailQuery = Annotated[
 
 @router.get("/explanations/{symbol}", response_model=ExplanationPublic)
 def get_explanation(
-    request: Request,
     session: SessionDep,
-    symbol: SymbolPath,
-    date: DateQuery = None,
-    target: TargetQuery = DEFAULT_TARGET,
-    allow_in_sample: InSampleQuery = False,
+    answers: AnswersDep,
+    query: AskDep,
     events: EventsQuery = GraphOptions.events,
     nodes: NodesQuery = GraphOptions.nodes,
     detail: DetailQuery = GraphOptions.detail,
@@ -111,15 +118,8 @@ def get_explanation(
     """Each headline's Shapley value on the answer (adding up to the answer with every
     event minus the answer with none), each event's occlusion effect, KG groups, and a graph
     of the most important events (at most `nodes` nodes unless detail=full)."""
-    return request.app.state.answers.get(
-        session,
-        symbol=symbol,
-        date=date,
-        target=target,
-        kind="explanation",
-        allow_in_sample=allow_in_sample,
-        options=GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations),
-    )
+    options = GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations)
+    return answers.get(session, query, "explanation", options)
 
 
 @router.get("/explanations/{symbol}/view", response_class=HTMLResponse)
@@ -131,21 +131,11 @@ def view_explanation(symbol: SymbolPath) -> HTMLResponse:
 
 @router.get("/explanations/{symbol}/effects.png", response_class=Response)
 def explanation_png(
-    request: Request,
     session: SessionDep,
-    symbol: SymbolPath,
-    date: DateQuery = None,
-    target: TargetQuery = DEFAULT_TARGET,
+    answers: AnswersDep,
+    query: AskDep,
     top: Annotated[int, Query(ge=1, le=100)] = 25,
-    allow_in_sample: InSampleQuery = False,
 ) -> Response:
     """The largest effects as a horizontal bar chart (PNG)."""
-    body = request.app.state.answers.get(
-        session,
-        symbol=symbol,
-        date=date,
-        target=target,
-        kind="explanation",
-        allow_in_sample=allow_in_sample,
-    )
+    body = answers.get(session, query, "explanation")
     return Response(effects_png(body, top=top), media_type="image/png")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from cachetools import LRUCache
@@ -29,9 +30,31 @@ from app.services.predictions import build, resolve_date
 from app.services.registry import ModelRegistry
 from app.tables import Headline, ModelVersion, Price
 
-__all__ = ["Answers", "AnswerCache", "fingerprint"]
+__all__ = ["Answers", "AnswerCache", "Ask", "BacktestAsk", "fingerprint"]
 
 Kind = Literal["prediction", "explanation"]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a prediction or explanation request asks (the API's query, checked)."""
+
+    symbol: str
+    date: dt.date | None  # None: the latest the data allows
+    target: str  # a name of models.targets.TARGETS
+    allow_in_sample: bool = False
+
+
+@dataclass(frozen=True)
+class BacktestAsk:
+    """What a backtest request asks (the API's query, checked: start <= end)."""
+
+    symbol: str
+    start: dt.date
+    end: dt.date
+    target: str
+    cost_bps: float
+    allow_in_sample: bool = False
 
 
 class AnswerCache:
@@ -87,28 +110,20 @@ class Answers:
         return cached
 
     def get(
-        self,
-        session: Session,
-        *,
-        symbol: str,
-        date: dt.date | None,
-        target: str,
-        kind: Kind,
-        allow_in_sample: bool = False,
-        options: GraphOptions | None = None,
+        self, session: Session, ask: Ask, kind: Kind, options: GraphOptions | None = None
     ) -> dict[str, Any]:
-        """The answer of `kind` for `symbol` on `date` (default: the latest the data allows),
+        """The answer of `kind` to `ask` (its date by default the latest the data allows),
         with `cached` saying whether it came from the cache. `options`: how much of an
         explanation's graph to draw."""
         options = options or GraphOptions()
-        symbol = symbol.upper()
-        resolved = resolve_date(session, symbol, date, target)
+        symbol, target = ask.symbol.upper(), ask.target
+        resolved = resolve_date(session, symbol, ask.date, target)
         loaded = self.registry.get(
             session=session,
             symbol=symbol,
             target=target,
             date=resolved,
-            allow_in_sample=allow_in_sample,
+            allow_in_sample=ask.allow_in_sample,
         )
         window = loaded.model.config.window
         since = resolved - dt.timedelta(days=2 * window + 10)
@@ -139,20 +154,10 @@ class Answers:
         self.cache.put(key, body)
         return {**body, "cached": False}
 
-    def backtest(
-        self,
-        session: Session,
-        *,
-        symbol: str,
-        start: dt.date,
-        end: dt.date,
-        target: str,
-        cost_bps: float,
-        allow_in_sample: bool,
-    ) -> dict[str, Any]:
+    def backtest(self, session: Session, ask: BacktestAsk) -> dict[str, Any]:
         """app.services.backtest.run_backtest, cached until a version is recorded for the
         symbol and target or the data of the range (and the 60 days before it) change."""
-        symbol = symbol.upper()
+        symbol, target, start, end = ask.symbol.upper(), ask.target, ask.start, ask.end
         newest = session.scalar(
             select(func.max(ModelVersion.id)).where(
                 ModelVersion.symbol == symbol, ModelVersion.target == target
@@ -165,8 +170,8 @@ class Answers:
             start,
             end,
             target,
-            cost_bps,
-            allow_in_sample,
+            ask.cost_bps,
+            ask.allow_in_sample,
             newest,
             fingerprint(session, symbol, since, end),
         )
@@ -180,8 +185,8 @@ class Answers:
             start=start,
             end=end,
             target=target,
-            cost_bps=cost_bps,
-            allow_in_sample=allow_in_sample,
+            cost_bps=ask.cost_bps,
+            allow_in_sample=ask.allow_in_sample,
         )
         self.cache.put(key, body)
         return body

@@ -54,6 +54,7 @@ def make_engine(url: str) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory on `engine` whose objects stay readable after commit (no expiry)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

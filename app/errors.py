@@ -41,17 +41,24 @@ RETRY_AFTER_SECONDS = 2
 
 
 class ErrorItem(BaseModel):
+    """One problem of invalid input: the field it concerns (e.g. "items[3].open"), what is
+    wrong, and for a batch item the item's index."""
+
     field: str
     message: str
     index: int | None = None
 
 
 class ErrorBody(BaseModel):
+    """The body of every error response: what went wrong, and for invalid input one item
+    per problem."""
+
     detail: str
     errors: list[ErrorItem] | None = None
 
 
 def error_doc(description: str) -> dict[str, Any]:
+    """A FastAPI `responses` entry: an `ErrorBody` documented with this description."""
     return {"model": ErrorBody, "description": description}
 
 
@@ -112,6 +119,10 @@ def _validation_items(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error of `app` with an `ErrorBody`: 422 for invalid input (an item per
+    problem), a domain error with its own status, 503 with Retry-After when the database is
+    busy with lock conflicts or unavailable, and HTTP errors with their status and detail."""
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         writes = request.method not in ("GET", "HEAD", "OPTIONS")

@@ -42,6 +42,9 @@ CHUNK = 2000
 
 @dataclass
 class ImportReport:
+    """Counts of one import: price bars and headlines newly stored or already present,
+    headlines read, and a line per rejected row naming it and why."""
+
     prices_inserted: int = 0
     prices_present: int = 0
     headlines_read: int = 0

@@ -15,9 +15,11 @@ _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class ServiceMetrics:
-    """Model load and prediction timings, recorded by the prediction endpoints."""
+    """Model load and answer timings and answer cache hits, recorded by the prediction
+    endpoints, and the background extractor's throughput (`extracted`)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        """Register the histograms and counters in `registry`."""
         self.model_load_seconds = Histogram(
             "kdtcn_model_load_seconds",
             "Time to load a model version (weights and embeddings) into memory",
@@ -47,6 +49,7 @@ class ServiceMetrics:
         )
 
     def extracted(self, n: int, seconds: float) -> None:
+        """Record one chunk of `n` headlines extracted and stored in `seconds`."""
         self.headlines_extracted.inc(n)
         self.extract_chunk_seconds.observe(seconds)
 

@@ -13,6 +13,7 @@ __all__ = ["alembic_config", "upgrade", "current_revision"]
 
 
 def alembic_config(database_url: str) -> Config:
+    """An Alembic configuration for the project's migrations/ folder and `database_url`."""
     cfg = Config()
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     # ConfigParser interpolation: a literal % in a password must be doubled.
@@ -28,6 +29,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current_revision(database_url: str) -> str | None:
+    """The database's current Alembic revision, or None when none has been applied."""
     from alembic.runtime.migration import MigrationContext
 
     from app.db import make_engine

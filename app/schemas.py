@@ -75,6 +75,8 @@ class _Strict(BaseModel):
 
 
 class HeadlineIn(_Strict):
+    """One headline to store: its date, text (cleaned on input), rank of the day and source."""
+
     date: BoundedDate = Field(description="ISO date the headline belongs to (YYYY-MM-DD)")
     text: str = Field(
         description="Headline text, 1-1000 characters after cleaning (b'...' artefacts and HTML "
@@ -105,10 +107,15 @@ class HeadlineIn(_Strict):
 
 
 class HeadlineBatch(_Strict):
+    """The body of POST /v1/headlines: 1 to 5000 headlines, written in one transaction."""
+
     items: list[HeadlineIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class PriceBarIn(_Strict):
+    """One daily bar: finite positive prices, open and close between low and high, and the
+    volume traded; `adj_close` defaults to `close` when stored."""
+
     date: BoundedDate
     open: float
     high: float
@@ -154,11 +161,17 @@ class PriceBarIn(_Strict):
 
 
 class PriceBatch(_Strict):
+    """The body of POST /v1/prices: a symbol and 1 to 5000 of its daily bars, written in one
+    transaction."""
+
     symbol: Symbol = Field(description="1-15 characters from A-Z 0-9 . ^ -")
     items: list[PriceBarIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class WriteResult(BaseModel):
+    """The answer to a write: items received, newly inserted and already present, and the
+    headlines still waiting for event extraction."""
+
     received: int
     inserted: int
     already_present: int

@@ -74,4 +74,6 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The process's settings, read from the environment and `.env` on the first call and
+    cached from then on."""
     return Settings()

@@ -25,10 +25,13 @@ __all__ = ["Base", "Headline", "Price", "Event", "EventEntity", "ModelVersion"]
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of the service's tables; its metadata is Alembic's target metadata."""
 
 
 class Headline(Base):
+    """A stored headline: its source, date, rank of the day and cleaned text, unique per
+    (source, date, content hash), with the events extracted from it."""
+
     __tablename__ = "headlines"
     __table_args__ = (UniqueConstraint("source", "date", "content_hash", name="uq_headline"),)
 
@@ -52,6 +55,9 @@ class Headline(Base):
 
 
 class Price(Base):
+    """One daily price bar of a symbol (open, high, low, close, adjusted close, volume),
+    unique per (symbol, date)."""
+
     __tablename__ = "prices"
     __table_args__ = (UniqueConstraint("symbol", "date", name="uq_price"),)
 
@@ -70,6 +76,9 @@ class Price(Base):
 
 
 class Event(Base):
+    """One (subject, predicate, object) event of a headline, its `position` among the
+    headline's events, with character offsets into the headline text and its linked entities."""
+
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("headline_id", "position", name="uq_event"),)
 
@@ -99,6 +108,9 @@ class Event(Base):
 
 
 class EventEntity(Base):
+    """A mention linked to a Wikidata entity (Q-id) for an event: its role ("subject",
+    "object", "headline" or "mention"), offsets into the headline text and score in [0, 1]."""
+
     __tablename__ = "event_entities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -115,6 +127,9 @@ class EventEntity(Base):
 
 
 class ModelVersion(Base):
+    """A trained model version of a symbol and target: where its artifact lies, the span it
+    was trained on, its metrics and configuration, unique per (name, symbol, target, version)."""
+
     __tablename__ = "model_versions"
     __table_args__ = (
         UniqueConstraint("name", "symbol", "target", "version", name="uq_model_version"),

@@ -70,6 +70,8 @@ class EventEmbedder:
     def __init__(
         self, embeddings: KGEmbeddings, *, graph: Any | None = None, max_neighbours: int = 50
     ) -> None:
+        """Embed with `embeddings`; `graph` (a kg.graph.KnowledgeGraph, or None for the
+        ablation) gives the context channel its neighbours."""
         self.emb = embeddings
         self.graph = graph
         self.max_neighbours = max_neighbours

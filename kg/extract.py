@@ -516,6 +516,7 @@ class EventExtractor:
     """Rule-based extractor over a loaded spaCy pipeline (see the module docstring)."""
 
     def __init__(self, nlp: Any) -> None:
+        """Wrap `nlp`, a spaCy pipeline with a tagger and dependency parser (`load_nlp`)."""
         self.nlp = nlp
 
     def parse(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Any]:
@@ -533,9 +534,13 @@ class EventExtractor:
             yield doc
 
     def extract(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[Event]]:
+        """The events of each headline, in order: `parse` then `extract_doc`."""
         return [self.extract_doc(doc) for doc in self.parse(texts, batch_size=batch_size)]
 
     def extract_doc(self, doc: Any) -> list[Event]:
+        """The events of one parsed headline (see the module docstring), their phrases'
+        offsets into the headline as written; a doc not made by `parse` is read as its own
+        text. Records its repairs in `doc.user_data` ("shifted", "noun_verbs")."""
         events: list[Event] = []
         seen: set[tuple[int, int, int | None]] = set()
         # In a sentence-case headline a capitalised word inside a sentence is a name, even

@@ -41,6 +41,7 @@ Key = tuple[str, str, str | None]
 
 
 def load_gold(path: Path) -> list[dict[str, Any]]:
+    """The annotated headlines of a gold file, one JSON object per non-empty line."""
     return [json.loads(line) for line in Path(path).read_text("utf-8").splitlines() if line]
 
 
@@ -49,6 +50,7 @@ def _norm(word: str | None) -> str | None:
 
 
 def tuple_key(event: Event) -> Key:
+    """The (subject head, predicate head, object head or None) of an event, as matched."""
     return (event.subject.head, event.predicate.head, event.object.head if event.object else None)
 
 
@@ -103,8 +105,9 @@ def linking_scores(
 
 
 def textacy_tuples(doc: Any) -> list[Key]:
-    """textacy's subject_verb_object_triples, reduced to heads like ours: the syntactic head
-    of each part (its lemma, lower-cased; the proper-noun text for proper nouns)."""
+    """The triples of textacy's subject_verb_object_triples, reduced to heads like ours: the
+    syntactic head of each part (its lemma, lower-cased; the proper-noun text for proper
+    nouns, lower-cased)."""
     from textacy.extract.triples import subject_verb_object_triples
 
     def head(tokens: Sequence[Any]) -> str:

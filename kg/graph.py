@@ -91,7 +91,9 @@ class KnowledgeGraph:
     """Directed multigraph of Wikidata facts; edges carry the relation P-id as `key`.
 
     Path queries treat the graph as undirected (a fact links two entities whichever way it
-    points) but report each edge with its true direction.
+    points) but report each edge with its true direction. `triples` are (head Q-id, relation
+    P-id, tail Q-id); `labels` and `descriptions` map Q-ids to text, `relation_names` P-ids
+    to names.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class KnowledgeGraph:
         descriptions: dict[str, str],
         relation_names: dict[str, str],
     ) -> None:
+        """Build the directed graph and its undirected copy from `triples`, in their order."""
         self.graph = nx.MultiDiGraph()
         # A plain undirected copy built in file order, not `to_undirected(as_view=True)`:
         # the view iterates neighbours through a set, so shortest-path ties were broken by
@@ -157,21 +160,27 @@ class KnowledgeGraph:
         return kg
 
     def __contains__(self, qid: str) -> bool:
+        """Whether the entity is in at least one fact of the graph (a label alone is not)."""
         return qid in self.graph
 
     def label(self, qid: str) -> str | None:
+        """The entity's label ("Q29" -> "Spain"), or None."""
         return self.labels.get(qid)
 
     def description(self, qid: str) -> str | None:
+        """The entity's Wikidata description, or None."""
         return self.descriptions.get(qid)
 
     def relation_name(self, pid: str) -> str | None:
+        """The relation's name ("P31" -> "instance of"), or None."""
         return self.relation_names.get(pid)
 
     def degree(self, qid: str) -> int:
+        """The number of facts naming the entity, in and out (0 when it is not in the graph)."""
         return self.graph.degree(qid) if qid in self.graph else 0
 
     def triples(self) -> list[Triple]:
+        """Every fact as (head, relation, tail), in graph order."""
         return [(h, r, t) for h, t, r in self.graph.edges(keys=True)]
 
     def neighbours(self, qid: str) -> list[tuple[str, str, str]]:

@@ -68,6 +68,9 @@ _UPPER_ONLY = {"us", "who", "un", "it", "eu", "uk"}
 
 
 def normalise(text: str) -> str:
+    """The match key of a surface form: case-folded, surrounding quotes and punctuation
+    stripped, a leading article ("the", "a", "an") and a possessive "'s" dropped, runs of
+    whitespace collapsed to one space."""
     text = text.casefold().strip(" \"'`.,:;!?()[]")
     text = re.sub(r"^(the|a|an)\s+", "", text)
     text = re.sub(r"(’s|'s|s')$", "", text)
@@ -75,6 +78,8 @@ def normalise(text: str) -> str:
 
 
 def load_aliases(path: Path | None = None) -> dict[str, str]:
+    """Case-folded alias -> Q-id from a file of `alias<TAB>Q-id` lines (blank lines and
+    lines starting with "#" skipped): `path`, else the bundled kg/aliases.tsv."""
     source = (
         path.read_text("utf-8")
         if path
@@ -89,7 +94,12 @@ def load_aliases(path: Path | None = None) -> dict[str, str]:
 
 
 class EntityLinker:
-    """Links phrases of a headline to WD40k entities, keeping a score in [0, 1]."""
+    """Links phrases of a headline to WD40k entities, keeping a score in [0, 1].
+
+    `threshold`: the lowest score that links; `min_degree`: the facts an entity needs for a
+    single capitalised word to link to it by label; `aliases`: alias -> Q-id (default
+    `load_aliases()`; aliases of entities not in the graph are dropped).
+    """
 
     def __init__(
         self,
@@ -99,6 +109,7 @@ class EntityLinker:
         min_degree: int = 10,
         aliases: dict[str, str] | None = None,
     ) -> None:
+        """Index the labels of `kg`'s named entities and the aliases (see the class docstring)."""
         self.kg = kg
         self.threshold = threshold
         self.min_degree = min_degree
@@ -245,6 +256,8 @@ class EntityLinker:
 
     # -- public API -----------------------------------------------------------------------
     def link_mentions(self, text: str, mentions: list[tuple[int, int]]) -> list[EntityLink]:
+        """Links of the given (start, end) character spans of `text`, each as `link_phrase`
+        links it (with fuzzy matching), no role; earlier mentions are context for later ones."""
         context: set[str] = set()
         return [link for s, e in mentions for link in self._scan(text, s, e, context, "")]
 

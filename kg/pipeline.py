@@ -23,11 +23,16 @@ PIPELINE_VERSION = "ev5"  # ev5: the graph leaves out Wikimedia's own pages (kg.
 
 
 class EventPipeline:
-    """spaCy parse + rule-based event extraction + entity linking to the local graph."""
+    """spaCy parse + rule-based event extraction + entity linking to the local graph.
+
+    `nlp`: the spaCy pipeline; `extractor`: a `kg.extract.EventExtractor` over it; `linker`:
+    a `kg.link.EntityLinker`; `graph`: the `kg.graph.KnowledgeGraph` it links to.
+    """
 
     version = PIPELINE_VERSION
 
     def __init__(self, *, nlp: Any, extractor: Any, linker: Any, graph: Any) -> None:
+        """Hold the loaded parts (see the class docstring); nothing is loaded here."""
         self.nlp = nlp
         self.extractor = extractor
         self.linker = linker
@@ -35,6 +40,8 @@ class EventPipeline:
 
     @classmethod
     def load(cls, *, data_dir: Path) -> EventPipeline:
+        """Load the bundled spaCy model (without NER) and the WD40k graph from
+        `data_dir`/wd40k, and build the extractor and the linker over them."""
         from kg.extract import EventExtractor, load_nlp
         from kg.graph import KnowledgeGraph
         from kg.link import EntityLinker

@@ -25,6 +25,8 @@ _BREAK = re.compile(r"[:;.!?\"|(\[]|\s[-–—]\s|'\s*$|^\s*'")
 
 @cache
 def common_words() -> frozenset[str]:
+    """The lower-case words that headlines usually write in lower case
+    (kg/common_words.txt.gz), read once."""
     with resources.files("kg").joinpath("common_words.txt.gz").open("rb") as fh:
         return frozenset(gzip.decompress(fh.read()).decode("utf-8").split())
 

@@ -83,6 +83,7 @@ class Coalitions:
     combine: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
+        """Sort the events by row and precompute each window step's events as tensors."""
         # Pooling runs in torch, in the thread pool the network runs in: numpy's BLAS
         # threads, still spinning after a product, slowed the network's convolutions 2x.
         # Events are kept sorted by their row, so a step's events are one slice of the mask
@@ -212,6 +213,7 @@ class Coalitions:
 
     @property
     def n_events(self) -> int:
+        """E, the number of events of the window (the columns of a coalition mask)."""
         return len(self.event_row)
 
     def windows(self, keep: np.ndarray) -> np.ndarray:
@@ -240,6 +242,10 @@ class Coalitions:
 
 @dataclass
 class ShapleyResult:
+    """What `shapley` found: a value per player (H players) with its standard error, the
+    answers with every player and with none, each player's occlusion, and how the values
+    were computed (`estimator`, `permutations`)."""
+
     values: np.ndarray  # (H,) one per player
     std_error: np.ndarray  # (H,) of each sampled value over the walked orders (0 when exact)
     full: float  # f(every player)

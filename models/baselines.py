@@ -25,6 +25,8 @@ __all__ = ["BaselineData", "Baseline", "DIRECTION_BASELINES"]
 
 @dataclass(frozen=True)
 class BaselineData:
+    """What a baseline may read, indexed by trading day t (see the module docstring)."""
+
     returns: np.ndarray  # float64 log return of trading day t; returns[0] is NaN
     labels: np.ndarray  # int64 label of day t under this fit: 1/0, -1 where undefined
     threshold: float | None  # big_move: q, the |log return| above which the label is 1

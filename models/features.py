@@ -50,17 +50,21 @@ class Normaliser:
 
     @classmethod
     def fit(cls, rows: np.ndarray) -> Normaliser:
+        """Fit on (n, columns) rows, ignoring NaNs; a column with std <= 1e-8 gets std 1."""
         mean = np.nanmean(rows, axis=0)
         std = np.nanstd(rows, axis=0)
         return cls(mean.astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
+        """(rows - mean) / std as float32; a NaN (missing value) becomes 0, the fitted mean."""
         out = (rows - self.mean) / self.std
         return np.nan_to_num(out, nan=0.0).astype(np.float32)
 
     def to_dict(self) -> dict[str, list[float]]:
+        """{"mean": [...], "std": [...]}, JSON-ready (`from_dict` reads it back)."""
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict[str, list[float]]) -> Normaliser:
+        """The normaliser saved by `to_dict`."""
         return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))

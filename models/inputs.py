@@ -232,9 +232,11 @@ class Windows:
 
     @property
     def day(self) -> np.ndarray:
+        """(n,) index of the day each label is about: the anchor's next row."""
         return self.anchor + 1
 
     def subset(self, mask: np.ndarray) -> Windows:
+        """The windows selected by `mask`, a boolean mask or an index array over the n windows."""
         return Windows(self.x[mask], self.y[mask], self.anchor[mask])
 
 

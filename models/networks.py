@@ -124,7 +124,14 @@ ENCODERS: dict[str, Callable[[int, NetParams], nn.Module]] = {
 
 
 class SequenceClassifier(nn.Module):
-    """[prices | projected events] per step -> encoder -> linear -> logit."""
+    """[prices | projected events] per step -> encoder -> linear -> logit.
+
+    `encoder`: a key of `ENCODERS`; `price_dim`, `event_dim`: the price and event columns of
+    an input step (either may be 0, not both); `params`: the shape (default `NetParams()`);
+    `highway`: steps of the linear price path (0: none), in the form `highway_form`;
+    `event_slots`: slots of a day's event set pooled by attention (0: the event columns are
+    one pooled row). See the module docstring.
+    """
 
     def __init__(
         self,
@@ -137,6 +144,8 @@ class SequenceClassifier(nn.Module):
         highway_form: str = "signed_abs",
         event_slots: int = 0,
     ) -> None:
+        """Build the network (see the class docstring); ValueError for an unknown
+        `highway_form`, event columns that do not split into the slots, or no input columns."""
         super().__init__()
         if highway_form not in HIGHWAY_FORMS:
             raise ValueError(f"highway_form must be one of {HIGHWAY_FORMS}, not {highway_form!r}")
@@ -197,6 +206,7 @@ class SequenceClassifier(nn.Module):
         return self.attend(vectors).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits (B,) of windows `x` (B, T, price_dim + event_dim)."""
         events = None
         if self.project is not None:
             events = x[..., self.price_dim :]

@@ -211,8 +211,8 @@ _SCALE = 100.0  # ARIMA is fitted on percent log returns (better conditioned)
 def fit_arima_returns(
     returns: np.ndarray, train_days: np.ndarray, order: tuple[int, int, int] = (1, 0, 1)
 ):  # type: ignore[no-untyped-def]
-    """statsmodels ARIMA(order) fitted on the log returns of the training days (a contiguous
-    range, train_days.min()..train_days.max()); the results object."""
+    """The results object of statsmodels' ARIMA(order) fitted on the log returns (x 100,
+    percent) of the training days (a contiguous range, train_days.min()..train_days.max())."""
     from statsmodels.tsa.arima.model import ARIMA
 
     start, end = int(train_days.min()), int(train_days.max())

@@ -28,7 +28,7 @@ def _safe(metric: Metric, y: np.ndarray, s: np.ndarray) -> float:
 
 
 def _block_length(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
-    """ceil of the Politis-White (2004, corrected by Patton, Politis and White 2009) optimal
+    """Ceiling of the Politis-White (2004, corrected by Patton, Politis and White 2009) optimal
     block length of arch's optimal_block_length, column "circular" (the one for moving and
     circular blocks), on the per-day loss difference (y - a)^2 - (y - b)^2: the Brier-loss
     difference for probabilities, the 0/1-error difference for calls. If that series is

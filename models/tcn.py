@@ -21,10 +21,12 @@ class Chomp1d(nn.Module):
     """Drop the trailing `chomp` steps that the symmetric padding added (keeps it causal)."""
 
     def __init__(self, chomp: int) -> None:
+        """Drop `chomp` steps (0: none)."""
         super().__init__()
         self.chomp = chomp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, time) -> (batch, channels, time - chomp)."""
         return x[:, :, : -self.chomp] if self.chomp else x
 
 
@@ -34,6 +36,7 @@ class TemporalBlock(nn.Module):
     def __init__(
         self, n_in: int, n_out: int, *, kernel_size: int, dilation: int, dropout: float
     ) -> None:
+        """`n_in` -> `n_out` channels; the residual passes a 1x1 conv when they differ."""
         super().__init__()
         pad = (kernel_size - 1) * dilation
         self.net = nn.Sequential(
@@ -50,6 +53,7 @@ class TemporalBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, n_in, time) -> (batch, n_out, time); output t reads inputs up to t only."""
         return self.relu(self.net(x) + self.downsample(x))
 
     def forward_valid(self, x: torch.Tensor) -> torch.Tensor:
@@ -68,6 +72,7 @@ class TemporalConvNet(nn.Module):
     def __init__(
         self, n_inputs: int, channels: list[int], *, kernel_size: int = 3, dropout: float = 0.2
     ) -> None:
+        """One block per entry of `channels` (its output width), block i dilated by 2**i."""
         super().__init__()
         layers = []
         for i, n_out in enumerate(channels):
@@ -79,6 +84,7 @@ class TemporalConvNet(nn.Module):
         self.receptive_field = receptive_field(kernel_size, len(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, n_inputs, time) -> (batch, channels[-1], time), causal."""
         return self.network(x)
 
     def forward_last(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,10 @@ __all__ = [
 
 @dataclass
 class TrainConfig:
+    """Settings of `fit_classifier`: at most `epochs` passes of Adam (learning rate `lr`, L2
+    `weight_decay`) over shuffled batches of `batch_size`, stopping after `patience` epochs
+    without a better loss on the validation tail (`val_fraction` of the samples, the last)."""
+
     epochs: int = 40
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -41,6 +45,7 @@ class History:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed torch's and numpy's global random generators (not Python's `random`)."""
     torch.manual_seed(seed)
     np.random.seed(seed)
 

@@ -111,7 +111,7 @@ def big_move_persistence(data: BaselineData, train: np.ndarray, days: np.ndarray
 
 
 def _har_features(returns: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """log of mean |r| * 100 over the previous 1, 5, 22 days (only returns[1:] exist)."""
+    """Log of mean |r| * 100 over the previous 1, 5, 22 days (only returns[1:] exist)."""
     absr = np.abs(np.asarray(returns, dtype=np.float64)) * 100.0
     cols = [_window_means(absr, days, w, first=1) for w in HAR_WINDOWS]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -168,7 +168,8 @@ def news_volume(data: BaselineData, train: np.ndarray, days: np.ndarray) -> np.n
 
 
 def _garch_fit(returns: np.ndarray, start: int, end: int):
-    """arch GARCH(1,1), constant mean, Student-t errors, on returns[start..end] * 100."""
+    """GARCH(1,1) of the arch package, constant mean, Student-t errors, fitted on
+    returns[start..end] * 100."""
     from arch import arch_model
 
     y = np.asarray(returns[start : end + 1], dtype=np.float64) * 100.0

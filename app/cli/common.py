@@ -1,0 +1,51 @@
+"""What every `kdtcn` command shares: the console, progress bars, and the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import Settings, get_settings
+
+__all__ = ["Opened", "console", "opened", "progress_bar"]
+
+console = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    """A progress display on stderr: description, bar, done/total, time elapsed."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+class Opened(NamedTuple):
+    """The settings and the database a command works on."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    engine: Engine
+
+
+@contextmanager
+def opened(settings: Settings | None = None) -> Iterator[Opened]:
+    """The settings (from the environment by default) and their database, its folders made;
+    the engine is disposed on the way out, whatever happens."""
+    from app.bootstrap import open_database
+
+    settings = settings or get_settings()
+    factory, engine = open_database(settings)
+    try:
+        yield Opened(settings, factory, engine)
+    finally:
+        engine.dispose()

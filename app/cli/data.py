@@ -1,0 +1,77 @@
+"""`kdtcn db` and `kdtcn import`: the schema and bulk imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+
+from app.cli.common import console, opened, progress_bar
+from app.settings import get_settings
+
+__all__ = ["db_cli", "import_cli"]
+
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_cli = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic revisions up to REVISION (default: head)."""
+    from app.migrate import current_revision, upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    upgrade(settings.database_url, revision)
+    console.print(f"database at revision {current_revision(settings.database_url)}")
+
+
+@import_cli.command("djia-reddit")
+def import_djia_reddit_cmd(
+    directory: Annotated[Path, typer.Argument(help="Folder with the three Kaggle CSV files")],
+) -> None:
+    """Import DJIA_table.csv, Combined_News_DJIA.csv and RedditNews.csv (plain or .gz)."""
+    from app.importer import import_djia_reddit
+
+    with opened() as (_, factory, _), progress_bar() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report = import_djia_reddit(directory, factory, progress=on_progress)
+    console.print(
+        f"prices: {report.prices_inserted} inserted, {report.prices_present} already present\n"
+        f"headlines: {report.headlines_read} read, {report.headlines_inserted} inserted, "
+        f"{report.headlines_present} already present (duplicates across files or runs), "
+        f"{len(report.rejected)} rejected"
+    )
+
+
+@import_cli.command("history")
+def import_history_cmd(
+    symbol: Annotated[str, typer.Argument(help="DJIA or GSPC (models.history)")],
+    start: Annotated[str | None, typer.Option(help="First day (ISO date)")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day (ISO date)")] = None,
+) -> None:
+    """Import a symbol's bars from the bundled Yahoo history in data/prices/, idempotent."""
+    import datetime as dt
+
+    from app.importer import import_history
+
+    with opened() as (settings, factory, _):
+        report = import_history(
+            symbol,
+            settings.data_dir,
+            factory,
+            start=dt.date.fromisoformat(start) if start else None,
+            end=dt.date.fromisoformat(end) if end else None,
+        )
+    console.print(
+        f"{symbol} prices: {report.prices_inserted} inserted, {report.prices_present} already "
+        f"present; skipped: {'; '.join(report.rejected) or 'none'}"
+    )

@@ -1,0 +1,209 @@
+"""`kdtcn evaluate` (the research harness, evaluation/) and `kdtcn protocol freeze|check`:
+the frozen evaluation protocol (evaluation.protocol) and its one confirmation
+(`kdtcn evaluate --confirm`, evaluation.confirm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.common import console, opened, progress_bar
+from app.settings import PROJECT_ROOT, get_settings
+from evaluation.protocol import TUNE_TRIALS
+
+__all__ = ["confirm_protocol", "evaluate", "protocol_cli"]
+
+protocol_cli = typer.Typer(help="The frozen evaluation protocol.", no_args_is_help=True)
+
+
+def confirm_protocol(out: Path, symbols: list[str] | None, again: bool) -> None:
+    """`kdtcn evaluate --confirm`: the frozen protocol on its confirmation period."""
+    import dataclasses
+    import json
+
+    from evaluation.confirm import Plan, run_confirmation
+    from evaluation.confirm_report import confirmation_markdown
+    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
+
+    try:
+        protocol, digest = load_protocol()
+    except ProtocolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--confirm") from exc
+    drift = differences(protocol, current_protocol())
+    if drift:
+        raise typer.BadParameter(
+            "the code no longer runs the frozen protocol (changed: "
+            + ", ".join(drift[:8])
+            + "); freeze it anew (`kdtcn protocol freeze`) and confirm on a new period",
+            param_hint="--confirm",
+        )
+    target = out / "confirmation.json"
+    if target.exists() and not again:
+        done = json.loads(target.read_text()).get("protocol_sha256")
+        if done == digest:
+            raise typer.BadParameter(
+                f"{target} already confirms protocol {digest[:12]}: a protocol is confirmed "
+                "once (--again writes anyway, e.g. into another --out to compare runs)",
+                param_hint="--confirm",
+            )
+    plan = Plan.of(protocol)
+    if symbols:
+        plan = dataclasses.replace(plan, symbols=tuple(symbols))
+    settings = get_settings()
+    console.print(
+        f"confirming protocol {digest[:12]} on {', '.join(plan.symbols)}: train to "
+        f"{plan.train_end}, test {plan.test_start}..{plan.test_end}"
+    )
+    run = run_confirmation(
+        protocol=protocol, digest=digest, data_dir=settings.data_dir, plan=plan, say=console.print
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(run, indent=1))
+    (out / "confirmation.md").write_text(confirmation_markdown(run))
+    console.print(f"wrote {out / 'confirmation.md'} in {run['seconds'] / 60:.1f} min")
+
+
+@protocol_cli.command("freeze")
+def protocol_freeze() -> None:
+    """Write the protocol the code runs now, with its hash, to evaluation/protocol.json."""
+    from evaluation.protocol import PROTOCOL_PATH, freeze
+
+    digest, changed = freeze()
+    console.print(f"froze {PROTOCOL_PATH} sha256 {digest}")
+    if changed:
+        console.print("changed since the last freeze: " + ", ".join(changed))
+        console.print("a new protocol needs a new confirmation period (kdtcn evaluate --confirm)")
+
+
+@protocol_cli.command("check")
+def protocol_check() -> None:
+    """Say whether the code still runs the frozen protocol; exit 1 if not."""
+    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
+
+    try:
+        protocol, digest = load_protocol()
+    except ProtocolError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+    drift = differences(protocol, current_protocol())
+    if drift:
+        console.print(f"the code departs from protocol {digest[:12]} in: " + ", ".join(drift))
+        raise typer.Exit(1)
+    console.print(f"the code runs the frozen protocol {protocol['name']} sha256 {digest}")
+
+
+def evaluate(
+    dataset: Annotated[str, typer.Option(help="Only djia-reddit for now")] = "djia-reddit",
+    symbol: str = "DJIA",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the report (default: docs; with --confirm, the project's "
+            "docs/confirmation)"
+        ),
+    ] = None,
+    quick: Annotated[bool, typer.Option(help="1 seed, fixed origin, 4 models")] = False,
+    tune_trials: Annotated[
+        int,
+        typer.Option(
+            help="Optuna trials per target for TCN and KDTCN on folds inside the training "
+            "period (0: the hand-set defaults)"
+        ),
+    ] = TUNE_TRIALS,
+    write_tuned: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the search's choices to models/tuned.json, the settings served "
+            "versions use (never implied by --out)"
+        ),
+    ] = False,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            help="Run the frozen protocol (evaluation/protocol.json) once on its confirmation "
+            "period: price-only models on the bundled histories after the development data"
+        ),
+    ] = False,
+    confirm_symbols: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--confirm-symbol",
+            help="With --confirm: these symbols instead of the plan's (the report says so)",
+        ),
+    ] = None,
+    again: Annotated[
+        bool,
+        typer.Option(help="With --confirm: write even where this hash's report already is"),
+    ] = False,
+) -> None:
+    """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
+
+    On PostgreSQL the Optuna studies live in the service's database (several machines can
+    add trials to one study); otherwise in memory."""
+    if confirm:
+        confirm_protocol(out or PROJECT_ROOT / "docs" / "confirmation", confirm_symbols, again)
+        return
+    import json
+
+    from app.services.evaluation import evaluate_dataset
+    from evaluation.folds import EvalConfig
+    from evaluation.report import to_markdown
+    from evaluation.runs import neural_runs
+    from kg.graph import KnowledgeGraph
+
+    out = out or Path("docs")
+    if dataset != "djia-reddit":
+        raise typer.BadParameter("only djia-reddit is available", param_hint="--dataset")
+    with opened() as (settings, factory, _):
+        storage = settings.database_url
+        config = EvalConfig(
+            tune_trials=tune_trials,
+            tune_storage=storage if storage.startswith("postgresql") else None,
+        )
+        if quick:
+            config = EvalConfig(
+                seeds=(0,),
+                schemes=("fixed_origin",),
+                models=("TCN", "KDTCN", "LSTM", "EB-TCN"),
+                tune_trials=0,
+                select_variant=False,
+                regression=False,
+            )
+        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+        with progress_bar() as bar, factory() as session:
+            task = bar.add_task("model runs", total=neural_runs(config))
+            result = evaluate_dataset(
+                session=session,
+                symbol=symbol,
+                graph=graph,
+                artifacts=settings.artifacts_dir,
+                config=config,
+                progress=lambda label: bar.update(task, advance=1, description=label),
+                say=console.print,
+                data_dir=settings.data_dir,
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1))
+    (out / "results.md").write_text(to_markdown(result))
+    if result.get("regression"):
+        from evaluation.regression import plot_regression
+
+        plot_regression(result["regression"], out / "regression.png")
+    if result.get("tuning") and write_tuned:
+        from models.tuned import write_tuned as write
+
+        path = write(
+            result["tuning"],
+            tuned_until=config.train_end,
+            source=f"kdtcn evaluate {result['protocol']['finished']}",
+            selection=result.get("selection"),
+        )
+        console.print(f"wrote the chosen hyper-parameters for serving to {path}")
+    elif result.get("tuning"):
+        console.print(
+            "the search's choices are in results.json; models/tuned.json (what serving uses) "
+            "is unchanged (--write-tuned writes it)"
+        )
+    console.print(f"wrote {out / 'results.md'} in {result['protocol']['seconds'] / 60:.1f} min")

@@ -1,0 +1,190 @@
+"""`kdtcn train` and `kdtcn backtest`: model versions and their point-in-time record."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.common import console, opened, progress_bar
+from app.settings import DEFAULT_COST_BPS
+
+__all__ = ["backtest", "train"]
+
+
+def train(
+    symbol: str = "DJIA",
+    model: str = "kdtcn",
+    target: Annotated[
+        list[str] | None, typer.Option(help="Targets of models.targets (repeat; default all)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Cut: the last day whose label is fitted (default: last bar)")
+    ] = None,
+    walk_forward: Annotated[
+        bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
+    ] = None,
+    every: Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")] = 63,
+    embedding: Annotated[
+        str | None, typer.Option(help="Embedding version (must be built up to the cut)")
+    ] = None,
+    seed: int = 0,
+    seeds: Annotated[
+        int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P averaged")
+    ] = 3,
+) -> None:
+    """Train model versions on stored data up to a cut; write their artifacts and record them."""
+    import datetime as dt
+
+    from app.db import transaction
+    from app.services.training import (
+        out_of_sample_line,
+        train_and_register,
+        train_walk_forward,
+    )
+    from kg.graph import KnowledgeGraph
+    from models.targets import TARGETS
+
+    targets = target or list(TARGETS)
+    for name in targets:
+        if name not in TARGETS:
+            raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
+    if walk_forward and start is None:
+        raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
+    with opened() as (settings, factory, _):
+        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+        started = time.perf_counter()
+        with progress_bar() as bar, transaction(factory) as session:
+            bar.add_task(f"training {model} {', '.join(targets)}", total=None)
+            if walk_forward:
+                assert start is not None
+                rows = train_walk_forward(
+                    session=session,
+                    artifacts=settings.artifacts_dir,
+                    graph=graph,
+                    symbol=symbol,
+                    targets=targets,
+                    start=dt.date.fromisoformat(start),
+                    every=every,
+                    name=model,
+                    seed=seed,
+                    n_seeds=seeds,
+                    embedding_version=embedding,
+                    say=console.print,
+                )
+            else:
+                rows = [
+                    train_and_register(
+                        session=session,
+                        artifacts=settings.artifacts_dir,
+                        graph=graph,
+                        symbol=symbol,
+                        target=name,
+                        name=model,
+                        until=dt.date.fromisoformat(until) if until else None,
+                        embedding_version=embedding,
+                        seed=seed,
+                        n_seeds=seeds,
+                    )
+                    for name in targets
+                ]
+    for row in rows:
+        console.print(
+            f"{row.version}: fitted on labels up to {row.train_end}; "
+            + out_of_sample_line(row.metrics)
+        )
+    console.print(f"{len(rows)} versions in {time.perf_counter() - started:.0f} s")
+
+
+def backtest(
+    symbol: str = "DJIA",
+    start: Annotated[str, typer.Option(help="First predicted day")] = "2015-01-02",
+    end: Annotated[str, typer.Option(help="Last predicted day")] = "2016-06-30",
+    target: Annotated[list[str] | None, typer.Option(help="Targets (repeat; default all)")] = None,
+    cost_bps: Annotated[
+        float, typer.Option(help="Basis points per change of position")
+    ] = DEFAULT_COST_BPS,
+    allow_in_sample: Annotated[
+        bool, typer.Option(help="Serve the newest version where no out-of-sample one exists")
+    ] = False,
+) -> None:
+    """Point-in-time predictions over a range: skill beside reference rules (always-up and
+    reversal; for big_move never-big and persistence; for next_close price errors against the
+    random walk), and the returns of trading the calls (the same figures as GET
+    /v1/backtest)."""
+    import datetime as dt
+
+    from app.services.backtest import run_backtest
+    from app.services.registry import ModelRegistry
+    from kg.graph import KnowledgeGraph
+    from models.targets import TARGETS
+
+    with opened() as (settings, factory, _):
+        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+        registry = ModelRegistry(settings.artifacts_dir, graph)
+        for name in target or list(TARGETS):
+            started = time.perf_counter()
+            with factory() as session:
+                result = run_backtest(
+                    session=session,
+                    registry=registry,
+                    symbol=symbol,
+                    start=dt.date.fromisoformat(start),
+                    end=dt.date.fromisoformat(end),
+                    target=name,
+                    cost_bps=cost_bps,
+                    allow_in_sample=allow_in_sample,
+                )
+            console.print(
+                f"[bold]{symbol} {name}[/bold] {result['start']}..{result['end']}: "
+                f"{result['n_days']} days, {len(result['versions'])} versions, "
+                f"{result['in_sample_days']} in sample ({time.perf_counter() - started:.1f} s)"
+            )
+            _print_backtest(result, cost_bps)
+
+
+SCORES = ("mcc", "balanced_accuracy", "hit_rate", "auc", "brier", "share_up")
+
+
+def _print_backtest(result: dict[str, Any], cost_bps: float) -> None:
+    """A backtest's skill beside its reference rules, price errors (next_close) and the
+    returns of trading its calls, as tables."""
+    from rich.table import Table
+
+    table = Table("calls", "MCC", "bal. acc.", "hit rate", "AUC", "Brier", "share positive")
+    for label, row in result["classification"].items():
+        table.add_row(label, *("-" if row.get(k) is None else f"{row[k]:.3f}" for k in SCORES))
+    console.print(table)
+    if result["regression"]:
+        r = result["regression"]
+        console.print(
+            f"predicted close: RMSE {r['rmse']:.2f}, MAE {r['mae']:.2f}, MAPE "
+            f"{r['mape']:.2f}%, Theil's U {r['theil_u']:.3f} (< 1 beats the random walk), "
+            f"direction {r['direction_accuracy']:.3f}, 80% interval held the close on "
+            f"{r['interval_coverage']:.0%} of days"
+        )
+    if not result["strategy"]:
+        console.print(result["note"])
+        return
+    table = Table(
+        f"strategy (net of {cost_bps:g} bp)",
+        "cumulative",
+        "annual",
+        "Sharpe",
+        "max drawdown",
+        "turnover",
+    )
+    for label, row in result["strategy"].items():
+        table.add_row(
+            label,
+            f"{row['cumulative_return']:+.1%}",
+            f"{row['annual_return']:+.1%}",
+            f"{row['sharpe']:.2f}",
+            f"{row['max_drawdown']:.1%}",
+            f"{row['turnover']:.2f}",
+        )
+    console.print(table)

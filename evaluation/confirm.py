@@ -54,6 +54,7 @@ class Plan:
 
     @classmethod
     def of(cls, protocol: dict[str, Any]) -> Plan:
+        """The plan of a loaded protocol (its `confirmation` entry)."""
         c = protocol["confirmation"]
         return cls(
             tuple(c["symbols"]), c["prices_from"], c["train_end"], c["test_start"], c["test_end"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.regression import render_regression
+from evaluation.regression_report import render_regression
 from evaluation.report import SCHEMES, _best, _num, comparison_line, p_text, target_sections
 
 __all__ = ["confirmation_markdown"]
@@ -54,9 +54,25 @@ def _regression_summary(symbol: str, result: dict[str, Any]) -> list[str]:
 
 
 def confirmation_markdown(run: dict[str, Any]) -> str:
+    """confirmation.md of a confirmation run (evaluation.confirm): the protocol's hash and what
+    was read, the classifiers' summary and paired comparisons of every symbol, next_close's
+    summary, then each symbol's full tables."""
+    out = _opening(run)
+    for symbol, parts in run["symbols"].items():
+        out.extend(_summary(symbol, parts["classifiers"]))
+    out += _comparisons(run)
+    out += _regression_table(run)
+    for symbol, parts in run["symbols"].items():
+        out += _symbol_section(symbol, parts)
+    return "\n".join(out) + "\n"
+
+
+def _opening(run: dict[str, Any]) -> list[str]:
+    """The title, the protocol's hash and the run's provenance, the days and models read,
+    and the head of the summary table (its rows are `_summary`'s)."""
     plan = run["plan"]
     first = next(iter(run["symbols"].values()))["classifiers"]["protocol"]
-    out = [
+    return [
         f"# Confirmation of the frozen protocol `{run['protocol_name']}`",
         "",
         f"Protocol sha256 `{run['protocol_sha256']}` (`evaluation/protocol.json`). Run by "
@@ -92,9 +108,11 @@ def confirmation_markdown(run: dict[str, Any]) -> str:
         "best baseline by AUC | days |",
         "|---|---|---|---|---:|---:|---|---|---:|",
     ]
-    for symbol, parts in run["symbols"].items():
-        out.extend(_summary(symbol, parts["classifiers"]))
-    out += [
+
+
+def _comparisons(run: dict[str, Any]) -> list[str]:
+    """Every symbol's paired comparisons of the classifiers, one line each."""
+    out = [
         "",
         "Paired comparisons of the seed ensembles (moving-block bootstrap over test days, each "
         "comparison with its own block length; 95% intervals; p two-sided, Holm-adjusted over "
@@ -108,7 +126,12 @@ def confirmation_markdown(run: dict[str, Any]) -> str:
                 for name, metrics in block["bootstrap"].items():
                     line = comparison_line(name, metrics, family)[2:]
                     out.append(f"- {symbol} `{target}` {SCHEMES.get(scheme, scheme)}: {line}")
-    out += [
+    return out
+
+
+def _regression_table(run: dict[str, Any]) -> list[str]:
+    """next_close's summary: TCN and ARIMA against the random walk, per symbol and scheme."""
+    out = [
         "",
         "`next_close` (Theil's U against the random walk; U < 1 beats it; DM: Diebold-Mariano "
         "against the random walk, negative = lower loss):",
@@ -118,21 +141,25 @@ def confirmation_markdown(run: dict[str, Any]) -> str:
     ]
     for symbol, parts in run["symbols"].items():
         out.extend(_regression_summary(symbol, parts["regression"]))
-    for symbol, parts in run["symbols"].items():
-        c = parts["classifiers"]["protocol"]
-        src = c.get("source", {})
-        out += [
-            "",
-            f"# {symbol}",
-            "",
-            f"Bars: `{src.get('file')}` (sha256 `{src.get('sha256', '')[:16]}`), "
-            f"{src.get('first')} to {src.get('last')}, {src.get('days')} days; train "
-            f"{c['n_train_days']} days, test {c['n_test_days']} days, "
-            f"{c['test_share_up']:.1%} of them up. Pre-training history "
-            f"{c.get('pretrain_history', {}).get('from')} to "
-            f"{c.get('pretrain_history', {}).get('to')}.",
-            "",
-        ]
-        out.extend(target_sections(parts["classifiers"]))
-        out.append(render_regression(parts["regression"], figure=None))
-    return "\n".join(out) + "\n"
+    return out
+
+
+def _symbol_section(symbol: str, parts: dict[str, Any]) -> list[str]:
+    """A symbol's section: its bars and days, every target's tables and next_close's."""
+    c = parts["classifiers"]["protocol"]
+    src = c.get("source", {})
+    out = [
+        "",
+        f"# {symbol}",
+        "",
+        f"Bars: `{src.get('file')}` (sha256 `{src.get('sha256', '')[:16]}`), "
+        f"{src.get('first')} to {src.get('last')}, {src.get('days')} days; train "
+        f"{c['n_train_days']} days, test {c['n_test_days']} days, "
+        f"{c['test_share_up']:.1%} of them up. Pre-training history "
+        f"{c.get('pretrain_history', {}).get('from')} to "
+        f"{c.get('pretrain_history', {}).get('to')}.",
+        "",
+    ]
+    out.extend(target_sections(parts["classifiers"]))
+    out.append(render_regression(parts["regression"], figure=None))
+    return out

@@ -8,6 +8,7 @@ days at the cut chosen on its own training days.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ __all__ = [
     "combined_inputs",
     "fit_fold",
     "fold_calls",
+    "labels_key",
     "make_folds",
     "scheme_days",
     "scheme_predictions",
@@ -37,6 +39,10 @@ __all__ = [
 
 @dataclass
 class EvalConfig:
+    """One evaluation's settings: the split (ISO dates; by default the demo's), the window in
+    trading days, seeds, targets, schemes and their refits, the models and baselines run,
+    the bootstrap, the search and the training defaults."""
+
     train_end: str = "2014-12-31"
     test_start: str = "2015-01-02"
     test_end: str = "2016-07-01"
@@ -231,9 +237,22 @@ def combined_inputs(inputs: Mapping[str, np.ndarray | None]) -> dict[str, np.nda
 def baseline_probs(
     fn: Baseline, folds: list[Fold], returns: np.ndarray, news: np.ndarray | None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(probabilities on the training days, on the test days) of each fold from the
+    baseline `fn`, given the fold's labels and threshold and fitted on its training days;
+    `returns`: the daily log returns, `news`: headlines per trading day."""
     out = []
     for fold in folds:
         data = BaselineData(returns, fold.labels, fold.threshold, news)
         p = fn(data, fold.fit, np.concatenate([fold.fit, fold.test]))
         out.append((p[: len(fold.fit)], p[len(fold.fit) :]))
     return out
+
+
+def labels_key(folds: list[Fold]) -> str:
+    """A digest of folds' days and labels: two targets whose folds share it give a
+    price-only model the same windows and labels."""
+    digest = hashlib.sha1()
+    for fold in folds:
+        for part in (fold.fit, fold.test, fold.labels):
+            digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()

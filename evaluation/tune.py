@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+import models
 from evaluation.folds import EvalConfig, Fold, fit_fold, make_folds
 from models.fitting import predict_days
 from models.metrics import fast_auc
@@ -55,6 +56,9 @@ METRICS: dict[str, Literal["maximize", "minimize"]] = {"auc": "maximize", "theil
 
 @dataclass
 class Tuned:
+    """A search's outcome: the chosen network and training settings, their mean validation
+    `metric` and the defaults' on the same folds (or a frozen protocol's, with no folds)."""
+
     net: NetParams
     train: TrainConfig
     best: float  # the chosen configuration's mean validation `metric`
@@ -65,6 +69,7 @@ class Tuned:
     metric: str = "auc"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form a result's `tuning` records (`seconds` rounded to 0.1)."""
         return {
             "net": dataclasses.asdict(self.net),
             "lr": self.train.lr,
@@ -79,12 +84,14 @@ class Tuned:
 
 
 def study_key(*arrays: np.ndarray | None) -> str:
-    """12 hex digits of a digest of the code of `models/` and the search's inputs (`arrays`):
-    an Optuna study stored by name (PostgreSQL) is resumed only by a run of the same code on
-    the same data, so trials of another code or data never count as this run's."""
+    """12 hex digits of a digest of the code of the core (`models/`) and the harness
+    (`evaluation/`) and the search's inputs (`arrays`): an Optuna study stored by name
+    (PostgreSQL) is resumed only by a run of the same code on the same data, so trials of
+    another code or data never count as this run's."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
+    for package in (models.__path__[0], Path(__file__).parent):
+        for path in sorted(Path(package).rglob("*.py")):
+            digest.update(path.read_bytes())
     for array in arrays:
         if array is not None:
             digest.update(np.ascontiguousarray(array).tobytes())
@@ -278,6 +285,7 @@ class Selection:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form a result records (`seconds` rounded to 0.1)."""
         return {
             "chosen": self.chosen,
             "validation_auc": self.validation_auc,

@@ -138,12 +138,8 @@ def test_arima_parameters_come_from_training_days_only() -> None:
 @pytest.mark.slow
 def test_run_regression_on_a_slice_of_djia(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from evaluation.folds import EvalConfig
-    from evaluation.regression import (
-        RegressionOptions,
-        plot_regression,
-        render_regression,
-        run_regression,
-    )
+    from evaluation.regression import RegressionOptions, run_regression
+    from evaluation.regression_report import plot_regression, render_regression
     from models.train import TrainConfig
     from tests.test_evaluate_harness import _djia
 

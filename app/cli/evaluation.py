@@ -188,7 +188,7 @@ def evaluate(
     (out / "results.json").write_text(json.dumps(result, indent=1))
     (out / "results.md").write_text(to_markdown(result))
     if result.get("regression"):
-        from evaluation.regression import plot_regression
+        from evaluation.regression_report import plot_regression
 
         plot_regression(result["regression"], out / "regression.png")
     if result.get("tuning") and write_tuned:

@@ -43,12 +43,16 @@ SERVED_SYMBOLS = ("DJIA", SECOND_SYMBOL)
 
 
 def open_database(settings: Settings) -> tuple[sessionmaker[Session], Engine]:
+    """Create the configured folders (`Settings.ensure_dirs`), then an engine on
+    `settings.database_url` and a session factory bound to it; the caller disposes of the
+    engine."""
     settings.ensure_dirs()
     engine = make_engine(settings.database_url)
     return make_sessionmaker(engine), engine
 
 
 def pending_count(factory: sessionmaker[Session], version: str) -> int:
+    """How many headlines `version` of the pipeline has not processed yet."""
     with factory() as session:
         return session.scalar(select(func.count()).where(pending(version))) or 0
 

@@ -49,5 +49,6 @@ class InvalidInput(DomainError, ValueError):
     status = 422
 
     def __init__(self, field: str, message: str) -> None:
+        """`field`: the parameter to change; `message`: what is wrong, for the client."""
         super().__init__(message)
         self.field = field

@@ -14,18 +14,21 @@ __all__ = [
     "PredictionPublic",
     "ExplanationPublic",
     "EventsOfDay",
-    "BacktestPublic",
     "EventPublic",
     "event_public",
     "model_version_public",
 ]
 
 
-class _Out(BaseModel):
+class ResponseBody(BaseModel):
+    """A response body: a field the code forgets or adds fails loudly."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelVersionPublic(_Out):
+class ModelVersionPublic(ResponseBody):
+    """A recorded model version: what it predicts, its cut and its metrics."""
+
     name: str
     version: str
     symbol: str
@@ -43,14 +46,17 @@ class ModelVersionPublic(_Out):
     created_at: str | None
 
 
-class Knowledge(_Out):
+class Knowledge(ResponseBody):
     name: str = Field(description="The knowledge graph the event channel reads")
     as_of: str = Field(description="The snapshot's age")
     note: str
     left_out: str = Field(description="What the graph leaves out, and why")
 
 
-class ModelList(_Out):
+class ModelList(ResponseBody):
+    """GET /v1/models: the served symbols, the knowledge graph and every recorded version,
+    newest first."""
+
     symbols: list[str] = Field(description="The symbols with at least one version (served)")
     knowledge: Knowledge = Field(
         description="The knowledge graph behind every version's event embeddings and its age"
@@ -58,14 +64,14 @@ class ModelList(_Out):
     models: list[ModelVersionPublic]
 
 
-class DataWindow(_Out):
+class DataWindow(ResponseBody):
     prices_from: dt.date
     prices_to: dt.date
     headlines_from: dt.date | None
     headlines_to: dt.date | None
 
 
-class DayCoverage(_Out):
+class DayCoverage(ResponseBody):
     date: dt.date
     headlines: int
     pending_headlines: int = Field(
@@ -75,7 +81,7 @@ class DayCoverage(_Out):
     linked_events: int
 
 
-class Coverage(_Out):
+class Coverage(ResponseBody):
     window_days: int
     headlines: int
     pending_headlines: int = Field(
@@ -87,7 +93,7 @@ class Coverage(_Out):
     last_day: DayCoverage | None
 
 
-class PricePrediction(_Out):
+class PricePrediction(ResponseBody):
     previous_close: float = Field(description="The adjusted close of D, the last bar read")
     predicted_close: float = Field(description="previous_close * exp(predicted_log_return)")
     predicted_log_return: float
@@ -105,7 +111,7 @@ class PricePrediction(_Out):
     )
 
 
-class PredictionBody(_Out):
+class PredictionBody(ResponseBody):
     symbol: str
     target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
     date: dt.date
@@ -156,22 +162,25 @@ class PredictionBody(_Out):
 
 
 class PredictionPublic(PredictionBody):
+    """GET /v1/predictions/{symbol}: the answer for one symbol, date and target, and
+    whether it came from the cache."""
+
     cached: bool
 
 
-class Span(_Out):
+class Span(ResponseBody):
     text: str
     head: str | None
     span: list[int | None]
 
 
-class PredicateSpan(_Out):
+class PredicateSpan(ResponseBody):
     text: str
     lemma: str
     span: list[int | None]
 
 
-class EntityMention(_Out):
+class EntityMention(ResponseBody):
     role: str
     mention: str
     span: list[int]
@@ -180,7 +189,10 @@ class EntityMention(_Out):
     score: float
 
 
-class EventPublic(_Out):
+class EventPublic(ResponseBody):
+    """An event of a headline: subject, predicate and object with their character spans,
+    its negation and its linked entities."""
+
     id: int
     subject: Span
     predicate: PredicateSpan
@@ -189,7 +201,7 @@ class EventPublic(_Out):
     entities: list[EntityMention]
 
 
-class ExplainedEvent(_Out):
+class ExplainedEvent(ResponseBody):
     id: int
     headline_id: int
     read: bool = Field(
@@ -219,7 +231,7 @@ class ExplainedEvent(_Out):
     group: int | None
 
 
-class ExplainedHeadline(_Out):
+class ExplainedHeadline(ResponseBody):
     id: int
     date: dt.date = Field(description="The headline's date")
     day: dt.date = Field(description="The trading day the headline is assigned to")
@@ -242,7 +254,7 @@ class ExplainedHeadline(_Out):
     events: list[int] = Field(description="Its events' ids, largest |effect| first")
 
 
-class Attribution(_Out):
+class Attribution(ResponseBody):
     estimator: str
     players: int = Field(
         description="Headlines with at least one event the model can read (the rest: 0)"
@@ -262,7 +274,7 @@ class Attribution(_Out):
     note: str
 
 
-class GraphDetail(_Out):
+class GraphDetail(ResponseBody):
     detail: Literal["summary", "full"]
     events_drawn: int
     events_total: int
@@ -272,7 +284,7 @@ class GraphDetail(_Out):
     event_effects: str = Field(description="Which events' own effects were computed")
 
 
-class EventGroup(_Out):
+class EventGroup(ResponseBody):
     id: int
     events: list[int]
     entities: list[str]
@@ -281,14 +293,17 @@ class EventGroup(_Out):
     )
 
 
-class GraphElements(_Out):
+class GraphElements(ResponseBody):
     """Cytoscape.js elements: every node and edge is `{"data": {...}}`."""
 
     nodes: list[dict[str, Any]]
     edges: list[dict[str, Any]]
 
 
-class ExplanationPublic(_Out):
+class ExplanationPublic(ResponseBody):
+    """GET /v1/explanations/{symbol}: the prediction, the effects of its headlines and
+    events on it, the event groups and the graph, and whether it came from the cache."""
+
     symbol: str
     target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
     date: dt.date
@@ -316,7 +331,7 @@ class ExplanationPublic(_Out):
     cached: bool
 
 
-class HeadlinePublic(_Out):
+class HeadlinePublic(ResponseBody):
     id: int
     rank: int | None
     source: str
@@ -325,12 +340,14 @@ class HeadlinePublic(_Out):
     events: list[EventPublic]
 
 
-class EventsOfDay(_Out):
+class EventsOfDay(ResponseBody):
+    """GET /v1/events: a day's headlines, by rank, with their events."""
+
     date: dt.date
     headlines: list[HeadlinePublic]
 
 
-class IngestStatus(_Out):
+class IngestStatus(ResponseBody):
     extractor_version: str | None = Field(
         description="The extractor+linker version whose output counts as processed"
     )
@@ -347,77 +364,9 @@ class IngestStatus(_Out):
     )
 
 
-class BacktestDay(_Out):
-    date: dt.date = Field(description="The trading day predicted")
-    asked: dt.date = Field(description="The date D whose answer predicted it")
-    p: float | None = Field(
-        description="The probability of the target's positive outcome; null for next_close"
-    )
-    p_up: float | None = Field(description="= p for a direction target; null otherwise")
-    close: float = Field(description="The day's realised adjusted close")
-    predicted_close: float | None = Field(description="next_close: the predicted close")
-    low: float | None = Field(description="next_close: the interval's lower end")
-    high: float | None = Field(description="next_close: the interval's upper end")
-    decision_cut: float = Field(description="The cut of the version that answered")
-    call: str = Field(description="The answering version's call (as in a prediction)")
-    label: bool = Field(description="The realised outcome under the answering version's labels")
-    up: bool = Field(description="The realised move: adjusted close >= the previous one")
-    # `return` is a Python keyword: the attribute is return_ and the JSON key "return".
-    return_: float = Field(alias="return", description="Simple return of the day")
-    version: str
-    train_until: dt.date | None
-    in_sample: bool
-    long_short_return: float = Field(description="Net of costs")
-    long_flat_return: float = Field(description="Net of costs")
-
-
-class BacktestVersion(_Out):
-    version: str
-    train_until: dt.date
-    decision_cut: float
-    label_threshold: float | None
-    days: int
-
-
-class BacktestPublic(_Out):
-    symbol: str
-    target: str = Field(description="A target of models.targets (next_day, same_day, ...)")
-    start: dt.date
-    end: dt.date
-    cost_bps: float
-    tradable: bool = Field(
-        description="Whether each day's answer read only inputs published before the close "
-        "it trades at (the asked date's); see timing_note"
-    )
-    news_timing: Literal["timestamps", "dates only", "no news"]
-    timing_note: str
-    n_days: int
-    in_sample_days: int
-    versions: list[BacktestVersion]
-    classification: dict[str, dict[str, float | int | None]] = Field(
-        description="the model and two reference rules on the same days (direction targets: "
-        "always_up and reversal; big_move: never_big and persistence, big when the last "
-        "move was): mcc, balanced_accuracy, accuracy, hit_rate, f1, share_up; the model "
-        "also auc, brier, n_days (not for next_close, whose calls are the implied moves)"
-    )
-    regression: dict[str, float | int | None] | None = Field(
-        default=None,
-        description="next_close: rmse, mae, mape (percent), theil_u (RMSE over the random "
-        "walk's; < 1 beats it), direction_accuracy, interval_coverage, n_days; null otherwise",
-    )
-    strategy: dict[str, dict[str, float | int | None]] | None = Field(
-        description="long_short, long_flat and buy_and_hold: cumulative_return, "
-        "annual_return, annual_volatility, sharpe, max_drawdown, turnover (empyrical-reloaded); "
-        "null for a target that cannot be traded"
-    )
-    note: str | None
-    days: list[BacktestDay]
-
-
 def event_public(row: Any) -> EventPublic:
     """The one mapping from a stored event (app.tables.Event with its entities loaded) to
     its public form; /v1/events and explanations both use it."""
-
     return EventPublic(
         id=row.id,
         subject=Span(

@@ -125,6 +125,8 @@ class ServedModel:
     def normalise(
         self, price_rows: np.ndarray | None, event_rows: np.ndarray | None
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Raw price and event rows normalised with the version's training statistics (None
+        for an input the version does not read or that is not given)."""
         p = (
             self.price_norm.transform(price_rows)
             if self.price_norm and price_rows is not None
@@ -194,6 +196,7 @@ class ServedModel:
         return self.config.interval
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
+        """The answer for each normalised (n, W, F) window (see `combine`)."""
         x = np.asarray(windows, np.float32)
         return self.combine(np.stack([predict_outputs(net, x) for net in self.networks]))
 

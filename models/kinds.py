@@ -150,9 +150,11 @@ class BigMove(TargetKind):
     compared_with: ClassVar[tuple[str, ...]] = ("Base rate", "TCN", "HAR-LogReg", "GARCH(1,1)")
 
     def __init__(self, quantile: float = 0.8) -> None:
+        """A big move is beyond the `quantile` of |log return| on the training days."""
         self.quantile = quantile  # q is this quantile of |log return| on training days
 
     def __repr__(self) -> str:
+        """BigMove(quantile=...)."""
         return f"BigMove(quantile={self.quantile})"
 
     def fit_threshold(self, close: np.ndarray, train_days: np.ndarray) -> float | None:
@@ -160,7 +162,7 @@ class BigMove(TargetKind):
         return float(np.quantile(np.abs(log_returns(close)[train_days]), self.quantile))
 
     def labels(self, close: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """big = |log(close[t] / close[t-1])| > threshold (label[0] = -1, undefined)."""
+        """Big when |log(close[t] / close[t-1])| > threshold (label[0] = -1, undefined)."""
         if threshold is None:
             raise ValueError("big_move labels need the threshold fitted on training days")
         out = np.full(len(close), -1, dtype=np.int64)
@@ -168,13 +170,16 @@ class BigMove(TargetKind):
         return out
 
     def outcome(self, threshold: float | None = None) -> str:
+        """|log return| of the predicted day above q (its value when known)."""
         q = "q" if threshold is None else f"{threshold:.4f} ({threshold:.2%})"
         return f"|log return| of the predicted day > {q}"
 
     def reference_calls(self, prev_label: np.ndarray) -> dict[str, np.ndarray]:
+        """Never big, and persistence (big when the day before was)."""
         return {"never_big": np.zeros_like(prev_label), "persistence": prev_label}
 
     def baselines(self) -> dict[str, Baseline]:
+        """The volatility baselines (models.vol_baselines: base rate, HAR, GARCH, ...)."""
         from models.vol_baselines import BIG_MOVE_BASELINES  # arch, only when asked
 
         return BIG_MOVE_BASELINES
@@ -195,17 +200,21 @@ class Regression(TargetKind):
         return log_returns(close)
 
     def outcome(self, threshold: float | None = None) -> str:
+        """The adjusted close of the predicted day, with its interval."""
         return "the adjusted close of the predicted day, with an 80% interval"
 
     def reported(self, last_close: float, outputs: np.ndarray) -> np.ndarray:
+        """Predicted log returns as the closes they imply from `last_close`."""
         return implied_close(last_close, outputs)
 
     def probability_fields(self, p: float) -> dict[str, float | None]:
+        """None for both: a regressor gives no probability."""
         return {"p": None, "p_up": None}
 
     def price_band(
         self, close_prev: Any, outputs: Any, interval: Mapping[str, Any] | None
     ) -> dict[str, Any]:
+        """The implied close of each predicted log return and its interval's ends."""
         low, high = (np.nan, np.nan) if interval is None else (interval["low"], interval["high"])
         r = np.asarray(outputs, float)
         return {
@@ -215,6 +224,7 @@ class Regression(TargetKind):
         }
 
     def baselines(self) -> dict[str, Baseline]:
+        """None here: next_close's baselines (random walk, ARIMA) are evaluation.regression's."""
         raise NotImplementedError("next_close's baselines live in evaluation.regression")
 
     def version_figures(

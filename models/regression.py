@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (
@@ -210,7 +211,7 @@ _SCALE = 100.0  # ARIMA is fitted on percent log returns (better conditioned)
 
 def fit_arima_returns(
     returns: np.ndarray, train_days: np.ndarray, order: tuple[int, int, int] = (1, 0, 1)
-):  # type: ignore[no-untyped-def]
+) -> Any:
     """The results object of statsmodels' ARIMA(order) fitted on the log returns (x 100,
     percent) of the training days (a contiguous range, train_days.min()..train_days.max())."""
     from statsmodels.tsa.arima.model import ARIMA
@@ -227,7 +228,7 @@ def arima_returns(
     days: np.ndarray,
     order: tuple[int, int, int] = (1, 0, 1),
     *,
-    fitted=None,  # type: ignore[no-untyped-def]
+    fitted: Any = None,
 ) -> np.ndarray:
     """One-step forecasts of the log return of each of `days` from ARIMA fitted on the
     training days only (`fit_arima_returns`, or `fitted`), parameters frozen: the state is

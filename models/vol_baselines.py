@@ -167,7 +167,7 @@ def news_volume(data: BaselineData, train: np.ndarray, days: np.ndarray) -> np.n
     )
 
 
-def _garch_fit(returns: np.ndarray, start: int, end: int):
+def _garch_fit(returns: np.ndarray, start: int, end: int) -> Any:
     """GARCH(1,1) of the arch package, constant mean, Student-t errors, fitted on
     returns[start..end] * 100."""
     from arch import arch_model

@@ -12,7 +12,7 @@ from app.api.predictions import InSampleQuery, SymbolPath, TargetQuery, known_ta
 from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
-from app.schemas_public import BacktestPublic
+from app.schemas_backtest import BacktestPublic
 from app.services.answers import BacktestAsk
 from app.services.plots import equity_png
 from app.settings import DEFAULT_COST_BPS
@@ -54,8 +54,9 @@ BacktestAskDep = Annotated[BacktestAsk, Depends(backtest_ask)]
 
 @router.get("/backtest/{symbol}", response_model=BacktestPublic)
 def get_backtest(session: SessionDep, answers: AnswersDep, query: BacktestAskDep) -> dict[str, Any]:
-    """For each trading day the prediction served then (P(up), the version) and the realised
-    move; over the range the skill next to always-up and reversal, and the returns of
+    """For each trading day the prediction served then (its answer, the version) and the
+    realised move; over the range the skill next to the target kind's reference rules
+    (always-up and reversal; never-big and persistence for big_move), and the returns of
     trading the calls net of costs against buy-and-hold (tradable targets)."""
     return answers.backtest(session, query)
 

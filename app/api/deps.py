@@ -17,6 +17,7 @@ __all__ = ["AnswersDep", "SessionDep", "SettingsDep", "require_write_key", "get_
 
 
 def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
     return request.app.state.settings
 
 
@@ -37,10 +38,14 @@ def get_answers(request: Request) -> Answers:
 
 
 def get_pipeline(request: Request):  # type: ignore[no-untyped-def]
+    """The knowledge pipeline loaded by the lifespan (None when the app was created without
+    one)."""
     return request.app.state.pipeline
 
 
 def require_write_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Reject the request with 401 unless the X-API-Key header equals the configured
+    `api_key` (compared in constant time); with no key configured, every request passes."""
     expected = request.app.state.settings.api_key
     if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
         raise HTTPException(status_code=401, detail="missing or wrong X-API-Key header")

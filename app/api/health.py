@@ -21,6 +21,8 @@ NO_MODEL = (
 
 
 class Readiness(BaseModel):
+    """The readiness body: whether the service can serve a prediction, and each check."""
+
     ready: bool
     checks: dict[str, Any]
 

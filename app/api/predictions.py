@@ -80,7 +80,9 @@ AskDep = Annotated[Ask, Depends(ask)]
 
 @router.get("/predictions/{symbol}", response_model=PredictionPublic)
 def get_prediction(session: SessionDep, answers: AnswersDep, query: AskDep) -> dict[str, Any]:
-    """P(up) for the target day, with the model (point in time), its metrics and the data used."""
+    """The target's answer for the day it predicts (the probability of its positive outcome,
+    or next_close's price and interval), with the model (point in time), its metrics and the
+    data used."""
     return answers.get(session, query, "prediction")
 
 

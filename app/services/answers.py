@@ -61,14 +61,17 @@ class AnswerCache:
     """A thread-safe LRU of answers (cachetools)."""
 
     def __init__(self, size: int = 512) -> None:
+        """Hold at most `size` answers, evicting the least recently used."""
         self._items: LRUCache[tuple, Any] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> Any | None:
+        """The answer stored under `key` (now the most recently used), or None."""
         with self._lock:
             return self._items.get(key)
 
     def put(self, key: tuple, value: Any) -> None:
+        """Store `value` under `key`, evicting the least recently used answer when full."""
         with self._lock:
             self._items[key] = value
 
@@ -98,6 +101,9 @@ class Answers:
     def __init__(
         self, *, registry: ModelRegistry, graph: Any, cache: AnswerCache, metrics: Any = None
     ) -> None:
+        """`registry`: the model versions; `graph`: the pipeline's knowledge graph that
+        explanations group and draw events with (None without a pipeline); `cache`: where
+        answers are kept; `metrics`: the service's metrics, or None to record none."""
         self.registry = registry
         self.graph = graph
         self.cache = cache

@@ -11,6 +11,7 @@ a year costs seconds, not a request per day. The figures are models.backtest's.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from models.backtest import (
 )
 from models.metrics import json_safe
 from models.sources import Inputs
-from models.targets import NewsTiming, get_target
+from models.targets import NewsTiming, Target, get_target
 
 __all__ = ["run_backtest"]
 
@@ -57,6 +58,25 @@ def _predict(
             inputs[key].event_dim = loaded.embedder.dim
     # The window that predicts day t is anchored on t - 1, for every target.
     return model.predict(model.windows(inputs[key], [t - lo - 1 for t in rows]))
+
+
+@dataclass
+class _Answered:
+    """Each predicted day's answer under the version that gave it: the model's output, its
+    decision cut, the realised label and the previous day's (under that version's labels,
+    big_move: its own q), and a regressor's interval (log-return offsets)."""
+
+    output: np.ndarray
+    cut: np.ndarray
+    label: np.ndarray
+    prev_label: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> _Answered:
+        """Room for `n` days."""
+        ints = np.zeros(n, dtype=np.int64)
+        return cls(np.zeros(n), np.zeros(n), ints, ints.copy(), np.full((n, 2), np.nan))
 
 
 def run_backtest(
@@ -88,88 +108,27 @@ def run_backtest(
         versions[row.id] = row
         by_version.setdefault(row.id, []).append(t)
     loaded = {vid: registry.load(row) for vid, row in versions.items()}
-    widest = max(item.model.config.window for item in loaded.values())
-    lo = max(0, predicted[0] - widest - 2)
-    hi = predicted[-1]
-    frame = prices.iloc[lo : hi + 1]
-    span = dates[lo : hi + 1]
-
-    def days(embed: Any, dim: int) -> Any:
-        since = dates[lo - 1] if lo > 0 else None
-        return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
-
-    p_pos = np.zeros(len(predicted))
-    cut = np.zeros(len(predicted))
+    answered = _answer(session, prices, dates, predicted, by_version, loaded, rule)
     close = prices["adj_close"].to_numpy(float)
     idx = np.asarray(predicted)
-    # The realised outcome of day t, and of the day before (for the persistence rules),
-    # under the labels of the version that answered t (big_move: its own q); a regressor's
-    # interval (log return offsets) for each day.
-    label = np.zeros(len(predicted), dtype=np.int64)
-    offsets = np.full((len(predicted), 2), np.nan)
-    prev_label = np.zeros(len(predicted), dtype=np.int64)
-    position = {t: i for i, t in enumerate(predicted)}
-    inputs: dict[tuple[str, tuple[str, ...]], Inputs] = {}
-    for vid, rows in by_version.items():
-        probs = _predict(loaded[vid], frame, rows, lo=lo, inputs=inputs, days=days)
-        labels = rule.labels(close, loaded[vid].model.label_threshold)
-        for t, p in zip(rows, probs, strict=True):
-            p_pos[position[t]] = float(p)
-            cut[position[t]] = loaded[vid].model.decision_cut
-            label[position[t]] = labels[t]
-            prev_label[position[t]] = labels[t - 1]
-            interval = loaded[vid].model.interval
-            if interval is not None:
-                offsets[position[t]] = (interval["low"], interval["high"])
     returns = close[idx] / close[idx - 1] - 1.0
-    up = (close[idx] >= close[idx - 1]).astype(np.int64)
-    calls = (p_pos >= cut).astype(np.int64)
-    positive, negative = rule.calls
-    directional = rule.kind.directional  # its calls are up/down: a position can follow
+    calls = (answered.output >= answered.cut).astype(np.int64)
     net = strategy_returns(calls, returns, cost_bps=cost_bps)
-    # a price target's p_pos holds predicted log returns: the closes they imply
+    # a price target's outputs are predicted log returns: the closes they imply
     price = rule.kind.price_band(
-        close[idx - 1], p_pos, {"low": offsets[:, 0], "high": offsets[:, 1]}
+        close[idx - 1],
+        answered.output,
+        {"low": answered.offsets[:, 0], "high": answered.offsets[:, 1]},
     )
     version_of = {t: versions[vid] for vid, rows in by_version.items() for t in rows}
-    day_rows = []
-    for i, t in enumerate(predicted):
-        row = version_of[t]
-        asked = rule.asked_date(dates[t - 1], dates[t])
-        day_rows.append(
-            {
-                "date": dates[t].isoformat(),
-                "asked": asked.isoformat(),
-                **rule.kind.probability_fields(float(p_pos[i])),
-                "close": float(close[t]),
-                "predicted_close": float(price["pred"][i]) if price else None,
-                "low": float(price["low"][i]) if price else None,
-                "high": float(price["high"][i]) if price else None,
-                "decision_cut": round(float(cut[i]), 6),
-                "call": positive if calls[i] else negative,
-                "label": bool(label[i]),
-                "up": bool(up[i]),
-                "return": float(returns[i]),
-                "version": row.version,
-                "train_until": row.train_end.isoformat() if row.train_end else None,
-                "in_sample": rule.in_sample(row.train_end, asked),
-                "long_short_return": float(net["long_short"][i]),
-                "long_flat_return": float(net["long_flat"][i]),
-            }
-        )
+    day_rows = [
+        _day_row(rule, dates, t, version_of[t], answered, i, calls, close, net, price)
+        for i, t in enumerate(predicted)
+    ]
     timing: NewsTiming = (
         NEWS_TIMING if any(loaded[v].embedder is not None for v in by_version) else "no news"
     )
-    traded = rule.tradable and directional
-    if not rule.tradable:
-        note = (
-            f"{target} reads the news of the day it predicts, which is not known before "
-            "that day's open: it is scored as a classifier, not traded"
-        )
-    elif not directional:
-        note = f"{target} predicts the size of a move, not its sign: it is scored, not traded"
-    else:
-        note = None
+    traded = rule.tradable and rule.kind.directional
     return json_safe(
         {
             "symbol": symbol,
@@ -194,10 +153,10 @@ def run_backtest(
                 for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
             ],
             "classification": classification_figures(
-                label,
-                None if price else p_pos,
+                answered.label,
+                None if price else answered.output,
                 calls,
-                rule.kind.reference_calls(prev_label),
+                rule.kind.reference_calls(answered.prev_label),
             ),
             "regression": regression_figures(
                 close[idx - 1], close[idx], price["pred"], price["low"], price["high"]
@@ -205,7 +164,93 @@ def run_backtest(
             if price
             else None,
             "strategy": strategy_figures([dates[t] for t in predicted], net) if traded else None,
-            "note": note,
+            "note": _note(rule, target),
             "days": day_rows,
         }
     )
+
+
+def _answer(
+    session: Session,
+    prices: Any,
+    dates: list[dt.date],
+    predicted: list[int],
+    by_version: dict[int, list[int]],
+    loaded: dict[int, Loaded],
+    rule: Target,
+) -> _Answered:
+    """Each version's answers for its days, from the bars and news of the range (and the
+    windows before it), read once per embedding."""
+    widest = max(item.model.config.window for item in loaded.values())
+    lo = max(0, predicted[0] - widest - 2)
+    frame = prices.iloc[lo : predicted[-1] + 1]
+    span = dates[lo : predicted[-1] + 1]
+
+    def days(embed: Any, dim: int) -> Any:
+        since = dates[lo - 1] if lo > 0 else None
+        return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
+
+    close = prices["adj_close"].to_numpy(float)
+    out = _Answered.empty(len(predicted))
+    position = {t: i for i, t in enumerate(predicted)}
+    inputs: dict[tuple[str, tuple[str, ...]], Inputs] = {}
+    for vid, rows in by_version.items():
+        model = loaded[vid].model
+        outputs = _predict(loaded[vid], frame, rows, lo=lo, inputs=inputs, days=days)
+        labels = rule.labels(close, model.label_threshold)
+        for t, p in zip(rows, outputs, strict=True):
+            i = position[t]
+            out.output[i], out.cut[i] = float(p), model.decision_cut
+            out.label[i], out.prev_label[i] = labels[t], labels[t - 1]
+            if model.interval is not None:
+                out.offsets[i] = (model.interval["low"], model.interval["high"])
+    return out
+
+
+def _day_row(
+    rule: Target,
+    dates: list[dt.date],
+    t: int,
+    row: Any,
+    answered: _Answered,
+    i: int,
+    calls: np.ndarray,
+    close: np.ndarray,
+    net: dict[str, np.ndarray],
+    price: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Day `t` (the i-th predicted): the answer served then, by version `row`, and the
+    realised move."""
+    positive, negative = rule.calls
+    asked = rule.asked_date(dates[t - 1], dates[t])
+    return {
+        "date": dates[t].isoformat(),
+        "asked": asked.isoformat(),
+        **rule.kind.probability_fields(float(answered.output[i])),
+        "close": float(close[t]),
+        "predicted_close": float(price["pred"][i]) if price else None,
+        "low": float(price["low"][i]) if price else None,
+        "high": float(price["high"][i]) if price else None,
+        "decision_cut": round(float(answered.cut[i]), 6),
+        "call": positive if calls[i] else negative,
+        "label": bool(answered.label[i]),
+        "up": bool(close[t] >= close[t - 1]),
+        "return": float(close[t] / close[t - 1] - 1.0),
+        "version": row.version,
+        "train_until": row.train_end.isoformat() if row.train_end else None,
+        "in_sample": rule.in_sample(row.train_end, asked),
+        "long_short_return": float(net["long_short"][i]),
+        "long_flat_return": float(net["long_flat"][i]),
+    }
+
+
+def _note(rule: Target, target: str) -> str | None:
+    """Why a backtest is scored but not traded, if it is not."""
+    if not rule.tradable:
+        return (
+            f"{target} reads the news of the day it predicts, which is not known before "
+            "that day's open: it is scored as a classifier, not traded"
+        )
+    if not rule.kind.directional:
+        return f"{target} predicts the size of a move, not its sign: it is scored, not traded"
+    return None

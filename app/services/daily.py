@@ -36,6 +36,9 @@ LOOKBACK = dt.timedelta(days=7)  # how far before the first trading day news is 
 
 @dataclass(frozen=True, slots=True)
 class StoredHeadline:
+    """A stored headline as read for a model's inputs: the columns of app.tables.Headline
+    that the inputs and explanations read, and whether its events are extracted."""
+
     id: int
     date: dt.date
     rank: int | None
@@ -151,11 +154,14 @@ class VectorCache:
     reused id is embedded again."""
 
     def __init__(self, size: int = 50_000) -> None:
+        """Hold at most `size` vectors, evicting the least recently used."""
         self._items: LRUCache[tuple, np.ndarray] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     @staticmethod
     def key(row: Any) -> tuple:
+        """The cache key of a stored event (StoredEvent or app.tables.Event): its id, its
+        phrases and negation, and each entity link's role, entity and span."""
         return (
             row.id,
             row.subject,
@@ -168,10 +174,12 @@ class VectorCache:
         )
 
     def get(self, key: tuple) -> np.ndarray | None:
+        """The vector stored under `key` (read-only), or None."""
         with self._lock:
             return self._items.get(key)
 
     def put(self, key: tuple, vector: np.ndarray) -> None:
+        """Store `vector` under `key`, made read-only first (requests share it)."""
         vector.flags.writeable = False  # shared between requests
         with self._lock:
             self._items[key] = vector

@@ -19,6 +19,7 @@ __all__ = ["stored_event_triples", "build_embeddings", "embeddings_dir"]
 
 
 def embeddings_dir(artifacts: Path) -> Path:
+    """The folder under `artifacts` that holds one subfolder per embedding version."""
     return Path(artifacts) / "embeddings"
 
 

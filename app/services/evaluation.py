@@ -90,6 +90,11 @@ def evaluation_inputs(
     epochs: int = 25,
     say: Callable[[str], None] = print,
 ) -> tuple[Any, dict[str, np.ndarray]]:
+    """The stored bars of `symbol` (a DataFrame indexed by date) and, per trading day of
+    them, every input channel the harness reads, by name: the events embedded with and
+    without the KG ("kg_events" and its sets "kg_event_sets", "events_nokg"; embeddings of
+    `epochs` epochs trained on events dated up to `train_end`) and the headline channels
+    of `_headline_channels`."""
     prices = load_prices(session=session, symbol=symbol)
     dates = [d.date() for d in prices.index]
     inputs: dict[str, np.ndarray] = {}

@@ -16,7 +16,9 @@ earlier days have effect 0 exactly and are not players (`read: false`).
 
 The graph (app.services.graph_view) draws by default the events of the headlines with the
 largest absolute effects, their entities and the KG paths between them within a node
-budget; `detail="full"` draws every event.
+budget; `detail="full"` draws every event. `explain` computes the effects here (the
+headlines' Shapley values, the events' and the groups' occlusion effects) and has the
+answer's rows and fields arranged by app.services.explanation_parts.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import spearmanr
 
-from app.schemas_public import event_public
-from app.services.graph_view import GraphEvent, build_explanation_graph
+from app.services.explanation_parts import (
+    attribution_fields,
+    event_rows,
+    graph_events,
+    group_rows,
+    headline_rows,
+)
+from app.services.graph_view import build_explanation_graph
 from app.services.predictions import Prediction
-from models.attribution import Coalitions, shapley
+from models.attribution import Coalitions, ShapleyResult, shapley
 from models.inputs import window_at
 from models.targets import get_target
 
@@ -127,13 +134,80 @@ def attention_weights(prediction: Prediction, window: np.ndarray) -> dict[int, f
     return out
 
 
+def _headline_effects(
+    coalitions: Coalitions, index: list[tuple[Any, Any]], permutations: int
+) -> tuple[list[int], dict[int, int], list[int], ShapleyResult]:
+    """The headline effects by Shapley values: the players (the ids of the headlines of the
+    readable events, in the coalitions' order), each one's position, each event's player,
+    and the Shapley values over them (models.attribution.shapley, seeded)."""
+    headline_ids = list(dict.fromkeys(stored.headline.id for _, stored in index))
+    player = {hid: k for k, hid in enumerate(headline_ids)}
+    owners = [player[stored.headline.id] for _, stored in index]
+    result = shapley(coalitions, owners, permutations=permutations)
+    return headline_ids, player, owners, result
+
+
+def _event_effects(
+    coalitions: Coalitions, index: list[tuple[Any, Any]], owners: list[int], top: set[Any] | None
+) -> dict[int, float]:
+    """The events' occlusion effects, {stored event id: the answer minus the answer without
+    that event alone} (one batch), for every readable event (`top` None) or the events of
+    the players in `top` (a headline with one event: its occlusion)."""
+    n_events = coalitions.n_events
+    wanted = [e for e in range(n_events) if top is None or owners[e] in top]
+    effect_of: dict[int, float] = {}
+    if wanted:
+        keep = np.ones((len(wanted) + 1, n_events))
+        keep[np.arange(1, len(wanted) + 1), wanted] = 0.0
+        alone = coalitions(keep)
+        for slot, value in zip(wanted, alone[0] - alone[1:], strict=True):
+            effect_of[index[slot][1].id] = float(value)
+    return effect_of
+
+
+def _group_effects(
+    coalitions: Coalitions, index: list[tuple[Any, Any]], group_list: list[dict[str, Any]]
+) -> None:
+    """Each group's `effect`, set on its row: the answer minus the answer with all of its
+    readable events left out together (one batch)."""
+    if not group_list:
+        return
+    position = {stored.id: i for i, (_, stored) in enumerate(index)}
+    keep = np.ones((len(group_list) + 1, coalitions.n_events))
+    for row, g in enumerate(group_list, start=1):
+        keep[row, [position[i] for i in g["events"] if i in position]] = 0.0
+    out = coalitions(keep)
+    for g, value in zip(group_list, out[0] - out[1:], strict=True):
+        g["effect"] = float(value)
+
+
+def _graph_detail(
+    options: GraphOptions, elements: dict[str, list[dict[str, Any]]], events_total: int
+) -> dict[str, Any]:
+    """The answer's `graph_detail`: how much of the window's events the graph draws and
+    whose own effects were computed."""
+    summary = options.detail == "summary"
+    drawn = sum(1 for n in elements["nodes"] if n["data"]["kind"] == "event")
+    return {
+        "detail": options.detail,
+        "events_drawn": drawn,
+        "events_total": events_total,
+        "nodes": len(elements["nodes"]),
+        "max_nodes": options.nodes if summary else None,
+        "max_events": options.events if summary else None,
+        "event_effects": "every event"
+        if not summary
+        else f"events of the {DETAIL_HEADLINES} headlines with the largest |effect| "
+        "(only those are listed in events; detail=full lists and computes all)",
+    }
+
+
 def explain(
     prediction: Prediction, graph: Any, options: GraphOptions | None = None
 ) -> dict[str, Any]:
     """The prediction, each headline's Shapley value with its events beneath, groups and
     the graph (see the module docstring)."""
     options = options or GraphOptions()
-    embedder = prediction.loaded.embedder
     answer: dict[str, Any] = {
         "symbol": prediction.symbol,
         "target": prediction.target,
@@ -142,7 +216,7 @@ def explain(
         "method": "shapley",
         "effect_unit": prediction.unit,
     }
-    if embedder is None or prediction.event_rows is None:
+    if prediction.loaded.embedder is None or prediction.event_rows is None:
         answer.update(
             headlines=[],
             events=[],
@@ -152,159 +226,43 @@ def explain(
         )
         return answer
     coalitions, index = coalitions_of(prediction)
-    headline_ids = list(dict.fromkeys(stored.headline.id for _, stored in index))
-    player = {hid: k for k, hid in enumerate(headline_ids)}
-    owners = [player[stored.headline.id] for _, stored in index]
-    result = shapley(coalitions, owners, permutations=options.permutations)
+    headline_ids, player, owners, result = _headline_effects(
+        coalitions, index, options.permutations
+    )
     attention = attention_weights(prediction, prediction.window())
-    n_events = coalitions.n_events
     summary = options.detail == "summary"
-    # Each event alone left out (one batch): every event with detail=full, else the events
-    # of the headlines with the largest |effect| (a headline with one event: its occlusion).
+    # summary: the events of the DETAIL_HEADLINES headlines with the largest |effect| get
+    # their own effects and are listed in full (and drawn); detail=full: every event
     top = set(np.argsort(-np.abs(result.values))[:DETAIL_HEADLINES]) if summary else None
-    wanted = [e for e in range(n_events) if top is None or owners[e] in top]
-    effect_of: dict[int, float] = {}
-    if wanted:
-        keep = np.ones((len(wanted) + 1, n_events))
-        keep[np.arange(1, len(wanted) + 1), wanted] = 0.0
-        alone = coalitions(keep)
-        for slot, value in zip(wanted, alone[0] - alone[1:], strict=True):
-            effect_of[index[slot][1].id] = float(value)
+    effect_of = _event_effects(coalitions, index, owners, top)
     # Events of days before the model's horizon: read by no window step, effect exactly 0.
     read = {stored.id for _, stored in index}
     every = [(day, stored) for day in prediction.event_days for stored in day.rows]
-    # summary: the events of the top headlines are listed in full (and drawn); detail=full
-    # lists every event of the window
     listed = every if top is None else [x for x in every if player.get(x[1].headline.id) in top]
-    events = []
-    for day, stored in listed:
-        headline = stored.headline
-        event = event_public(stored)
-        events.append(
-            {
-                "id": event.id,
-                "headline_id": headline.id,
-                "date": headline.date.isoformat(),
-                "day": day.date.isoformat(),
-                "headline": headline.text,
-                "rank": headline.rank,
-                "subject": event.subject.text,
-                "predicate": event.predicate.lemma,
-                "object": event.object.text if event.object else None,
-                "negated": event.negated,
-                "read": event.id in read,
-                "effect": effect_of.get(event.id, None if event.id in read else 0.0),
-                "attention": attention.get(event.id, 0.0) if attention else None,
-                "entities": [x.model_dump() for x in event.entities],
-            }
-        )
-    by_headline: dict[int, tuple[Any, list[Any]]] = {}
-    for day, stored in every:
-        by_headline.setdefault(stored.headline.id, (day, []))[1].append(stored)
-    headlines = []
-    for hid, (day, own) in by_headline.items():
-        k = player.get(hid)
-        first = own[0].headline
-        headlines.append(
-            {
-                "id": hid,
-                "date": first.date.isoformat(),
-                "day": day.date.isoformat(),
-                "rank": first.rank,
-                "text": first.text,
-                "read": k is not None,
-                "effect": 0.0 if k is None else float(result.values[k]),
-                "effect_se": 0.0 if k is None else float(result.std_error[k]),
-                "occlusion": 0.0 if k is None else float(result.occlusion[k]),
-                "attention": sum(attention.get(e.id, 0.0) for e in own) if attention else None,
-                "events": [
-                    e.id for e in sorted(own, key=lambda e: -abs(effect_of.get(e.id) or 0.0))
-                ],
-            }
-        )
-    headlines.sort(key=lambda h: -abs(h["effect"]))
-    # The graph's events in order of importance: by their headline's |Shapley value|, then
-    # by their own |occlusion effect|.
-    rank_of = {h["id"]: r for r, h in enumerate(headlines)}
-    ordered = sorted(events, key=lambda e: (rank_of[e["headline_id"]], -abs(e["effect"] or 0)))
+    events = event_rows(listed, read, effect_of, attention)
+    headlines = headline_rows(every, player, result, effect_of, attention)
     elements, groups = build_explanation_graph(
-        [
-            GraphEvent(
-                e["id"],
-                e["subject"] + " " + e["predicate"] + " " + (e["object"] or ""),
-                e["effect"] or 0.0,
-                [(x["id"], x["role"]) for x in e["entities"]],
-            )
-            for e in ordered
-        ],
+        graph_events(events, headlines),
         graph,
         max_nodes=options.nodes if summary else None,
         max_events=options.events if summary else None,
     )
-    by_group: dict[int, dict[str, Any]] = {}
-    position = {stored.id: i for i, (_, stored) in enumerate(index)}
-    for e in events:
-        e["group"] = groups.get(e["id"])
-        if e["group"] is not None:
-            g = by_group.setdefault(e["group"], {"id": e["group"], "events": [], "entities": set()})
-            g["events"].append(e["id"])
-            g["entities"].update(x["id"] for x in e["entities"])
-    group_list = [
-        {**g, "entities": sorted(g["entities"])}
-        for g in sorted(by_group.values(), key=lambda g: g["id"])
-    ]
-    if group_list:  # each group's events left out together, one batch
-        keep = np.ones((len(group_list) + 1, n_events))
-        for row, g in enumerate(group_list, start=1):
-            keep[row, [position[i] for i in g["events"] if i in position]] = 0.0
-        out = coalitions(keep)
-        for g, value in zip(group_list, out[0] - out[1:], strict=True):
-            g["effect"] = float(value)
-    agreement = None
-    if len(headline_ids) >= 3:
-        rho = spearmanr(result.values, result.occlusion).statistic
-        agreement = None if np.isnan(rho) else float(rho)
-    total = result.full - result.empty
-    drawn = sum(1 for n in elements["nodes"] if n["data"]["kind"] == "event")
+    group_list = group_rows(events, groups)
+    _group_effects(coalitions, index, group_list)
     answer.update(
         headlines=headlines,
         events=sorted(events, key=lambda e: (e["effect"] is None, -abs(e["effect"] or 0))),
         groups=group_list,
         graph=elements,
-        total_effect=float(total),
-        attribution={
-            "estimator": result.estimator,
-            "players": len(headline_ids),
-            "horizon_days": int(len(coalitions.rows_used)),
-            "permutations": result.permutations,
-            "max_std_error": float(np.max(result.std_error)) if len(result.std_error) else 0.0,
-            "with_all_events": result.full,
-            "without_events": result.empty,
-            "sum_of_effects": float(np.sum(result.values)),
-            "occlusion_rank_agreement": agreement,
-            "pooling": f"attention over each day's {prediction.loaded.model.event_slots} most "
-            "popular events (attention: the weight each event got within its day; a "
-            "headline's is the sum over its events)"
-            if attention
-            else "the fixed 1/rank mean of each day's events (no attention weights)",
-            "note": "effects are Shapley values over the window's headlines with events "
-            "(a headline left out takes all its events with it): they add up to "
-            "total_effect = with_all_events - without_events; effect_se is each sampled "
-            "value's standard error; occlusion_rank_agreement is the Spearman correlation "
-            "of Shapley values and single-headline occlusion",
-        },
-        graph_detail={
-            "detail": options.detail,
-            "events_drawn": drawn,
-            "events_total": len(every),
-            "nodes": len(elements["nodes"]),
-            "max_nodes": options.nodes if summary else None,
-            "max_events": options.events if summary else None,
-            "event_effects": "every event"
-            if not summary
-            else f"events of the {DETAIL_HEADLINES} headlines with the largest |effect| "
-            "(only those are listed in events; detail=full lists and computes all)",
-        },
+        total_effect=float(result.full - result.empty),
+        attribution=attribution_fields(
+            result,
+            len(headline_ids),
+            int(len(coalitions.rows_used)),
+            attention,
+            prediction.loaded.model.event_slots,
+        ),
+        graph_detail=_graph_detail(options, elements, len(every)),
     )
     if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit
         answer["prediction"]["p"] = round(result.full, 6)

@@ -164,6 +164,10 @@ class Extractor:
         max_poll: float = 30.0,
         on_chunk: Callable[[int, float], None] | None = None,
     ) -> None:
+        """Extract with `pipeline` into the database of `factory`, `chunk` headlines per
+        claim; `poll`, `max_poll`: the idle intervals in seconds (see the class docstring);
+        `on_chunk(n, seconds)` is called after each chunk processed. Nothing runs until
+        `run()` or `start()`."""
         self.factory = factory
         self.pipeline = pipeline
         self.chunk = chunk
@@ -178,6 +182,8 @@ class Extractor:
         self._listener = _Listener(bind.url) if bind.dialect.name == "postgresql" else None
 
     def wake(self) -> None:
+        """Look at the pending headlines now instead of sleeping on (a write of this
+        process stored some)."""
         self._wake.set()
 
     def _idle(self, seconds: float) -> bool:

@@ -34,6 +34,8 @@ __all__ = ["GraphEvent", "build_explanation_graph"]
 
 @dataclass
 class GraphEvent:
+    """An event to draw: its id, label, effect on the answer and linked entities."""
+
     id: int
     label: str
     effect: float
@@ -60,23 +62,11 @@ def _links(
     return out
 
 
-def build_explanation_graph(
-    events: Sequence[GraphEvent],
-    kg: Any,
-    *,
-    max_hops: int = 3,
-    max_nodes: int | None = None,
-    max_events: int | None = None,
-) -> tuple[dict[str, list[dict[str, Any]]], dict[int, int | None]]:
-    """Return (cytoscape elements, event id -> group id or None) for `events`, given in
-    order of importance.
-
-    With `max_nodes` / `max_events`, a readable summary: the first events (at most
-    `max_events`) with their entities while they fit in `max_nodes`, then the KG paths
-    between entities of different events, shortest and most important first, while their
-    inner entities fit. Without them, every event and every path.
-    """
-    budget = max_nodes if max_nodes is not None else 10**9
+def _choose_events(
+    events: Sequence[GraphEvent], budget: int, max_events: int | None
+) -> tuple[list[GraphEvent], set[str]]:
+    """The events drawn, in the order given: each (at most `max_events`) whose node and
+    entities still fit in `budget` nodes; and the ids of the nodes they draw."""
     chosen: list[GraphEvent] = []
     drawn: set[str] = set()
     for ev in events:
@@ -87,6 +77,15 @@ def build_explanation_graph(
             continue
         chosen.append(ev)
         drawn |= new
+    return chosen, drawn
+
+
+def _choose_paths(
+    chosen: Sequence[GraphEvent], kg: Any, *, max_hops: int, budget: int, drawn: set[str]
+) -> list[list[tuple[str, str, str]]]:
+    """The KG paths drawn between entities of different chosen events, shortest and most
+    important first, each while its inner entities still fit in `budget` nodes beside the
+    `drawn` ones (which it extends)."""
     paths = []
     links = _links(chosen, kg, max_hops=max_hops)
     for _, _, path in sorted(links, key=lambda x: (len(x[2]), x[0], x[1])):
@@ -95,8 +94,14 @@ def build_explanation_graph(
             continue
         drawn |= inner
         paths.append(path)
-    entity_ids = sorted({qid for ev in chosen for qid, _ in ev.entities})
-    nodes: dict[str, dict[str, Any]] = {}
+    return paths
+
+
+def _relation_edges(
+    entity_ids: list[str], paths: list[list[tuple[str, str, str]]], kg: Any
+) -> tuple[nx.Graph, dict[str, dict[str, Any]]]:
+    """The entities as a graph joined by the paths' facts (the events' entities first), and
+    the facts' `relation` edges keyed by head|relation|tail."""
     edges: dict[str, dict[str, Any]] = {}
     components = nx.Graph()
     components.add_nodes_from(entity_ids)
@@ -114,6 +119,12 @@ def build_explanation_graph(
                     "label": kg.relation_name(relation) or relation,
                 }
             }
+    return components, edges
+
+
+def _groups(components: nx.Graph) -> dict[str, int]:
+    """The groups: {entity id: group id} for the entities of each connected component with
+    more than one entity, numbered largest component first (ties by smallest id)."""
     group_of: dict[str, int] = {}
     for index, component in enumerate(
         sorted(nx.connected_components(components), key=lambda c: (-len(c), min(c)))
@@ -121,6 +132,15 @@ def build_explanation_graph(
         if len(component) > 1:
             for qid in component:
                 group_of[qid] = index
+    return group_of
+
+
+def _entity_nodes(
+    components: nx.Graph, entity_ids: list[str], group_of: dict[str, int], kg: Any
+) -> dict[str, dict[str, Any]]:
+    """The `entity` nodes, keyed by entity id, in the graph's order: label, description,
+    group, whether an event names it (`linked`) and whether it is a hub."""
+    nodes: dict[str, dict[str, Any]] = {}
     for qid in components.nodes:
         nodes[qid] = {
             "data": {
@@ -133,6 +153,16 @@ def build_explanation_graph(
                 "hub": kg.is_hub(qid),
             }
         }
+    return nodes
+
+
+def _event_elements(
+    chosen: Sequence[GraphEvent], group_of: dict[str, int]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[int, int | None]]:
+    """The chosen events' `event` nodes and `mentions` edges (keyed by id), and each event's
+    group: the smallest group of its entities, or None."""
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: dict[str, dict[str, Any]] = {}
     event_groups: dict[int, int | None] = {}
     for ev in chosen:
         groups = [group_of[qid] for qid, _ in ev.entities if qid in group_of]
@@ -158,4 +188,33 @@ def build_explanation_graph(
                     "label": role,
                 }
             }
+    return nodes, edges, event_groups
+
+
+def build_explanation_graph(
+    events: Sequence[GraphEvent],
+    kg: Any,
+    *,
+    max_hops: int = 3,
+    max_nodes: int | None = None,
+    max_events: int | None = None,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[int, int | None]]:
+    """Return (cytoscape elements, event id -> group id or None) for `events`, given in
+    order of importance.
+
+    With `max_nodes` / `max_events`, a readable summary: the first events (at most
+    `max_events`) with their entities while they fit in `max_nodes`, then the KG paths
+    between entities of different events, shortest and most important first, while their
+    inner entities fit. Without them, every event and every path.
+    """
+    budget = max_nodes if max_nodes is not None else 10**9
+    chosen, drawn = _choose_events(events, budget, max_events)
+    paths = _choose_paths(chosen, kg, max_hops=max_hops, budget=budget, drawn=drawn)
+    entity_ids = sorted({qid for ev in chosen for qid, _ in ev.entities})
+    components, edges = _relation_edges(entity_ids, paths, kg)
+    group_of = _groups(components)
+    nodes = _entity_nodes(components, entity_ids, group_of, kg)
+    event_nodes, mentions, event_groups = _event_elements(chosen, group_of)
+    nodes.update(event_nodes)
+    edges.update(mentions)
     return {"nodes": list(nodes.values()), "edges": list(edges.values())}, event_groups

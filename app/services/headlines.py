@@ -37,7 +37,9 @@ class EventSource(Protocol):
 
     version: str
 
-    def process(self, texts: Sequence[str]) -> list[list[tuple[EventTuple, list[EntityLink]]]]: ...
+    def process(self, texts: Sequence[str]) -> list[list[tuple[EventTuple, list[EntityLink]]]]:
+        """For each text, in order, its events, each with the entity links it carries."""
+        ...
 
 
 def insert_headlines(

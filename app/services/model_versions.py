@@ -27,6 +27,8 @@ def record_version(
     metrics: dict[str, Any],
     config: dict[str, Any],
 ) -> ModelVersion:
+    """Add a row for a trained version (`train_end`: its cut, the last day whose label it
+    was fitted on) and flush it, so its id is assigned; the caller's transaction commits."""
     row = ModelVersion(
         name=name,
         symbol=symbol,
@@ -47,6 +49,8 @@ def record_version(
 def latest_version(
     *, session: Session, symbol: str, target: str, name: str | None = None
 ) -> ModelVersion | None:
+    """The most recently recorded version of `symbol` and `target` (of model `name`, if
+    given), whatever its cut; None if there is none."""
     stmt = select(ModelVersion).where(ModelVersion.symbol == symbol, ModelVersion.target == target)
     if name:
         stmt = stmt.where(ModelVersion.name == name)
@@ -68,6 +72,7 @@ def version_for(
 
 
 def list_versions(*, session: Session) -> list[ModelVersion]:
+    """Every recorded version, of all symbols and targets, most recently recorded first."""
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
 
 

@@ -14,6 +14,9 @@ __all__ = ["effects_png", "equity_png"]
 
 
 def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
+    """The `top` headlines of an explanation by |Shapley value| as horizontal bars, largest
+    at the top: in percentage points of the probability, or in price points for
+    next_close."""
     from matplotlib.figure import Figure
 
     rows = sorted(explanation.get("headlines", []), key=lambda h: -abs(h["effect"]))[:top][::-1]

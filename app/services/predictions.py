@@ -110,6 +110,9 @@ class Prediction:
         }
 
     def public(self) -> dict[str, Any]:
+        """The answer as its JSON body (app.schemas_public.PredictionBody, without `cached`):
+        the probability or price, the call at the version's cut, the version, the dates
+        read and their news coverage."""
         row = self.loaded.row
         rule = get_target(self.target)
         model = self.loaded.model

@@ -56,11 +56,15 @@ class VersionRecord:
 
     @classmethod
     def of(cls, row: ModelVersion) -> VersionRecord:
+        """The values of a `model_versions` row, read while its session is open."""
         return cls(**{f: getattr(row, f) for f in cls.__dataclass_fields__})
 
 
 @dataclass
 class Loaded:
+    """A version ready to answer: its record, its model and, for a version that reads news,
+    its event embedder and the cache of that embedder's event vectors."""
+
     row: VersionRecord
     model: ServedModel
     embedder: EventEmbedder | None
@@ -90,6 +94,9 @@ def choose(
 
 
 class ModelRegistry:
+    """The loaded versions of one service process (see the module docstring): at most
+    `max_versions` in memory, each loaded once, chosen per request by the serving rule."""
+
     def __init__(
         self,
         artifacts: Path,
@@ -98,6 +105,10 @@ class ModelRegistry:
         *,
         max_versions: int = 32,
     ) -> None:
+        """`artifacts`: the artifacts folder, whose `embeddings/` holds the versions'
+        embeddings (a model's own files are at its recorded `artifact_path`); `graph`: the
+        knowledge graph the event embedders read (None without one); `on_load(seconds)`:
+        called after each load."""
         self.artifacts = Path(artifacts)
         self.graph = graph
         self.on_load = on_load
@@ -152,5 +163,6 @@ class ModelRegistry:
         return Loaded(VersionRecord.of(row), model, embedder, vectors)
 
     def summary(self) -> list[str]:
+        """The versions held in memory now, by name (sorted)."""
         with self._guard:
             return sorted(self._loaded.keys())

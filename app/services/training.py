@@ -20,6 +20,7 @@ the target on validation folds (models.tuned.served_variant), when serving can f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,17 +32,14 @@ import torch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.services.daily import collect_days
-from app.services.embeddings import build_embeddings, embeddings_dir
 from app.services.model_versions import record_version
 from app.services.prices import load_prices
+from app.services.series import Series, load_series
 from app.tables import ModelVersion, Price
-from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import SavedConfig, save_artifact
-from models.features import PRICE_FEATURES, price_features
-from models.fitting import fit_window_model, predict_days
+from models.features import PRICE_FEATURES
+from models.fitting import Fitted, fit_window_model, predict_days
 from models.metrics import json_safe
-from models.sources import Inputs
 from models.targets import get_target
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
@@ -58,93 +56,6 @@ __all__ = [
 WINDOW = 20
 SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the evaluation scores
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
-
-
-@dataclass
-class Series:
-    """A symbol's whole stored series as model inputs (rows are trading days; each trading
-    day's embedded events beside its bar, for event models)."""
-
-    inputs: Inputs
-    close: np.ndarray  # adjusted closes: the labels of every target come from them
-    embedding_version: str | None
-    embedding_until: dt.date | None
-
-    @property
-    def dates(self) -> list[dt.date]:
-        """The trading days, oldest first."""
-        return self.inputs.dates
-
-
-def choose_embedding(
-    *,
-    session: Session,
-    artifacts: Path,
-    graph: Any,
-    until: dt.date,
-    embedding_version: str | None = None,
-    epochs: int = 25,
-    progress: Callable[[int, int, float], None] | None = None,
-) -> tuple[str, KGEmbeddings]:
-    """An embedding built only from data dated up to `until`: the one named (checked), or
-    the one `build_embeddings` builds or reuses for exactly that date."""
-    if embedding_version is not None:
-        emb = KGEmbeddings.load(embeddings_dir(artifacts) / embedding_version)
-        built_until = emb.meta.get("until")
-        if built_until is None or dt.date.fromisoformat(built_until) > until:
-            raise ValueError(
-                f"embedding {embedding_version} was built from events up to "
-                f"{built_until or 'the newest stored'}, after the cut {until}; name one built "
-                f"up to {until} or earlier, or leave --embedding out to build one"
-            )
-        return embedding_version, emb
-    return build_embeddings(
-        session=session,
-        kg_triples=graph.triples(),
-        artifacts=artifacts,
-        until=until,
-        epochs=epochs,
-        progress=progress,
-    )
-
-
-def load_series(
-    *,
-    session: Session,
-    artifacts: Path,
-    graph: Any,
-    symbol: str,
-    events: bool,
-    embedding_until: dt.date,
-    end: dt.date | None = None,
-    embedding_version: str | None = None,
-    progress: Callable[[int, int, float], None] | None = None,
-) -> Series:
-    """Price rows, labels and (for event models) pooled event rows of every trading day up
-    to `end`, with an embedding built from data up to `embedding_until`."""
-    prices = load_prices(session=session, symbol=symbol, end=end)
-    dates = [d.date() for d in prices.index]
-    days = None
-    dim = 0
-    version = None
-    if events:
-        version, emb = choose_embedding(
-            session=session,
-            artifacts=artifacts,
-            graph=graph,
-            until=embedding_until,
-            embedding_version=embedding_version,
-            progress=progress,
-        )
-        embedder = EventEmbedder(emb, graph=graph)
-        dim = embedder.dim
-        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=dim)
-    return Series(
-        Inputs(dates, price_features(prices).to_numpy(np.float32), days, dim),
-        prices["adj_close"].to_numpy(float),
-        version,
-        embedding_until if events else None,
-    )
 
 
 def _fit_version(
@@ -217,11 +128,7 @@ def _fit_version(
         **scores,
     }
     metrics["early_stopping_tail"]["best_epochs"] = [f.history.best_epoch for f in ensemble]
-    metrics = json_safe(metrics)
-    train_end = series.dates[cut]
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
-    version = f"{name.lower()}-{target}-{train_end}-{stamp}"
-    config_out = SavedConfig(
+    saved = SavedConfig(
         name=name,
         encoder=spec.encoder,
         target=target,
@@ -241,33 +148,49 @@ def _fit_version(
         value_scale=fitted.value_scale,
         interval=interval,
         train_start=str(series.dates[1]),
-        train_end=str(train_end),
-        version=version,
+        train_end=str(series.dates[cut]),
         symbol=symbol,
         seeds=tuple(seeds),
-        net=fitted.network.params,
-        n_networks=len(ensemble),
     )
+    return _save_and_record(session, artifacts, saved, ensemble, json_safe(metrics))
+
+
+def _save_and_record(
+    session: Session,
+    artifacts: Path,
+    saved: SavedConfig,
+    ensemble: list[Fitted],
+    metrics: dict[str, Any],
+) -> ModelVersion:
+    """Write the version's folder (models.artifact, atomically) under a new version name and
+    record it in the versions table."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
+    version = f"{saved.name.lower()}-{saved.target}-{saved.train_end}-{stamp}"
+    saved = dataclasses.replace(saved, version=version)
+    assert saved.symbol is not None and saved.train_start and saved.train_end
+    fitted = ensemble[0]
     path = save_artifact(
-        Path(artifacts) / "models" / symbol / version,
+        Path(artifacts) / "models" / saved.symbol / version,
         networks=[f.network for f in ensemble],
-        config=config_out,
+        config=saved,
         price_norm=fitted.price_norm,
         event_norm=fitted.event_norm,
         metrics=metrics,
     )
     return record_version(
         session=session,
-        name=name,
-        symbol=symbol,
-        target=target,
+        name=saved.name,
+        symbol=saved.symbol,
+        target=saved.target,
         version=version,
         artifact_path=str(path),
-        embedding_version=config_out.embedding_version,
-        train_start=series.dates[1],
-        train_end=train_end,
+        embedding_version=saved.embedding_version,
+        train_start=dt.date.fromisoformat(saved.train_start),
+        train_end=dt.date.fromisoformat(saved.train_end),
         metrics=metrics,
-        config=config_out.to_dict(),
+        config=dataclasses.replace(
+            saved, net=fitted.network.params, n_networks=len(ensemble)
+        ).to_dict(),
     )
 
 

@@ -9,11 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ResponseBody",
     "ModelVersionPublic",
     "ModelList",
     "PredictionPublic",
     "ExplanationPublic",
-    "EventsOfDay",
     "EventPublic",
     "event_public",
     "model_version_public",
@@ -329,39 +329,6 @@ class ExplanationPublic(ResponseBody):
     )
     note: str | None = None
     cached: bool
-
-
-class HeadlinePublic(ResponseBody):
-    id: int
-    rank: int | None
-    source: str
-    text: str
-    processed: bool = Field(description="Events extracted by the current pipeline version")
-    events: list[EventPublic]
-
-
-class EventsOfDay(ResponseBody):
-    """GET /v1/events: a day's headlines, by rank, with their events."""
-
-    date: dt.date
-    headlines: list[HeadlinePublic]
-
-
-class IngestStatus(ResponseBody):
-    extractor_version: str | None = Field(
-        description="The extractor+linker version whose output counts as processed"
-    )
-    pending: int = Field(description="Stored headlines waiting for event extraction")
-    oldest_pending_since: dt.datetime | None = Field(
-        description="When the longest-waiting pending headline was stored"
-    )
-    processed: int = Field(description="Headlines processed by this extractor version")
-    events: int = Field(description="Events stored")
-    processed_last_minute: int = Field(description="Headlines processed in the last 60 s")
-    rate_per_second: float = Field(description="processed_last_minute / 60, every worker's")
-    in_process_extractor: bool = Field(
-        description="Whether this API process extracts in the background (else workers do)"
-    )
 
 
 def event_public(row: Any) -> EventPublic:

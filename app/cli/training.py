@@ -41,11 +41,8 @@ def train(
     import datetime as dt
 
     from app.db import transaction
-    from app.services.training import (
-        out_of_sample_line,
-        train_and_register,
-        train_walk_forward,
-    )
+    from app.services.model_versions import out_of_sample_line
+    from app.services.training import train_and_register, train_walk_forward
     from kg.graph import KnowledgeGraph
     from models.targets import TARGETS
 

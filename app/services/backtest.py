@@ -99,14 +99,7 @@ def run_backtest(
     predicted = [t for t, d in enumerate(dates) if start <= d <= end and t >= 2]
     if not predicted:
         raise NotFound(f"no {symbol} trading day between {start} and {end}")
-    # Which version answers each day, as the service would have on the asked date.
-    by_version: dict[int, list[int]] = {}
-    versions: dict[int, Any] = {}
-    for t in predicted:
-        asked = rule.asked_date(dates[t - 1], dates[t])
-        row = choose(session, symbol, target, asked, allow_in_sample=allow_in_sample)
-        versions[row.id] = row
-        by_version.setdefault(row.id, []).append(t)
+    by_version, versions = _versions(session, symbol, rule, dates, predicted, allow_in_sample)
     loaded = {vid: registry.load(row) for vid, row in versions.items()}
     answered = _answer(session, prices, dates, predicted, by_version, loaded, rule)
     close = prices["adj_close"].to_numpy(float)
@@ -142,16 +135,7 @@ def run_backtest(
             + (" (trades at the asked date's close)" if traded else ""),
             "n_days": len(predicted),
             "in_sample_days": sum(r["in_sample"] for r in day_rows),
-            "versions": [
-                {
-                    "version": versions[vid].version,
-                    "train_until": str(versions[vid].train_end),
-                    "decision_cut": loaded[vid].model.decision_cut,
-                    "label_threshold": loaded[vid].model.label_threshold,
-                    "days": len(rows),
-                }
-                for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
-            ],
+            "versions": _version_rows(by_version, versions, loaded),
             "classification": classification_figures(
                 answered.label,
                 None if price else answered.output,
@@ -168,6 +152,43 @@ def run_backtest(
             "days": day_rows,
         }
     )
+
+
+def _version_rows(
+    by_version: dict[int, list[int]], versions: dict[int, Any], loaded: dict[int, Loaded]
+) -> list[dict[str, Any]]:
+    """The versions that answered, in the order of their first day, with their cut,
+    threshold and number of days."""
+    return [
+        {
+            "version": versions[vid].version,
+            "train_until": str(versions[vid].train_end),
+            "decision_cut": loaded[vid].model.decision_cut,
+            "label_threshold": loaded[vid].model.label_threshold,
+            "days": len(rows),
+        }
+        for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
+    ]
+
+
+def _versions(
+    session: Session,
+    symbol: str,
+    rule: Target,
+    dates: list[dt.date],
+    predicted: list[int],
+    allow_in_sample: bool,
+) -> tuple[dict[int, list[int]], dict[int, Any]]:
+    """Which version answers each predicted day, as the service would have on the asked
+    date: ({version id: its days}, {version id: its row})."""
+    by_version: dict[int, list[int]] = {}
+    versions: dict[int, Any] = {}
+    for t in predicted:
+        asked = rule.asked_date(dates[t - 1], dates[t])
+        row = choose(session, symbol, rule.name, asked, allow_in_sample=allow_in_sample)
+        versions[row.id] = row
+        by_version.setdefault(row.id, []).append(t)
+    return by_version, versions
 
 
 def _answer(

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from app.tables import ModelVersion
 
-__all__ = ["record_version", "latest_version", "version_for", "list_versions", "count_by_target"]
+__all__ = [
+    "out_of_sample_line",
+    "record_version",
+    "latest_version",
+    "version_for",
+    "list_versions",
+    "count_by_target",
+]
 
 
 def record_version(
@@ -82,3 +89,20 @@ def count_by_target(*, session: Session) -> dict[str, int]:
         select(ModelVersion.target, func.count()).group_by(ModelVersion.target)
     ).all()
     return {target: n for target, n in sorted(rows)}
+
+
+def out_of_sample_line(metrics: dict[str, Any] | None) -> str:
+    """A version's out-of-sample figures in one line (classifier or regressor)."""
+    oos = (metrics or {}).get("out_of_sample")
+    if not oos:
+        return "out of sample: no stored day after the cut"
+    head = f"out of sample: {oos['n_days']} days {oos['from']}..{oos['to']}, "
+    if "theil_u" in oos:
+        return head + (
+            f"RMSE {oos['rmse']:.2f}, Theil's U {oos['theil_u']:.3f} (< 1 beats the random "
+            f"walk), {oos['interval_coverage']:.0%} of closes inside the 80% interval"
+        )
+    return head + (
+        f"accuracy {oos['accuracy']:.3f} (majority {oos['majority_accuracy']:.3f}), "
+        f"mcc {oos['mcc']:.3f}"
+    )

@@ -32,7 +32,7 @@ import torch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.services.model_versions import record_version
+from app.services.model_versions import out_of_sample_line, record_version
 from app.services.prices import load_prices
 from app.services.series import Series, load_series
 from app.tables import ModelVersion, Price
@@ -43,14 +43,13 @@ from models.metrics import json_safe
 from models.targets import get_target
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
-from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, model_key
+from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, NeuralSpec, model_key
 
 __all__ = [
     "SERVED_SEEDS",
     "WINDOW",
     "train_and_register",
     "train_walk_forward",
-    "out_of_sample_line",
 ]
 
 WINDOW = 20
@@ -128,7 +127,31 @@ def _fit_version(
         **scores,
     }
     metrics["early_stopping_tail"]["best_epochs"] = [f.history.best_epoch for f in ensemble]
-    saved = SavedConfig(
+    saved = _saved_config(series, spec, fitted, name=name, target=target, symbol=symbol, cut=cut)
+    saved = dataclasses.replace(
+        saved,
+        variant=variant.get("variant"),
+        decision_cut=decision_cut,
+        label_threshold=threshold,
+        interval=interval,
+        seeds=tuple(seeds),
+    )
+    return _save_and_record(session, artifacts, saved, ensemble, json_safe(metrics))
+
+
+def _saved_config(
+    series: Series,
+    spec: NeuralSpec,
+    fitted: Fitted,
+    *,
+    name: str,
+    target: str,
+    symbol: str,
+    cut: int,
+) -> SavedConfig:
+    """What a version fitted on `series` up to row `cut` reads, as its saved configuration
+    (the decision cut, threshold, interval and seeds are set by the caller)."""
+    return SavedConfig(
         name=name,
         encoder=spec.encoder,
         target=target,
@@ -140,19 +163,13 @@ def _fit_version(
         highway_form=fitted.network.highway_form,
         event_kind=spec.events,
         event_slots=spec.event_slots,
-        variant=variant.get("variant"),
         embedding_version=series.embedding_version if spec.events else None,
         embedding_until=str(series.embedding_until) if spec.events else None,
-        decision_cut=decision_cut,
-        label_threshold=threshold,
         value_scale=fitted.value_scale,
-        interval=interval,
         train_start=str(series.dates[1]),
         train_end=str(series.dates[cut]),
         symbol=symbol,
-        seeds=tuple(seeds),
     )
-    return _save_and_record(session, artifacts, saved, ensemble, json_safe(metrics))
 
 
 def _save_and_record(
@@ -232,23 +249,6 @@ def _variant_spec(
             "the 1/rank mean serves",
         }
     return NEURAL_MODELS[variant], why
-
-
-def out_of_sample_line(metrics: dict[str, Any] | None) -> str:
-    """A version's out-of-sample figures in one line (classifier or regressor)."""
-    oos = (metrics or {}).get("out_of_sample")
-    if not oos:
-        return "out of sample: no stored day after the cut"
-    head = f"out of sample: {oos['n_days']} days {oos['from']}..{oos['to']}, "
-    if "theil_u" in oos:
-        return head + (
-            f"RMSE {oos['rmse']:.2f}, Theil's U {oos['theil_u']:.3f} (< 1 beats the random "
-            f"walk), {oos['interval_coverage']:.0%} of closes inside the 80% interval"
-        )
-    return head + (
-        f"accuracy {oos['accuracy']:.3f} (majority {oos['majority_accuracy']:.3f}), "
-        f"mcc {oos['mcc']:.3f}"
-    )
 
 
 def _servable(name: str) -> str:

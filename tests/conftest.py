@@ -84,3 +84,41 @@ def live(database_url: str, pipeline, tmp_path: Path) -> Iterator[LiveServer]:  
 def http(live: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.base_url, timeout=120) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def e2e_world(pipeline, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The e2e tests' world of real data (tests.worlds.build_e2e_world), built once."""
+    from tests.worlds import build_e2e_world
+
+    world = build_e2e_world(tmp_path_factory.mktemp("e2e"), pipeline)
+    yield world
+    world.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def built(e2e_world, pipeline):  # type: ignore[no-untyped-def]
+    """The e2e world served over real HTTP, and its sessions: read it, never write it."""
+    with e2e_world.serve(pipeline) as server:
+        yield server, e2e_world.factory
+
+
+@pytest.fixture
+def client(built) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=built[0].base_url, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture
+def scratch(e2e_world, pipeline, tmp_path):  # type: ignore[no-untyped-def]
+    """A copy of the e2e world, served, for a test that writes: (server, sessions)."""
+    world = e2e_world.copy(tmp_path / "world")
+    with world.serve(pipeline) as server:
+        yield server, world.factory
+    world.engine.dispose()
+
+
+@pytest.fixture
+def scratch_client(scratch) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=scratch[0].base_url, timeout=120) as c:
+        yield c

@@ -27,17 +27,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.bootstrap import extract_all
-from app.db import make_engine, make_sessionmaker, transaction
-from app.importer import import_djia_reddit
-from app.migrate import upgrade
-from app.services.embeddings import build_embeddings
+from app.db import make_engine
 from app.services.training import train_and_register
 from app.tables import Headline
 from models.train import TrainConfig
 from tests.liveserver import service_process
-from tests.samples import dataset_slice
 from tests.test_workers import _committed
+from tests.worlds import World, build_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,36 +62,31 @@ def _env(url: str, artifacts: Path, **extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def initialised(pg_server, pipeline, tmp_path_factory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("replicas")
-    url = pg_server.create_database("replicas")
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_sessionmaker(engine)
-    raw, later = dataset_slice(root / "raw", START, news_before=FEED)
-    feed = _feed(later)
-    import_djia_reddit(raw, factory)
-    extract_all(factory, pipeline)
-    artifacts = root / "artifacts"
-    with transaction(factory) as session:
-        version, _ = build_embeddings(
-            session=session,
-            kg_triples=pipeline.graph.triples(),
-            artifacts=artifacts,
-            until=TRAIN_UNTIL,
-            epochs=3,
-        )
+
+    def train(session: Any, world: World, embedding: str) -> None:
         train_and_register(
             session=session,
-            artifacts=artifacts,
+            artifacts=world.artifacts,
             graph=pipeline.graph,
             symbol="DJIA",
             target="same_day",
             until=TRAIN_UNTIL,
-            embedding_version=version,
+            embedding_version=embedding,
             n_seeds=1,
             config=TrainConfig(epochs=6, patience=3),
         )
-    engine.dispose()
-    return {"url": url, "artifacts": artifacts, "feed": feed, "root": root}
+
+    world, later = build_world(
+        root,
+        pg_server.create_database("replicas"),
+        pipeline,
+        start=START,
+        news_before=FEED,
+        embed_until=TRAIN_UNTIL,
+        train=train,
+    )
+    world.engine.dispose()
+    return {"url": world.url, "artifacts": world.artifacts, "feed": _feed(later), "root": root}
 
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

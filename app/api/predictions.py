@@ -16,7 +16,7 @@ from app.schemas_public import ExplanationPublic, PredictionPublic
 from app.services.answers import Ask
 from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
-from models.targets import DEFAULT_TARGET, TARGETS
+from models.targets import DEFAULT_TARGET, TARGETS, Target
 
 router = APIRouter(
     prefix="/v1",
@@ -58,11 +58,11 @@ InSampleQuery = Annotated[
 ]
 
 
-def known_target(target: str) -> str:
-    """`target` if models.targets knows it; a 422 naming the field otherwise."""
+def known_target(target: str) -> Target:
+    """The target called `target` (models.targets); a 422 naming the field otherwise."""
     if target not in TARGETS:
         raise InvalidInput("target", f"unknown target {target!r}; expected one of {list(TARGETS)}")
-    return target
+    return TARGETS[target]
 
 
 def ask(

@@ -124,6 +124,8 @@ def backtest(
         graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
         registry = ModelRegistry(settings.artifacts_dir, graph)
         for name in target or list(TARGETS):
+            if name not in TARGETS:
+                raise typer.BadParameter(f"expected one of {list(TARGETS)}", param_hint="--target")
             started = time.perf_counter()
             with factory() as session:
                 result = run_backtest(
@@ -132,7 +134,7 @@ def backtest(
                     symbol=symbol,
                     start=dt.date.fromisoformat(start),
                     end=dt.date.fromisoformat(end),
-                    target=name,
+                    rule=TARGETS[name],
                     cost_bps=cost_bps,
                     allow_in_sample=allow_in_sample,
                 )

@@ -29,6 +29,7 @@ from app.services.explanations import GraphOptions, explain
 from app.services.predictions import build, resolve_date
 from app.services.registry import ModelRegistry
 from app.tables import Headline, ModelVersion, Price
+from models.targets import Target
 
 __all__ = ["Answers", "AnswerCache", "Ask", "BacktestAsk", "fingerprint"]
 
@@ -41,7 +42,7 @@ class Ask:
 
     symbol: str
     date: dt.date | None  # None: the latest the data allows
-    target: str  # a name of models.targets.TARGETS
+    rule: Target  # resolved from the query's name (models.targets.TARGETS)
     allow_in_sample: bool = False
 
 
@@ -52,7 +53,7 @@ class BacktestAsk:
     symbol: str
     start: dt.date
     end: dt.date
-    target: str
+    rule: Target
     cost_bps: float
     allow_in_sample: bool = False
 
@@ -122,8 +123,8 @@ class Answers:
         with `cached` saying whether it came from the cache. `options`: how much of an
         explanation's graph to draw."""
         options = options or GraphOptions()
-        symbol, target = ask.symbol.upper(), ask.target
-        resolved = resolve_date(session, symbol, ask.date, target)
+        symbol, target = ask.symbol.upper(), ask.rule.name
+        resolved = resolve_date(session, symbol, ask.date, ask.rule)
         loaded = self.registry.get(
             session=session,
             symbol=symbol,
@@ -147,7 +148,7 @@ class Answers:
             return {**cached, "cached": True}
         started = time.perf_counter()
         prediction = build(
-            session=session, loaded=loaded, symbol=symbol, date=resolved, target=target
+            session=session, loaded=loaded, symbol=symbol, date=resolved, rule=ask.rule
         )
         body = (
             prediction.public()
@@ -163,7 +164,7 @@ class Answers:
     def backtest(self, session: Session, ask: BacktestAsk) -> dict[str, Any]:
         """app.services.backtest.run_backtest, cached until a version is recorded for the
         symbol and target or the data of the range (and the 60 days before it) change."""
-        symbol, target, start, end = ask.symbol.upper(), ask.target, ask.start, ask.end
+        symbol, target, start, end = ask.symbol.upper(), ask.rule.name, ask.start, ask.end
         newest = session.scalar(
             select(func.max(ModelVersion.id)).where(
                 ModelVersion.symbol == symbol, ModelVersion.target == target
@@ -190,7 +191,7 @@ class Answers:
             symbol=symbol,
             start=start,
             end=end,
-            target=target,
+            rule=ask.rule,
             cost_bps=ask.cost_bps,
             allow_in_sample=ask.allow_in_sample,
         )

@@ -31,7 +31,7 @@ from models.backtest import (
 )
 from models.metrics import json_safe
 from models.sources import Inputs
-from models.targets import NewsTiming, Target, get_target
+from models.targets import NewsTiming, Target
 
 __all__ = ["run_backtest"]
 
@@ -86,12 +86,12 @@ def run_backtest(
     symbol: str,
     start: dt.date,
     end: dt.date,
-    target: str,
+    rule: Target,
     cost_bps: float = DEFAULT_COST_BPS,
     allow_in_sample: bool = False,
 ) -> dict[str, Any]:
-    """Per-day point-in-time predictions over [start, end] and their figures."""
-    rule = get_target(target)
+    """Per-day point-in-time predictions of `rule` over [start, end] and their figures."""
+    target = rule.name
     prices = load_prices(session=session, symbol=symbol)
     if prices.empty:
         raise NotFound(f"unknown symbol {symbol!r}: no prices stored")

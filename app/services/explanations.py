@@ -39,7 +39,6 @@ from app.services.graph_view import build_explanation_graph
 from app.services.predictions import Prediction
 from models.attribution import Coalitions, ShapleyResult, shapley
 from models.inputs import window_at
-from models.targets import get_target
 
 __all__ = ["GraphOptions", "explain", "coalitions_of", "PERMUTATIONS"]
 
@@ -77,7 +76,7 @@ def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, A
     checks that cropping leaves the output unchanged)."""
     model = prediction.loaded.model
     cfg = model.config
-    leading = get_target(prediction.target).leading_event_rows()
+    leading = prediction.rule.leading_event_rows()
     steps = min(model.horizon or cfg.window, cfg.window)
     rows_used = _rows_used(prediction)[-steps:]
     readable = set(rows_used.astype(np.int64).tolist())
@@ -117,7 +116,7 @@ def attention_weights(prediction: Prediction, window: np.ndarray) -> dict[int, f
     model = prediction.loaded.model
     if not model.event_slots:
         return {}
-    leading = get_target(prediction.target).leading_event_rows()
+    leading = prediction.rule.leading_event_rows()
     rows_used = _rows_used(prediction)
     with torch.no_grad():
         x = torch.from_numpy(np.ascontiguousarray(window[None], np.float32))

@@ -20,7 +20,7 @@ from app.tables import Headline, Price
 from models.calendar import is_trading_day
 from models.inputs import DayEvents
 from models.sources import Inputs
-from models.targets import NewsTiming, get_target
+from models.targets import NewsTiming, Target, get_target
 
 __all__ = ["NEWS_TIMING", "ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
 
@@ -35,7 +35,7 @@ class Prediction:
     """Everything an answer needs, including the per-day events for explanations."""
 
     symbol: str
-    target: str
+    rule: Target  # the target, resolved once where the request entered
     date: dt.date
     loaded: Loaded
     # the bars and news days the answer reads (models.sources): its window is anchored on
@@ -45,6 +45,11 @@ class Prediction:
     # The model's answer: the probability of the target's positive outcome (P(up), P(big
     # move)), or for a regression target the predicted value (next_close: log return).
     p: float = 0.0
+
+    @property
+    def target(self) -> str:
+        """The target's name."""
+        return self.rule.name
 
     @property
     def price_dates(self) -> list[dt.date]:
@@ -64,12 +69,12 @@ class Prediction:
     def reported(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs in the units an answer reports: probabilities as they are, a
         predicted log return as the close it implies (so effects are in price units)."""
-        return get_target(self.target).kind.reported(self.last_close, outputs)
+        return self.rule.kind.reported(self.last_close, outputs)
 
     @property
     def unit(self) -> str:
         """The unit of `reported` values (and of explanation effects)."""
-        return get_target(self.target).kind.unit
+        return self.rule.kind.unit
 
     @property
     def news_timing(self) -> NewsTiming:
@@ -79,7 +84,7 @@ class Prediction:
     @property
     def in_sample(self) -> bool:
         """Whether the model was fitted on the day being predicted (see models.targets)."""
-        return get_target(self.target).in_sample(self.loaded.row.train_end, self.date)
+        return self.rule.in_sample(self.loaded.row.train_end, self.date)
 
     def window(self, *, drop: Mapping[int, Collection[int]] | None = None) -> np.ndarray:
         """The model input; `drop` leaves events out ({position in event_days: positions of
@@ -91,7 +96,7 @@ class Prediction:
         """A price target's implied close and its interval (residual quantiles of the
         version's training days around the predicted log return); None for a classifier."""
         interval = self.loaded.model.interval
-        band = get_target(self.target).kind.price_band(self.last_close, self.p, interval)
+        band = self.rule.kind.price_band(self.last_close, self.p, interval)
         if band is None:
             return None
         if interval is None:
@@ -114,7 +119,7 @@ class Prediction:
         the probability or price, the call at the version's cut, the version, the dates
         read and their news coverage."""
         row = self.loaded.row
-        rule = get_target(self.target)
+        rule = self.rule
         model = self.loaded.model
         call = rule.calls[0] if self.p >= model.decision_cut else rule.calls[1]
         days = self.event_days
@@ -124,7 +129,7 @@ class Prediction:
             "symbol": self.symbol,
             "target": self.target,
             "date": self.date.isoformat(),
-            "target_date": get_target(self.target).target_day(self.date),
+            "target_date": rule.target_day(self.date),
             **rule.kind.probability_fields(self.p),
             "outcome": rule.outcome(model.label_threshold),
             "call": call,
@@ -171,9 +176,9 @@ def _measured_coverage(metrics: Mapping[str, Any] | None) -> float | None:
 
 
 def _anchor_prices(
-    session: Session, symbol: str, date: dt.date, target: str, need: int
+    session: Session, symbol: str, date: dt.date, rule: Target, need: int
 ) -> list[tuple]:
-    last = get_target(target).last_price_date(date)
+    last = rule.last_price_date(date)
     rows = session.execute(
         select(
             Price.date,
@@ -191,9 +196,9 @@ def _anchor_prices(
     return list(reversed(rows))
 
 
-def resolve_date(session: Session, symbol: str, date: dt.date | None, target: str) -> dt.date:
+def resolve_date(session: Session, symbol: str, date: dt.date | None, rule: Target) -> dt.date:
     """The asked date, checked, or by default the latest day the target's data allows."""
-    rule = get_target(target)
+    target = rule.name
     last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
     if last_bar is None:
         raise NotFound(f"unknown symbol {symbol!r}: no prices stored")
@@ -248,25 +253,26 @@ def prepare(
     allow_in_sample: bool = False,
 ) -> Prediction:
     """The prediction of the served model for `date` (default: the latest allowed)."""
-    date = resolve_date(session, symbol, date, target)
+    rule = get_target(target)
+    date = resolve_date(session, symbol, date, rule)
     loaded = registry.get(
         session=session, symbol=symbol, target=target, date=date, allow_in_sample=allow_in_sample
     )
-    return build(session=session, loaded=loaded, symbol=symbol, date=date, target=target)
+    return build(session=session, loaded=loaded, symbol=symbol, date=date, rule=rule)
 
 
 def build(
-    *, session: Session, loaded: Loaded, symbol: str, date: dt.date, target: str
+    *, session: Session, loaded: Loaded, symbol: str, date: dt.date, rule: Target
 ) -> Prediction:
     """The prediction of `loaded` for the resolved `date`: its bars, day events, P(up)."""
     import pandas as pd
 
     cfg = loaded.model.config
     window = cfg.window
-    rows = _anchor_prices(session, symbol, date, target, need=window + 1)
+    rows = _anchor_prices(session, symbol, date, rule, need=window + 1)
     if len(rows) < window + 1:
         raise NotEnoughHistory(
-            f"{symbol} has {len(rows)} trading days before {date} for {target}; "
+            f"{symbol} has {len(rows)} trading days before {date} for {rule.name}; "
             f"the model needs {window + 1} (a {window}-day window plus one for returns)"
         )
     frame = pd.DataFrame(
@@ -275,7 +281,6 @@ def build(
     price_dates = list(frame.index)
     inputs = Inputs(price_dates, loaded.model.price_rows(frame))
     if loaded.embedder is not None:
-        rule = get_target(target)
         dates = rule.event_dates(price_dates, date)
         inputs.days = collect_days(
             session=session,
@@ -287,8 +292,6 @@ def build(
         )
         inputs.event_dim = loaded.embedder.dim
         inputs.leading = rule.leading_event_rows()
-    prediction = Prediction(
-        symbol, target, date, loaded, inputs, float(frame["adj_close"].iloc[-1])
-    )
+    prediction = Prediction(symbol, rule, date, loaded, inputs, float(frame["adj_close"].iloc[-1]))
     prediction.p = float(loaded.model.predict(prediction.window()[None])[0])
     return prediction

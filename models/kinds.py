@@ -84,9 +84,12 @@ class TargetKind:
         """An answer's `p` (the positive outcome's probability) and `p_up`."""
         return {"p": round(p, 6), "p_up": round(p, 6) if self.directional else None}
 
-    def direction_of(self, call: str) -> str | None:
-        """The direction an answer states for its call (None: it predicts no direction)."""
-        return call if self.directional else None
+    def direction_of(self, call: str) -> Literal["up", "down"] | None:
+        """The direction an answer states for its call: up for the positive call of a
+        directional kind, down for its negative one; None for a kind without a direction."""
+        if not self.directional:
+            return None
+        return "up" if call == self.calls[0] else "down"
 
     def price_band(
         self, close_prev: Any, outputs: Any, interval: Mapping[str, Any] | None

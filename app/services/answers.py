@@ -151,7 +151,7 @@ class Answers:
             session=session, loaded=loaded, symbol=symbol, date=resolved, rule=ask.rule
         )
         body = (
-            prediction.public()
+            prediction.public().model_dump(mode="json")
             if kind == "prediction"
             else explain(prediction, self.graph, options)
         )

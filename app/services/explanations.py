@@ -211,7 +211,7 @@ def explain(
         "symbol": prediction.symbol,
         "target": prediction.target,
         "date": prediction.date.isoformat(),
-        "prediction": prediction.public(),
+        "prediction": prediction.public().model_dump(mode="json"),
         "method": "shapley",
         "effect_unit": prediction.unit,
     }

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain import InvalidInput, NotEnoughHistory, NotFound
-from app.schemas_public import model_version_public
+from app.schemas_public import (
+    Coverage,
+    DataWindow,
+    DayCoverage,
+    ModelVersionPublic,
+    PredictionBody,
+    PricePrediction,
+    model_version_public,
+)
 from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
@@ -92,7 +100,7 @@ class Prediction:
         anchor = len(self.inputs.dates) - 1
         return self.loaded.model.windows(self.inputs, [anchor], drop=drop)[0]
 
-    def _price(self) -> dict[str, Any] | None:
+    def _price(self) -> PricePrediction | None:
         """A price target's implied close and its interval (residual quantiles of the
         version's training days around the predicted log return); None for a classifier."""
         interval = self.loaded.model.interval
@@ -101,70 +109,71 @@ class Prediction:
             return None
         if interval is None:
             raise ValueError(f"version {self.loaded.row.version} stores no interval")
-        return {
-            "previous_close": round(self.last_close, 4),
-            "predicted_close": round(float(band["pred"]), 4),
-            "predicted_log_return": round(self.p, 8),
-            "interval_level": interval["level"],
-            "low": round(float(band["low"]), 4),
-            "high": round(float(band["high"]), 4),
-            "interval_rule": "the predicted log return plus the 10th and 90th percentiles of the "
+        return PricePrediction(
+            previous_close=round(self.last_close, 4),
+            predicted_close=round(float(band["pred"]), 4),
+            predicted_log_return=round(self.p, 8),
+            interval_level=interval["level"],
+            low=round(float(band["low"]), 4),
+            high=round(float(band["high"]), 4),
+            interval_rule="the predicted log return plus the 10th and 90th percentiles of the "
             "version's residuals on its training days, as prices",
-            "interval_basis": "in-sample residuals: the level is nominal, see measured_coverage",
-            "measured_coverage": _measured_coverage(self.loaded.row.metrics),
-        }
+            interval_basis="in-sample residuals: the level is nominal, see measured_coverage",
+            measured_coverage=_measured_coverage(self.loaded.row.metrics),
+        )
 
-    def public(self) -> dict[str, Any]:
-        """The answer as its JSON body (app.schemas_public.PredictionBody, without `cached`):
-        the probability or price, the call at the version's cut, the version, the dates
-        read and their news coverage."""
-        row = self.loaded.row
-        rule = self.rule
-        model = self.loaded.model
+    def public(self) -> PredictionBody:
+        """The answer as its public body (without `cached`): the probability or price, the
+        call at the version's cut, the version, the dates read and their news coverage."""
+        rule, model = self.rule, self.loaded.model
         call = rule.calls[0] if self.p >= model.decision_cut else rule.calls[1]
         days = self.event_days
-        last = days[-1] if days else None
-        n_events = sum(len(d.event_ids) for d in days)
-        return {
-            "symbol": self.symbol,
-            "target": self.target,
-            "date": self.date.isoformat(),
-            "target_date": rule.target_day(self.date),
+        return PredictionBody(
+            symbol=self.symbol,
+            target=self.target,
+            date=self.date,
+            target_date=rule.target_day(self.date),
             **rule.kind.probability_fields(self.p),
-            "outcome": rule.outcome(model.label_threshold),
-            "call": call,
-            "direction": rule.kind.direction_of(call),
-            "price": self._price(),
-            "decision_cut": round(model.decision_cut, 6),
-            "label_threshold": model.label_threshold,
-            "in_sample": self.in_sample,
-            "tradable": rule.tradable_with(self.news_timing),
-            "news_timing": self.news_timing,
-            "timing_note": rule.timing_note(self.news_timing),
-            "model": model_version_public(row),
-            "data": {
-                "prices_from": self.price_dates[0].isoformat(),
-                "prices_to": self.price_dates[-1].isoformat(),
-                "headlines_from": days[0].date.isoformat() if days else None,
-                "headlines_to": days[-1].date.isoformat() if days else None,
-            },
-            "coverage": {
-                "window_days": len(days),
-                "headlines": sum(d.n_headlines for d in days),
-                "pending_headlines": sum(d.n_pending for d in days),
-                "events": n_events,
-                "linked_events": sum(d.n_linked for d in days),
-                "last_day": None
-                if last is None
-                else {
-                    "date": last.date.isoformat(),
-                    "headlines": last.n_headlines,
-                    "pending_headlines": last.n_pending,
-                    "events": len(last.event_ids),
-                    "linked_events": last.n_linked,
-                },
-            },
-        }
+            outcome=rule.outcome(model.label_threshold),
+            call=call,
+            direction=rule.kind.direction_of(call),
+            price=self._price(),
+            decision_cut=round(model.decision_cut, 6),
+            label_threshold=model.label_threshold,
+            in_sample=self.in_sample,
+            tradable=rule.tradable_with(self.news_timing),
+            news_timing=self.news_timing,
+            timing_note=rule.timing_note(self.news_timing),
+            model=ModelVersionPublic(**model_version_public(self.loaded.row)),
+            data=DataWindow(
+                prices_from=self.price_dates[0],
+                prices_to=self.price_dates[-1],
+                headlines_from=days[0].date if days else None,
+                headlines_to=days[-1].date if days else None,
+            ),
+            coverage=_coverage(days),
+        )
+
+
+def _coverage(days: list[DayEvents]) -> Coverage:
+    """The news coverage of an answer's window and of its last day."""
+    last = days[-1] if days else None
+    return Coverage(
+        window_days=len(days),
+        headlines=sum(d.n_headlines for d in days),
+        pending_headlines=sum(d.n_pending for d in days),
+        events=sum(len(d.event_ids) for d in days),
+        linked_events=sum(d.n_linked for d in days),
+        last_day=None
+        if last is None
+        else DayCoverage(
+            date=last.date,
+            headlines=last.n_headlines,
+            pending_headlines=last.n_pending,
+            events=len(last.event_ids),
+            linked_events=last.n_linked,
+        ),
+    )
 
 
 def _measured_coverage(metrics: Mapping[str, Any] | None) -> float | None:

@@ -370,8 +370,8 @@ def _networks(
             continue
         if spec.pretrain or spec.denoise or spec.event_slots:
             continue
-        if name != "KDTCN" and spec == NEURAL_MODELS["KDTCN"]:
-            continue
+        if name != "KDTCN" and spec.fit_key == NEURAL_MODELS["KDTCN"].fit_key:
+            continue  # KDTCN's 1/rank-mean variant: KDTCN itself
         yield name, spec, denoise
 
 

@@ -302,3 +302,23 @@ def test_a_window_regressor_learns_an_autoregressive_return_out_of_sample() -> N
         close[test - 1], close[test], implied_close(close[test - 1], predicted)
     )
     assert scores["theil_u"] < 0.95
+
+
+def test_next_close_runs_each_network_once_and_kdtcn_without_its_equal_variant() -> None:
+    """The fixed origin's networks with every input present: KDTCN's 1/rank-mean variant is
+    KDTCN itself (not fitted twice), and the classifiers' ablations (pre-training, attention)
+    are left out."""
+    from evaluation.folds import EvalConfig
+    from evaluation.regression import RegressionOptions, _networks
+
+    inputs = {k: np.zeros((3, 2)) for k in ("kg_events", "events_nokg", "words", "sentences")}
+    inputs |= {"vader": np.zeros((3, 2)), "kg_events+vader": np.zeros((3, 4))}
+    names = [
+        (n, d) for n, _, d in _networks("fixed_origin", inputs, EvalConfig(), RegressionOptions())
+    ]
+    assert ("KDTCN", False) in names and ("KDTCN (1/rank mean)", False) not in names
+    assert len(names) == len(set(names))
+    assert not {"KDTCN (attention)", "TCN (pre-trained)", "KDTCN (pre-trained)"} & {
+        n for n, _ in names
+    }
+    assert ("TCN", True) in names  # the denoised TCN row

@@ -277,6 +277,7 @@ class _Run:
         cfg = self.cfg
         seeds = cfg.seeds if scheme == "fixed_origin" else cfg.rolling_seeds
         fitted_as: dict[tuple[Any, ...], str] = {}
+        folds_key = labels_key(folds)
         for name in cfg.models:
             spec = specs[name]
             if scheme != "fixed_origin" and name not in cfg.rolling_models:
@@ -292,10 +293,11 @@ class _Run:
                 for seed in seeds:
                     self.say(f"{rule.name} {scheme} {name} seed {seed} (= {same})")
                 continue
-            runs = [
-                self.fits(rule, scheme, folds, spec, tuned.get(spec.tuned_from or ""), seed, name)
-                for seed in seeds
-            ]
+            source = tuned.get(spec.tuned_from or "")
+            runs = []
+            for seed in seeds:
+                runs.append(self.fits(rule, scheme, folds, folds_key, spec, source, seed))
+                self.say(f"{rule.name} {scheme} {name} seed {seed}")
             per_seed = [fold_calls(folds, r)[:2] for r in runs]
             mean = [
                 (
@@ -316,15 +318,16 @@ class _Run:
         rule: Target,
         scheme: str,
         folds: list[Fold],
+        folds_key: str,
         spec: NeuralSpec,
         source: Any,
         seed: int,
-        name: str,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """One seed's fits of `spec` on every fold (shared with an identical earlier
-        price-only fit): (training-day, test-day) probabilities per fold."""
+        """One seed's fits of `spec` on every fold (`folds_key`: their labels_key), shared
+        with an identical earlier price-only fit: (training-day, test-day) probabilities
+        per fold."""
         searched = (source.net, asdict(source.train)) if source else None
-        fit = (spec.fit_key, repr(searched), scheme, labels_key(folds), seed)
+        fit = (spec.fit_key, repr(searched), scheme, folds_key, seed)
         if spec.events is not None or fit not in self.shared:
             self.shared[fit] = scheme_predictions(
                 spec,
@@ -339,7 +342,6 @@ class _Run:
                 train=source.train if source else None,
                 history=self.history,
             )
-        self.say(f"{rule.name} {scheme} {name} seed {seed}")
         return self.shared[fit]  # type: ignore[no-any-return]
 
 

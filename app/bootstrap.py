@@ -148,16 +148,135 @@ def chain_embedding(factory: sessionmaker[Session], symbol: str) -> str | None:
         )
 
 
-def first_run(settings: Settings, bar: Progress, say: Console) -> Any:
-    """Build whatever is missing for the bundled demo: schema, data, events, and per target a
-    walk-forward chain of KDTCN versions (with their embedding), so the demo's last 18
-    months are answered out of sample. Each step is skipped when already done; returns the
-    loaded pipeline."""
+def _enqueue_chains(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    pipeline: Any,
+    bar: Progress,
+    *,
+    fresh: bool,
+) -> int:
+    """Queue the walk-forward chain of every served symbol and target that has neither a
+    complete chain nor queued jobs (every one after new events: `fresh`); how many jobs."""
+    from app.importer import SYMBOL
+    from app.services.training import enqueue_walk_forward
+    from app.tables import TrainingJob
+    from models.targets import TARGETS
+
+    queued = 0
+    for symbol in SERVED_SYMBOLS:
+        with factory() as session:
+            waiting = set(
+                session.scalars(
+                    select(TrainingJob.target).where(
+                        TrainingJob.symbol == symbol, TrainingJob.status.in_(("queued", "running"))
+                    )
+                )
+            )
+            missing = [
+                t
+                for t in TARGETS
+                if t not in waiting and not has_walk_forward(session, symbol, t, WALK_FORWARD_START)
+            ]
+        if fresh:  # new events: the embedding and every version on it are rebuilt
+            missing = list(TARGETS)
+        if not missing:
+            continue
+        # One embedding for every symbol: it depends on the events and the first cut only,
+        # not on the symbol. The second symbol's chain (same trading days, so the same
+        # first cut) names the first's; build_embeddings would find the same artifact by its
+        # inputs too, but only after re-reading every event to hash them.
+        shared = None if symbol == SYMBOL else _queued_embedding(factory, SYMBOL)
+        task = bar.add_task(f"{symbol}: embedding (TransE)", total=None)
+
+        def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
+            bar.update(task, total=epochs, completed=epoch)
+
+        with transaction(factory) as session:
+            added, embedding = enqueue_walk_forward(
+                session=session,
+                artifacts=settings.artifacts_dir,
+                graph=pipeline.graph,
+                symbol=symbol,
+                targets=missing,
+                start=WALK_FORWARD_START,
+                every=WALK_FORWARD_EVERY,
+                embedding_version=shared,
+                progress=on_epoch,
+            )
+        bar.update(task, visible=False)
+        log.info("walk-forward %s: %d versions queued on embedding %s", symbol, added, embedding)
+        queued += added
+    return queued
+
+
+def _queued_embedding(factory: sessionmaker[Session], symbol: str) -> str | None:
+    """The embedding of `symbol`'s newest queued chain (its newest job's), else of its
+    newest recorded chain."""
+    from app.tables import TrainingJob
+
+    with factory() as session:
+        queued = session.scalar(
+            select(TrainingJob.embedding_version)
+            .where(TrainingJob.symbol == symbol, TrainingJob.embedding_version.is_not(None))
+            .order_by(TrainingJob.id.desc())
+            .limit(1)
+        )
+    return queued or chain_embedding(factory, symbol)
+
+
+def _first_job(factory: sessionmaker[Session]) -> Any:
+    """The queued job of the newest answer of the default target: the first symbol's
+    newest cut (None when it is trained, or none is queued)."""
+    from app.importer import SYMBOL
+    from app.tables import TrainingJob
+    from models.targets import DEFAULT_TARGET
+
+    with factory() as session:
+        return session.scalars(
+            select(TrainingJob)
+            .where(
+                TrainingJob.symbol == SYMBOL,
+                TrainingJob.target == DEFAULT_TARGET,
+                TrainingJob.status == "queued",
+            )
+            .order_by(TrainingJob.cut.desc())
+            .limit(1)
+        ).first()
+
+
+def _drain(runner: Any, factory: sessionmaker[Session], bar: Progress) -> int:
+    """Train every queued job with `runner` (others may share them); how many it trained."""
+    from app.services.jobs import progress
+
+    task = bar.add_task("training versions", total=None)
+    trained = 0
+    while True:
+        if runner.step():
+            trained += 1
+            with factory() as session:
+                state = progress(session)
+            bar.update(task, total=trained + state["queued"] + state["running"], completed=trained)
+            continue
+        with factory() as session:
+            state = progress(session)
+        if not state["running"]:  # nothing claimable, and nothing another runner holds
+            return trained
+        time.sleep(2.0)
+
+
+def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool = False) -> Any:
+    """Build what the newest answer of the default target needs, and queue the rest: schema,
+    data, events, per symbol and target a walk-forward chain of KDTCN versions (with their
+    embedding) queued as training jobs, so the demo's last 18 months are answered out of
+    sample, and the newest default-target version of the first symbol trained here. The other
+    jobs are trained by the service's background runner, newest cut first (or here, with
+    `complete`). Each step is skipped when already done; returns the loaded pipeline."""
     from app.importer import SYMBOL, import_djia_reddit, import_history
     from app.migrate import upgrade
-    from app.services.training import train_walk_forward
+    from app.services.job_runner import service_runner
+    from app.services.jobs import progress
     from kg.pipeline import EventPipeline
-    from models.targets import TARGETS
 
     started = step = time.perf_counter()
 
@@ -205,52 +324,26 @@ def first_run(settings: Settings, bar: Progress, say: Console) -> Any:
     )
     if processed:
         done(f"extracted and linked the events of {processed} headlines")
-    for symbol in SERVED_SYMBOLS:
+    queued = _enqueue_chains(factory, settings, pipeline, bar, fresh=bool(processed))
+    if queued:
+        done(f"queued {queued} versions to train (newest cut first)")
+    runner = service_runner(settings, factory, pipeline.graph)
+    first = _first_job(factory)
+    if first is not None:
+        runner.step(only=first.id)
+        done(f"trained the newest {first.target} version of {first.symbol} (up to {first.cut})")
+    if complete:
+        left = _drain(runner, factory, bar)
+        if left:
+            done(f"trained {left} more versions")
+    else:
         with factory() as session:
-            missing = [
-                t for t in TARGETS if not has_walk_forward(session, symbol, t, WALK_FORWARD_START)
-            ]
-        if processed:  # new events: the embedding and every version on it are rebuilt
-            missing = list(TARGETS)
-        if not missing:
-            continue
-        # One embedding for every symbol: it depends on the events and the first cut only,
-        # not on the symbol. The second symbol's chain (same trading days, so the same
-        # first cut) names DJIA's; build_embeddings would find the same artifact by its
-        # inputs too, but only after re-reading every event to hash them.
-        shared = None if symbol == SYMBOL else chain_embedding(factory, SYMBOL)
-        task = bar.add_task(f"{symbol}: embedding (TransE)", total=None)
-
-        def on_epoch(epoch: int, epochs: int, loss: float, task: Any = task) -> None:
-            bar.update(task, total=epochs, completed=epoch)
-
-        def log_line(line: str, symbol: str = symbol) -> None:
-            log.info("walk-forward %s: %s", symbol, line)
-
-        with transaction(factory) as session:
-            rows = train_walk_forward(
-                session=session,
-                artifacts=settings.artifacts_dir,
-                graph=pipeline.graph,
-                symbol=symbol,
-                targets=missing,
-                start=WALK_FORWARD_START,
-                every=WALK_FORWARD_EVERY,
-                embedding_version=shared,
-                say=log_line,
-                progress=on_epoch,
+            waiting = progress(session)
+        if waiting["queued"] or waiting["running"]:
+            say.print(
+                f"first start: {waiting['queued'] + waiting['running']} versions left to train "
+                "in the background, newest first (GET /readyz says where it stands)"
             )
-        log.info(
-            "walk-forward chains of %s for %s: a cut every %d trading days from %s",
-            symbol,
-            ", ".join(missing),
-            WALK_FORWARD_EVERY,
-            WALK_FORWARD_START,
-        )
-        embedding = rows[0].embedding_version if rows else None
-        log.info("walk-forward %s: embedding %s", symbol, embedding)
-        # short enough not to wrap on an 80-column console (check-first-start greps it)
-        done(f"trained {len(rows)} KDTCN versions of {symbol}")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

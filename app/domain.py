@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "DomainError",
     "InvalidInput",
@@ -9,6 +11,7 @@ __all__ = [
     "NotEnoughHistory",
     "NotFound",
     "UnreadableModel",
+    "VersionPending",
 ]
 
 
@@ -41,6 +44,19 @@ class UnreadableModel(DomainError):
     command that rebuilds it)."""
 
     status = 503
+
+
+class VersionPending(DomainError):
+    """The version that answers is queued or being trained (app.services.jobs): retry after
+    `retry_after` seconds; `job` names the training job."""
+
+    status = 503
+
+    def __init__(self, message: str, job: dict[str, Any], retry_after: int) -> None:
+        """`job`: the job as `app.services.jobs.job_public` gives it."""
+        super().__init__(message)
+        self.job = job
+        self.retry_after = retry_after
 
 
 class InvalidInput(DomainError, ValueError):

@@ -14,13 +14,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import DatabaseBusy
-from app.domain import DomainError, InvalidInput
+from app.domain import DomainError, InvalidInput, VersionPending
 
 __all__ = [
     "ErrorBody",
@@ -55,6 +55,11 @@ class ErrorBody(BaseModel):
 
     detail: str
     errors: list[ErrorItem] | None = None
+    job: dict[str, Any] | None = Field(
+        default=None,
+        description="503 while the answering version is still to be trained: the training "
+        "job (id, symbol, target, model, cut, status, attempts); retry after Retry-After",
+    )
 
 
 def error_doc(description: str) -> dict[str, Any]:
@@ -64,7 +69,10 @@ def error_doc(description: str) -> dict[str, Any]:
 
 _COMMON: dict[int | str, dict[str, Any]] = {
     500: error_doc("Internal error (JSON body; the connection stays usable)"),
-    503: error_doc("Database unavailable or busy; retry after the Retry-After header's seconds"),
+    503: error_doc(
+        "Database unavailable or busy, or the version that answers still queued for training "
+        "(`job` names it); retry after the Retry-After header's seconds"
+    ),
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     422: error_doc("Invalid query or path parameter, or too little data; the field is named"),
@@ -94,10 +102,13 @@ def error_response(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    job: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail}
     if errors is not None:
         body["errors"] = errors
+    if job is not None:
+        body["job"] = job
     return JSONResponse(status_code=status, content=body, headers=dict(headers or {}) or None)
 
 
@@ -139,6 +150,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, InvalidInput):
             item = {"field": exc.field, "message": str(exc)}
             return error_response(exc.status, REJECTED_READ, [item])
+        if isinstance(exc, VersionPending):
+            headers = {"Retry-After": str(exc.retry_after)}
+            return error_response(exc.status, str(exc), headers=headers, job=exc.job)
         return error_response(exc.status, str(exc))
 
     @app.exception_handler(DatabaseBusy)

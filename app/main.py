@@ -19,6 +19,7 @@ from app.metrics import install_metrics
 from app.middleware import install_middleware
 from app.services.answers import AnswerCache, Answers
 from app.services.extraction import Extractor
+from app.services.job_runner import service_runner
 from app.services.registry import ModelRegistry
 from app.settings import Settings, get_settings
 
@@ -60,6 +61,11 @@ def create_app(
         app.state.registry = ModelRegistry(
             settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
         )
+        # Training jobs (versions queued by the first start or `kdtcn train --enqueue`) are
+        # trained by this thread, newest cut first, while the service answers.
+        app.state.trainer = None
+        if app.state.pipeline is not None and settings.train_in_process:
+            app.state.trainer = service_runner(settings, app.state.sessionmaker, graph)
         app.state.answers = Answers(
             registry=app.state.registry, graph=graph, cache=AnswerCache(), metrics=app.state.metrics
         )
@@ -70,12 +76,16 @@ def create_app(
         gc.freeze()
         if app.state.extractor is not None:
             app.state.extractor.start()
+        if app.state.trainer is not None:
+            app.state.trainer.start()
         log.info("service ready on %s", engine.url.render_as_string(hide_password=True))
         try:
             yield
         finally:
             if app.state.extractor is not None:
                 app.state.extractor.stop()
+            if app.state.trainer is not None:
+                app.state.trainer.stop()
             gc.unfreeze()
             engine.dispose()
 

@@ -53,11 +53,26 @@ class Knowledge(ResponseBody):
     left_out: str = Field(description="What the graph leaves out, and why")
 
 
+class TrainingProgress(ResponseBody):
+    """Where the background training stands: training jobs by status (app.services.jobs)."""
+
+    done: int
+    queued: int
+    running: int
+    failed: int
+    mean_job_seconds: float | None = Field(description="Mean seconds of a finished job")
+    estimated_seconds_left: int | None = Field(
+        description="Queued and running jobs at the mean, shared among the runners working "
+        "(None before the first job finishes)"
+    )
+
+
 class ModelList(ResponseBody):
-    """GET /v1/models: the served symbols, the knowledge graph and every recorded version,
-    newest first."""
+    """GET /v1/models: the served symbols, the background training, the knowledge graph and
+    every recorded version, newest first."""
 
     symbols: list[str] = Field(description="The symbols with at least one version (served)")
+    training: TrainingProgress
     knowledge: Knowledge = Field(
         description="The knowledge graph behind every version's event embeddings and its age"
     )

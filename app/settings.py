@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "serve`; turn off on API replicas when `kdtcn worker` processes do it (PostgreSQL)",
     )
 
+    train_in_process: bool = Field(
+        default=True,
+        description="Train queued model versions (training jobs) in a background thread of "
+        "`kdtcn serve`; turn off on API replicas when `kdtcn worker` processes train them",
+    )
+
     def ensure_dirs(self) -> None:
         """Create the writable folders this configuration points at, and point PyKEEN's cache
         at `pystow_home` by setting PYSTOW_HOME in this process's environment.

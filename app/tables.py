@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Headline", "Price", "Event", "EventEntity", "ModelVersion"]
+__all__ = ["Base", "Headline", "Price", "Event", "EventEntity", "ModelVersion", "TrainingJob"]
 
 
 class Base(DeclarativeBase):
@@ -146,6 +146,50 @@ class ModelVersion(Base):
     train_end: Mapped[dt.date | None] = mapped_column(Date)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class TrainingJob(Base):
+    """A model version to train: one cut of a walk-forward chain (app.services.jobs).
+
+    Queued, then claimed by a runner under a lease (`worker`, `lease_until`) that the runner
+    renews while it trains; a runner that dies lets the lease run out and the job is claimed
+    again. The version's row and the job's `done` are written in one transaction, so a job
+    is never half-recorded. Unique per (symbol, target, name, cut, embedding): enqueueing a
+    chain twice adds nothing."""
+
+    __tablename__ = "training_jobs"
+    __table_args__ = (
+        UniqueConstraint(
+            "symbol", "target", "name", "cut", "embedding_version", name="uq_training_job"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(15))
+    target: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    cut: Mapped[dt.date] = mapped_column(Date)  # the version's train_end
+    score_end: Mapped[dt.date | None] = mapped_column(Date)  # last out-of-sample day scored
+    embedding_version: Mapped[str | None] = mapped_column(String(64))
+    embedding_until: Mapped[dt.date | None] = mapped_column(Date)  # its events' last date
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    n_seeds: Mapped[int] = mapped_column(Integer)
+    # models.train.TrainConfig fields that differ from its defaults ({}: the served defaults)
+    train: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(8), index=True)  # queued running done failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

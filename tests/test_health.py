@@ -41,5 +41,13 @@ def test_readyz_needs_a_recorded_model_version(http, live) -> None:  # type: ign
             "database": "ok",
             "pipeline": "loaded",
             "models": {"recorded": {"next_day": 2}, "loaded": []},
+            "training": {
+                "done": 0,
+                "queued": 0,
+                "running": 0,
+                "failed": 0,
+                "mean_job_seconds": None,
+                "estimated_seconds_left": 0,
+            },
         },
     }

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from app.services.jobs import progress
 from app.services.model_versions import count_by_target
 
 router = APIRouter(tags=["health"])
@@ -48,6 +49,11 @@ def readyz(request: Request) -> JSONResponse:
     empty on a ready service). "Recorded" means a row in `model_versions`; its artifact file
     is not opened here. With no version recorded, `checks.models.error` names the command
     that trains one.
+
+    `checks.training` says where the background training stands (app.services.jobs): jobs
+    `done`, `queued`, `running` and `failed`, the mean seconds of a job and an estimate of the
+    seconds left. The service is ready as soon as one version is recorded; a prediction whose
+    version is still queued answers 503 with Retry-After, naming its job.
     """
     checks: dict[str, object] = {}
     models: dict[str, object] = {"recorded": {}, "loaded": []}
@@ -56,6 +62,7 @@ def readyz(request: Request) -> JSONResponse:
             session.execute(text("SELECT 1"))
             checks["database"] = "ok"
             models["recorded"] = count_by_target(session=session)
+            checks["training"] = progress(session)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         if "database" in checks:
             models["error"] = f"error: {type(exc).__name__}"

@@ -1,10 +1,11 @@
-"""`kdtcn kg` and `kdtcn worker`: events, links, embeddings and the extraction workers."""
+"""`kdtcn kg` and `kdtcn worker`: events, links, embeddings, and the workers that extract
+events and train queued versions."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,54 +41,137 @@ def worker(
     drain: Annotated[
         bool, typer.Option(help="Exit when nothing is pending instead of waiting for more")
     ] = False,
+    extract: Annotated[bool, typer.Option(help="Extract pending headlines' events")] = True,
+    train: Annotated[bool, typer.Option(help="Train queued model versions (training jobs)")] = True,
 ) -> None:
-    """Extract and link the events of pending headlines until stopped.
+    """Extract and link the events of pending headlines, and train queued model versions,
+    until stopped.
 
     Any number of workers, on any number of machines, can share one PostgreSQL database:
     each claims its chunk with SELECT ... FOR UPDATE SKIP LOCKED, and a chunk whose worker
     dies goes back to the pool. An idle worker wakes on the NOTIFY of a write, or polls.
-    SIGTERM or Ctrl-C stops after the chunk in hand. On the embedded SQLite default `kdtcn
-    serve` extracts in the background itself. The database must be migrated (`kdtcn db
-    upgrade`, or a first `kdtcn serve`)."""
+    Training jobs (app.services.jobs) are claimed under a lease the worker renews while it
+    trains: a worker that dies lets its lease run out, and the job is trained again, never
+    half-recorded. SIGTERM or Ctrl-C stops after the chunk in hand (a job in hand is left to
+    its lease). On the embedded SQLite default `kdtcn serve` does both in the background
+    itself. The database must be migrated (`kdtcn db upgrade`, or a first `kdtcn serve`)."""
     import signal
+    import threading
 
-    from app.bootstrap import pending_count
-    from app.services.extraction import Extractor, extract_chunk
-    from kg.pipeline import EventPipeline
+    from app.services.job_runner import JobRunner
 
     with opened() as (settings, factory, engine):
-        pipeline = EventPipeline.load(data_dir=settings.data_dir)
-        started = time.perf_counter()
-
-        def report(n: int, seconds: float) -> None:
-            console.print(f"{n} headlines in {seconds:.2f} s ({n / max(seconds, 1e-9):.0f}/s)")
-
-        if drain:
-            total, at = 0, started
-            # Until nothing is pending, counting chunks other workers hold: a chunk whose worker
-            # dies comes back to the pool, and this worker takes it then.
-            while (n := extract_chunk(factory, pipeline, limit=chunk)) or pending_count(
-                factory, pipeline.version
-            ):
-                if not n:
-                    time.sleep(poll / 4)
-                    continue
-                total += n
-                report(n, time.perf_counter() - at)
-                at = time.perf_counter()
-            elapsed = time.perf_counter() - started
-            console.print(f"nothing pending: processed {total} in {elapsed:.1f} s")
-        else:
-            # Woken at once by the NOTIFY of a write through the API (PostgreSQL), and every
-            # `poll` seconds for the rest (an import, a new pipeline version, a lost connection).
-            extractor = Extractor(
-                factory, pipeline, chunk=chunk, poll=poll, max_poll=poll, on_chunk=report
+        runner = None
+        if train:
+            runner = JobRunner(
+                factory,
+                settings.artifacts_dir,
+                lambda: _graph(settings),  # loaded at the first job
+                poll=poll,
+                on_done=_trained_line,
             )
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: extractor.stop())
-            console.print(f"worker {pipeline.version} on {engine.url.render_as_string()}: waiting")
-            extractor.run()
-            console.print(f"stopped: processed {extractor.processed}")
+        if drain:
+            if extract:
+                _drain_extraction(settings, factory, chunk, poll)
+            if runner is not None:
+                _drain_training(runner, factory, poll)
+            return
+        threads = []
+        extractor = None
+        if extract:
+            extractor = _extractor(settings, factory, chunk, poll)
+            threads.append(threading.Thread(target=extractor.run, name="extractor"))
+        if runner is not None:
+            threads.append(threading.Thread(target=runner.run, name="job-runner"))
+
+        def stop(*_: object) -> None:
+            if extractor is not None:
+                extractor.stop()
+            if runner is not None:
+                runner.stop(timeout=0)
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+        console.print(f"worker on {engine.url.render_as_string()}: waiting")
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(0.5)
+        console.print(
+            f"stopped: processed {extractor.processed if extractor else 0} headlines, "
+            f"trained {runner.trained if runner else 0} versions"
+        )
+
+
+def _graph(settings: Any) -> Any:
+    from kg.graph import KnowledgeGraph
+
+    return KnowledgeGraph.load(settings.data_dir / "wd40k")
+
+
+def _trained_line(job: Any, row: Any, seconds: float) -> None:
+    console.print(
+        f"trained {job.symbol} {job.target} up to {job.cut} in {seconds:.1f} s (job {job.id})"
+    )
+
+
+def _report(n: int, seconds: float) -> None:
+    console.print(f"{n} headlines in {seconds:.2f} s ({n / max(seconds, 1e-9):.0f}/s)")
+
+
+def _extractor(settings: Any, factory: Any, chunk: int, poll: float) -> Any:
+    """The extraction loop: woken at once by the NOTIFY of a write through the API
+    (PostgreSQL), and every `poll` seconds for the rest (an import, a new pipeline version, a
+    lost connection)."""
+    from app.services.extraction import Extractor
+    from kg.pipeline import EventPipeline
+
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    console.print(f"extraction {pipeline.version}")
+    return Extractor(factory, pipeline, chunk=chunk, poll=poll, max_poll=poll, on_chunk=_report)
+
+
+def _drain_extraction(settings: Any, factory: Any, chunk: int, poll: float) -> None:
+    """Extract until nothing is pending, counting chunks other workers hold: a chunk whose
+    worker dies comes back to the pool, and this worker takes it then."""
+    from app.bootstrap import pending_count
+    from app.services.extraction import extract_chunk
+    from kg.pipeline import EventPipeline
+
+    pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    started = at = time.perf_counter()
+    total = 0
+    while (n := extract_chunk(factory, pipeline, limit=chunk)) or pending_count(
+        factory, pipeline.version
+    ):
+        if not n:
+            time.sleep(poll / 4)
+            continue
+        total += n
+        _report(n, time.perf_counter() - at)
+        at = time.perf_counter()
+    elapsed = time.perf_counter() - started
+    console.print(f"nothing pending: processed {total} in {elapsed:.1f} s")
+
+
+def _drain_training(runner: Any, factory: Any, poll: float) -> None:
+    """Train until no job is claimable and none is held by another runner (a job whose
+    runner dies comes back when its lease runs out, and this worker takes it then)."""
+    from app.services.jobs import progress
+
+    started = time.perf_counter()
+    while True:
+        if runner.step():
+            continue
+        with factory() as session:
+            state = progress(session)
+        if not state["running"]:
+            break
+        time.sleep(poll)
+    elapsed = time.perf_counter() - started
+    console.print(f"no job left: trained {runner.trained} in {elapsed:.1f} s")
 
 
 @kg_cli.command("gold")

@@ -19,7 +19,7 @@ def init() -> None:
     from app.bootstrap import first_run
 
     with progress_bar() as bar:
-        first_run(get_settings(), bar, console)
+        first_run(get_settings(), bar, console, complete=True)
 
 
 def serve(

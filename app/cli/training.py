@@ -36,13 +36,24 @@ def train(
     seeds: Annotated[
         int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P averaged")
     ] = 3,
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            help="Walk-forward: queue the chain as training jobs for `kdtcn serve` and `kdtcn "
+            "worker` processes to train (newest cut first) instead of training it here"
+        ),
+    ] = False,
 ) -> None:
     """Train model versions on stored data up to a cut; write their artifacts and record them."""
     import datetime as dt
 
     from app.db import transaction
     from app.services.model_versions import out_of_sample_line
-    from app.services.training import train_and_register, train_walk_forward
+    from app.services.training import (
+        enqueue_walk_forward,
+        train_and_register,
+        train_walk_forward,
+    )
     from kg.graph import KnowledgeGraph
     from models.targets import TARGETS
 
@@ -52,9 +63,35 @@ def train(
             raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
     if walk_forward and start is None:
         raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
+    if enqueue and not walk_forward:
+        raise typer.BadParameter(
+            "--enqueue queues a chain: add --walk-forward", param_hint="--enqueue"
+        )
     with opened() as (settings, factory, _):
         graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
         started = time.perf_counter()
+        if enqueue:
+            assert start is not None
+            with progress_bar() as bar, transaction(factory) as session:
+                bar.add_task(f"embedding for {symbol}", total=None)
+                added, version = enqueue_walk_forward(
+                    session=session,
+                    artifacts=settings.artifacts_dir,
+                    graph=graph,
+                    symbol=symbol,
+                    targets=targets,
+                    start=dt.date.fromisoformat(start),
+                    every=every,
+                    name=model,
+                    seed=seed,
+                    n_seeds=seeds,
+                    embedding_version=embedding,
+                )
+            console.print(
+                f"queued {added} versions of {symbol} (embedding {version}); `kdtcn serve` or "
+                "`kdtcn worker` processes train them, newest cut first (GET /readyz)"
+            )
+            return
         with progress_bar() as bar, transaction(factory) as session:
             bar.add_task(f"training {model} {', '.join(targets)}", total=None)
             if walk_forward:

@@ -2,7 +2,9 @@
 
 The serving rule: an answer for date D uses the version with the newest cut whose
 training labels all precede the day being predicted (models.targets.Target.last_label_date),
-so none of its fitting data overlaps the answer. Without one, the answer is NoModel (409)
+so none of its fitting data overlaps the answer. While a newer such version is queued or
+being trained (app.services.jobs), the answer is VersionPending (503 with Retry-After and
+the job), never an older version's. Without one, the answer is NoModel (409)
 naming the command that trains one, unless the caller allows an in-sample answer: then the
 newest version serves, marked in sample.
 
@@ -24,9 +26,10 @@ from typing import Any
 from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, UnreadableModel
+from app.domain import NoModel, UnreadableModel, VersionPending
 from app.services.daily import VectorCache
 from app.services.embeddings import embeddings_dir
+from app.services.jobs import job_public, pending_job, retry_after
 from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
@@ -78,6 +81,17 @@ def choose(
     docstring); NoModel names the commands that train one."""
     until = get_target(target).last_label_date(date)
     row = version_for(session=session, symbol=symbol, target=target, trained_until=until)
+    job = pending_job(
+        session, symbol=symbol, target=target, after=row.train_end if row else None, until=until
+    )
+    if job is not None:
+        wait = retry_after(session, job)
+        raise VersionPending(
+            f"the version that answers {symbol} ({target}) on {date}, fitted up to {job.cut}, "
+            f"is {job.status} for training (job {job.id}); retry in about {wait} s",
+            job_public(job),
+            wait,
+        )
     if row is None and allow_in_sample:
         row = latest_version(session=session, symbol=symbol, target=target)
     if row is None:

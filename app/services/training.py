@@ -32,9 +32,10 @@ import torch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.services.jobs import enqueue
 from app.services.model_versions import out_of_sample_line, record_version
 from app.services.prices import load_prices
-from app.services.series import Series, load_series
+from app.services.series import Series, choose_embedding, load_series
 from app.tables import ModelVersion, Price
 from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES
@@ -48,6 +49,12 @@ from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, NeuralSpec, model_ke
 __all__ = [
     "SERVED_SEEDS",
     "WINDOW",
+    "Trained",
+    "chain_cuts",
+    "enqueue_walk_forward",
+    "fit_cut",
+    "record_trained",
+    "save_trained",
     "train_and_register",
     "train_walk_forward",
 ]
@@ -57,10 +64,18 @@ SERVED_SEEDS = 3  # networks per served version: the seed ensemble that the eval
 OOS_DAYS = 63  # trading days after a single cut scored as its out-of-sample figures
 
 
+@dataclass
+class Trained:
+    """A version fitted but not yet saved: its configuration, its networks (one per seed)
+    and its metrics."""
+
+    saved: SavedConfig
+    ensemble: list[Fitted]
+    metrics: dict[str, Any]
+
+
 def _fit_version(
     *,
-    session: Session,
-    artifacts: Path,
     series: Series,
     symbol: str,
     target: str,
@@ -69,9 +84,9 @@ def _fit_version(
     score_days: np.ndarray,
     seeds: Sequence[int],
     config: TrainConfig,
-) -> ModelVersion:
+) -> Trained:
     """Fit one network per seed on rows up to `cut` (labels up to dates[cut]); the version
-    serves their mean probability. Score `score_days`, save, record."""
+    serves their mean probability. Score `score_days`."""
     spec, variant = _variant_spec(name, target, series.dates[cut])
     rule = get_target(target)
     n = len(series.dates)
@@ -136,7 +151,7 @@ def _fit_version(
         interval=interval,
         seeds=tuple(seeds),
     )
-    return _save_and_record(session, artifacts, saved, ensemble, json_safe(metrics))
+    return Trained(saved, ensemble, json_safe(metrics))
 
 
 def _saved_config(
@@ -172,19 +187,15 @@ def _saved_config(
     )
 
 
-def _save_and_record(
-    session: Session,
-    artifacts: Path,
-    saved: SavedConfig,
-    ensemble: list[Fitted],
-    metrics: dict[str, Any],
-) -> ModelVersion:
-    """Write the version's folder (models.artifact, atomically) under a new version name and
-    record it in the versions table."""
+def save_trained(artifacts: Path, trained: Trained) -> tuple[SavedConfig, Path]:
+    """Write the version's folder (models.artifact, atomically) under a new version name;
+    its configuration as recorded, and the folder. Nothing is recorded yet: a folder whose
+    version is never recorded is not served (a crash between the two leaves only files)."""
+    saved, ensemble = trained.saved, trained.ensemble
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
     version = f"{saved.name.lower()}-{saved.target}-{saved.train_end}-{stamp}"
     saved = dataclasses.replace(saved, version=version)
-    assert saved.symbol is not None and saved.train_start and saved.train_end
+    assert saved.symbol is not None
     fitted = ensemble[0]
     path = save_artifact(
         Path(artifacts) / "models" / saved.symbol / version,
@@ -192,23 +203,37 @@ def _save_and_record(
         config=saved,
         price_norm=fitted.price_norm,
         event_norm=fitted.event_norm,
-        metrics=metrics,
+        metrics=trained.metrics,
     )
+    recorded = dataclasses.replace(saved, net=fitted.network.params, n_networks=len(ensemble))
+    return recorded, path
+
+
+def record_trained(
+    session: Session, saved: SavedConfig, path: Path, metrics: dict[str, Any]
+) -> ModelVersion:
+    """Record a saved version in the versions table (in the caller's transaction)."""
+    assert saved.symbol is not None and saved.train_start and saved.train_end
+    assert saved.version is not None
     return record_version(
         session=session,
         name=saved.name,
         symbol=saved.symbol,
         target=saved.target,
-        version=version,
+        version=saved.version,
         artifact_path=str(path),
         embedding_version=saved.embedding_version,
         train_start=dt.date.fromisoformat(saved.train_start),
         train_end=dt.date.fromisoformat(saved.train_end),
         metrics=metrics,
-        config=dataclasses.replace(
-            saved, net=fitted.network.params, n_networks=len(ensemble)
-        ).to_dict(),
+        config=saved.to_dict(),
     )
+
+
+def _save_and_record(session: Session, artifacts: Path, trained: Trained) -> ModelVersion:
+    """Save the version's folder and record it in the caller's transaction."""
+    saved, path = save_trained(artifacts, trained)
+    return record_trained(session, saved, path, trained.metrics)
 
 
 @dataclass(frozen=True)
@@ -306,9 +331,7 @@ def train_and_register(
     )
     cut = _cut_row(series.dates, cut_day)
     score_days = np.arange(cut + 1, min(cut + 1 + OOS_DAYS, len(series.dates)))
-    return _fit_version(
-        session=session,
-        artifacts=artifacts,
+    trained = _fit_version(
         series=series,
         symbol=symbol,
         target=target,
@@ -318,6 +341,7 @@ def train_and_register(
         seeds=range(seed, seed + n_seeds),
         config=config or TrainConfig(),
     )
+    return _save_and_record(session, artifacts, trained)
 
 
 def walk_forward_cuts(dates: Sequence[dt.date], start: dt.date, every: int) -> list[int]:
@@ -327,6 +351,108 @@ def walk_forward_cuts(dates: Sequence[dt.date], start: dt.date, every: int) -> l
         raise ValueError("every must be at least 1 trading day")
     first = _cut_row(list(dates), start - dt.timedelta(days=1))
     return list(range(first, len(dates) - 1, every))
+
+
+def chain_cuts(
+    dates: Sequence[dt.date], start: dt.date, every: int
+) -> list[tuple[dt.date, dt.date]]:
+    """A walk-forward chain's versions as (cut, last day scored): each is scored on the
+    trading days after its cut up to the next cut (the last one up to the newest bar)."""
+    cuts = walk_forward_cuts(dates, start, every)
+    ends = [*cuts[1:], len(dates) - 1]
+    return [(dates[c], dates[e]) for c, e in zip(cuts, ends, strict=True)]
+
+
+def fit_cut(
+    *,
+    series: Series,
+    symbol: str,
+    target: str,
+    cut: dt.date,
+    score_end: dt.date | None,
+    name: str = "KDTCN",
+    seed: int = 0,
+    n_seeds: int = SERVED_SEEDS,
+    config: TrainConfig | None = None,
+) -> Trained:
+    """The version of a chain fitted up to the trading day `cut` and scored on the days
+    after it up to `score_end` (a training job's work; not saved)."""
+    dates = series.dates
+    if cut not in dates or (score_end is not None and score_end not in dates):
+        raise ValueError(f"{symbol}: the cut {cut} or {score_end} is not a stored trading day")
+    row = dates.index(cut)
+    end = dates.index(score_end) if score_end is not None else row
+    return _fit_version(
+        series=series,
+        symbol=symbol,
+        target=target,
+        name=_servable(name),
+        cut=row,
+        score_days=np.arange(row + 1, end + 1),
+        seeds=range(seed, seed + n_seeds),
+        config=config or TrainConfig(),
+    )
+
+
+def enqueue_walk_forward(
+    *,
+    session: Session,
+    artifacts: Path,
+    graph: Any,
+    symbol: str,
+    targets: Sequence[str],
+    start: dt.date,
+    every: int = 63,
+    name: str = "KDTCN",
+    seed: int = 0,
+    n_seeds: int = SERVED_SEEDS,
+    embedding_version: str | None = None,
+    config: TrainConfig | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[int, str | None]:
+    """Queue the chain `train_walk_forward` would fit, a training job per target and cut
+    (app.services.jobs), for runners to train; the embedding they share is built (or the one
+    named checked) here. How many jobs were queued (a cut already queued or trained on the
+    same embedding is not queued again), and the embedding."""
+    name = _servable(name)
+    dates = [d.date() for d in load_prices(session=session, symbol=symbol).index]
+    cuts = chain_cuts(dates, start, every)
+    if not cuts:
+        raise ValueError(f"no trading day of {symbol} after {start}")
+    version, until = None, None
+    if NEURAL_MODELS[name].events is not None:
+        until = cuts[0][0]
+        version, _ = choose_embedding(
+            session=session,
+            artifacts=artifacts,
+            graph=graph,
+            until=until,
+            embedding_version=embedding_version,
+            progress=progress,
+        )
+    added = 0
+    for target in targets:
+        added += enqueue(
+            session,
+            symbol=symbol,
+            target=target,
+            cuts=cuts,
+            embedding_version=version,
+            embedding_until=until,
+            name=name,
+            seed=seed,
+            n_seeds=n_seeds,
+            train=_config_overrides(config),
+        )
+    return added, version
+
+
+def _config_overrides(config: TrainConfig | None) -> dict[str, Any]:
+    """The fields of `config` that differ from TrainConfig's defaults (what a job stores)."""
+    if config is None:
+        return {}
+    default = dataclasses.asdict(TrainConfig())
+    return {k: v for k, v in dataclasses.asdict(config).items() if default[k] != v}
 
 
 def train_walk_forward(
@@ -372,20 +498,19 @@ def train_walk_forward(
         say(f"embedding {series.embedding_version} (data up to {dates[cuts[0]]})")
     out = []
     for target in targets:
-        for k, cut in enumerate(cuts):
-            end = cuts[k + 1] if k + 1 < len(cuts) else len(dates) - 1
-            row = _fit_version(
-                session=session,
-                artifacts=artifacts,
+        for cut, score_end in chain_cuts(dates, start, every):
+            trained = fit_cut(
                 series=series,
                 symbol=symbol,
                 target=target,
-                name=name,
                 cut=cut,
-                score_days=np.arange(cut + 1, end + 1),
-                seeds=range(seed, seed + n_seeds),
-                config=config or TrainConfig(),
+                score_end=score_end,
+                name=name,
+                seed=seed,
+                n_seeds=n_seeds,
+                config=config,
             )
+            row = _save_and_record(session, artifacts, trained)
             say(f"{target} up to {row.train_end}: {out_of_sample_line(row.metrics)}")
             out.append(row)
     return out

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker, transaction
@@ -193,6 +193,12 @@ def _enqueue_chains(
             bar.update(task, total=epochs, completed=epoch)
 
         with transaction(factory) as session:
+            if fresh:  # jobs queued on the previous events' embedding are not wanted now
+                session.execute(
+                    delete(TrainingJob).where(
+                        TrainingJob.symbol == symbol, TrainingJob.status == "queued"
+                    )
+                )
             added, embedding = enqueue_walk_forward(
                 session=session,
                 artifacts=settings.artifacts_dir,
@@ -326,12 +332,12 @@ def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool
         done(f"extracted and linked the events of {processed} headlines")
     queued = _enqueue_chains(factory, settings, pipeline, bar, fresh=bool(processed))
     if queued:
-        done(f"queued {queued} versions to train (newest cut first)")
+        done(f"embedding, {queued} versions queued")
     runner = service_runner(settings, factory, pipeline.graph)
-    first = _first_job(factory)
-    if first is not None:
-        runner.step(only=first.id)
-        done(f"trained the newest {first.target} version of {first.symbol} (up to {first.cut})")
+    newest = _first_job(factory)
+    if newest is not None:
+        runner.step(only=newest.id)
+        done(f"trained {newest.symbol} {newest.target} up to {newest.cut}")
     if complete:
         left = _drain(runner, factory, bar)
         if left:
@@ -340,10 +346,8 @@ def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool
         with factory() as session:
             waiting = progress(session)
         if waiting["queued"] or waiting["running"]:
-            say.print(
-                f"first start: {waiting['queued'] + waiting['running']} versions left to train "
-                "in the background, newest first (GET /readyz says where it stands)"
-            )
+            left = waiting["queued"] + waiting["running"]
+            say.print(f"first start: {left} versions to train in the background (GET /readyz)")
     engine.dispose()
     say.print(f"ready after {time.perf_counter() - started:.0f} s of set-up")
     return pipeline

@@ -19,7 +19,7 @@ from app.metrics import install_metrics
 from app.middleware import install_middleware
 from app.services.answers import AnswerCache, Answers
 from app.services.extraction import Extractor
-from app.services.job_runner import service_runner
+from app.services.job_runner import TrainerProcesses
 from app.services.registry import ModelRegistry
 from app.settings import Settings, get_settings
 
@@ -62,10 +62,15 @@ def create_app(
             settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
         )
         # Training jobs (versions queued by the first start or `kdtcn train --enqueue`) are
-        # trained by this thread, newest cut first, while the service answers.
+        # trained by processes of this service, newest cut first, while it answers.
         app.state.trainer = None
         if app.state.pipeline is not None and settings.train_in_process:
-            app.state.trainer = service_runner(settings, app.state.sessionmaker, graph)
+            app.state.trainer = TrainerProcesses(
+                settings,
+                app.state.sessionmaker,
+                settings.train_workers,
+                threads=settings.train_threads,
+            )
         app.state.answers = Answers(
             registry=app.state.registry, graph=graph, cache=AnswerCache(), metrics=app.state.metrics
         )

@@ -57,8 +57,19 @@ class Settings(BaseSettings):
 
     train_in_process: bool = Field(
         default=True,
-        description="Train queued model versions (training jobs) in a background thread of "
+        description="Train queued model versions (training jobs) in background processes of "
         "`kdtcn serve`; turn off on API replicas when `kdtcn worker` processes train them",
+    )
+    train_workers: int = Field(
+        default=1,
+        ge=1,
+        description="How many background training processes `kdtcn serve` starts",
+    )
+    train_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Torch threads of each training process; 2 trains the same versions as "
+        "`kdtcn train` (another count gives other floats); workers x threads at most the cores",
     )
 
     def ensure_dirs(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -165,14 +166,18 @@ def train_embeddings(
             if callable(progress):
                 progress(epoch, epochs, epoch_loss)
 
-    losses = loop.train(
-        triples_factory=factory,
-        num_epochs=epochs,
-        batch_size=batch_size,
-        use_tqdm=progress is True,
-        use_tqdm_batch=False,
-        callbacks=[_Report()],
-    )
+    with warnings.catch_warnings():
+        # PyKEEN's data loader asks for pinned memory, which a machine without a GPU lacks:
+        # torch says so on every training, and nothing is wrong.
+        warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
+        losses = loop.train(
+            triples_factory=factory,
+            num_epochs=epochs,
+            batch_size=batch_size,
+            use_tqdm=progress is True,
+            use_tqdm_batch=False,
+            callbacks=[_Report()],
+        )
     train_seconds = time.perf_counter() - started
     kge.eval()
     with torch.no_grad():

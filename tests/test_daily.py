@@ -120,8 +120,9 @@ def test_a_pending_headline_is_counted_and_its_processing_changes_the_cache_key(
     session_factory,
 ) -> None:  # type: ignore[no-untyped-def]
     """Stored before extraction, a headline counts as pending in the day's coverage; once
-    its events are stored the answers' fingerprint changes, so no cached answer outlives it."""
-    from app.services.answers import fingerprint
+    its events are stored the answers' data stamp (and the backtests' fingerprint) changes, so
+    no cached answer outlives it."""
+    from app.services.answers import data_stamp, fingerprint
     from app.services.headlines import replace_events
     from kg.types import Event as EventTuple
     from kg.types import Phrase
@@ -131,6 +132,7 @@ def test_a_pending_headline_is_counted_and_its_processing_changes_the_cache_key(
         session.add(Headline(source="t", date=day, rank=1, text="UK leaves EU", content_hash="a"))
     with session_factory() as session:
         before = fingerprint(session, "DJIA", day, day)
+        stamp_before = data_stamp(session, "DJIA")
         (days,) = collect_days(session=session, dates=[day], embed=lambda *_: np.ones(2), dim=2)
     assert (days.n_headlines, days.n_pending, len(days.event_ids)) == (1, 1, 0)
 
@@ -145,6 +147,8 @@ def test_a_pending_headline_is_counted_and_its_processing_changes_the_cache_key(
         assert replace_events(session, "v1", [headline_id], [[(found, [])]]) == 1
     with session_factory() as session:
         after = fingerprint(session, "DJIA", day, day)
+        stamp_after = data_stamp(session, "DJIA")
         (days,) = collect_days(session=session, dates=[day], embed=lambda *_: np.ones(2), dim=2)
     assert (days.n_headlines, days.n_pending, len(days.event_ids)) == (1, 0, 1)
     assert after != before
+    assert stamp_after != stamp_before

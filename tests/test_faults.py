@@ -216,7 +216,7 @@ def test_openapi_describes_the_real_error_bodies(http) -> None:  # type: ignore[
     doc = http.get("/openapi.json").json()
     schemas = doc["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
-    assert set(schemas["ErrorBody"]["properties"]) == {"detail", "errors"}
+    assert set(schemas["ErrorBody"]["properties"]) == {"detail", "errors", "job"}
     post = doc["paths"]["/v1/headlines"]["post"]["responses"]
     for status in ("401", "413", "422", "503"):
         ref = post[status]["content"]["application/json"]["schema"]["$ref"]

@@ -173,3 +173,23 @@ def test_pending_job_names_the_version_that_would_answer(factory) -> None:  # ty
             )
             is None
         )
+
+
+def test_queueing_and_finishing_a_job_change_the_answers_data_stamp(factory) -> None:  # type: ignore[no-untyped-def]
+    """A cached answer is served only under the stamp it was computed with: a job queued (the
+    answer may now be 503) or a version recorded (another version may answer) changes it."""
+    from app.services.answers import data_stamp
+
+    with factory() as session:
+        empty = data_stamp(session, "DJIA")
+    _queue(factory)
+    with factory() as session:
+        queued = data_stamp(session, "DJIA")
+    job = jobs.claim(factory, "w1")
+    assert job is not None
+    with factory() as session:
+        assert data_stamp(session, "DJIA") == queued  # claimed: still to be trained
+    assert jobs.finish(factory, job, _record(job)) is not None
+    with factory() as session:
+        finished = data_stamp(session, "DJIA")
+    assert len({empty, queued, finished}) == 3

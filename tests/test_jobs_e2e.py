@@ -190,3 +190,44 @@ def test_queued_versions_answer_503_until_workers_train_them_and_a_killed_job_ru
             assert models["training"]["done"] == n and models["training"]["queued"] == 0
     finally:
         world.engine.dispose()
+
+
+def test_the_service_trains_queued_versions_in_its_background_processes(
+    e2e_world, pipeline, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    world = e2e_world.copy(tmp_path / "world")
+    settings = world.settings().model_copy(
+        update={"train_in_process": True, "train_workers": 2, "train_threads": 1}
+    )
+    n = _enqueue(world, pipeline, "GSPC", "big_move")
+    from app.main import create_app
+    from tests.liveserver import LiveServer, free_port
+
+    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
+    try:
+        with (
+            LiveServer(app, free_port()) as server,
+            httpx.Client(base_url=server.base_url, timeout=120) as http,
+        ):
+            deadline = time.monotonic() + 600
+            while True:
+                training = http.get("/readyz").json()["checks"]["training"]
+                if training["done"] == n:
+                    break
+                assert training["failed"] == 0, training
+                assert time.monotonic() < deadline, training
+                time.sleep(0.5)
+            assert training["queued"] == training["running"] == 0
+            assert training["mean_job_seconds"] > 0
+            with world.factory() as session:
+                workers = set(session.scalars(select(TrainingJob.worker)))
+            assert workers and all(":serve:" in w for w in workers), workers
+            asked = {"date": BREXIT, "target": "big_move"}
+            answer = http.get("/v1/predictions/GSPC", params=asked)
+            assert answer.status_code == 200, answer.text
+        assert len(_versions(world, "GSPC", "big_move")) == n
+        # Stopped with the service: no trainer process outlives it.
+        trainer = app.state.trainer
+        assert trainer is not None and not any(p.is_alive() for p in trainer._procs)
+    finally:
+        world.engine.dispose()

@@ -31,8 +31,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_answers(request: Request) -> Answers:
-    """The process's answer service (predictions, explanations, backtests; cached)."""
+async def get_answers(request: Request) -> Answers:
+    """The process's answer service (predictions, explanations, backtests; cached). Async:
+    it only reads the app's state, so it runs on the event loop, not a worker thread."""
     answers: Answers = request.app.state.answers
     return answers
 

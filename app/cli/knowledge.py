@@ -43,6 +43,9 @@ def worker(
     ] = False,
     extract: Annotated[bool, typer.Option(help="Extract pending headlines' events")] = True,
     train: Annotated[bool, typer.Option(help="Train queued model versions (training jobs)")] = True,
+    threads: Annotated[
+        int, typer.Option(help="Torch threads while training (2 workers on 2 cores: 1 each)")
+    ] = 2,
 ) -> None:
     """Extract and link the events of pending headlines, and train queued model versions,
     until stopped.
@@ -68,6 +71,7 @@ def worker(
                 settings.artifacts_dir,
                 lambda: _graph(settings),  # loaded at the first job
                 poll=poll,
+                threads=threads,
                 on_done=_trained_line,
             )
         if drain:
@@ -76,13 +80,13 @@ def worker(
             if runner is not None:
                 _drain_training(runner, factory, poll)
             return
-        threads = []
+        loops: list[threading.Thread] = []
         extractor = None
         if extract:
             extractor = _extractor(settings, factory, chunk, poll)
-            threads.append(threading.Thread(target=extractor.run, name="extractor"))
+            loops.append(threading.Thread(target=extractor.run, name="extractor"))
         if runner is not None:
-            threads.append(threading.Thread(target=runner.run, name="job-runner"))
+            loops.append(threading.Thread(target=runner.run, name="job-runner"))
 
         def stop(*_: object) -> None:
             if extractor is not None:
@@ -93,12 +97,12 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
         console.print(f"worker on {engine.url.render_as_string()}: waiting")
-        for thread in threads:
-            thread.daemon = True
-            thread.start()
-        while any(t.is_alive() for t in threads):
-            for thread in threads:
-                thread.join(0.5)
+        for loop in loops:
+            loop.daemon = True
+            loop.start()
+        while any(loop.is_alive() for loop in loops):
+            for loop in loops:
+                loop.join(0.5)
         console.print(
             f"stopped: processed {extractor.processed if extractor else 0} headlines, "
             f"trained {runner.trained if runner else 0} versions"

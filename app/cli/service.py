@@ -12,14 +12,22 @@ from app.settings import get_settings
 __all__ = ["init", "serve"]
 
 
-def init() -> None:
+def init(
+    complete: Annotated[
+        bool,
+        typer.Option(
+            help="Train every queued version here before exiting (--no-complete: leave them "
+            "to `kdtcn worker` processes and services)"
+        ),
+    ] = True,
+) -> None:
     """Migrate and build what is missing from the bundled data (what `kdtcn serve` does on a
     first start), then exit: the one-off step before API replicas (`kdtcn serve
     --no-bootstrap`) and workers start."""
     from app.bootstrap import first_run
 
     with progress_bar() as bar:
-        first_run(get_settings(), bar, console, complete=True)
+        first_run(get_settings(), bar, console, complete=complete)
 
 
 def serve(

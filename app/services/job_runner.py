@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.services.jobs import LEASE, Claim, claim, fail, finish, renew
 from app.tables import ModelVersion, Price
 
-__all__ = ["JobRunner", "service_runner", "worker_name"]
+__all__ = ["JobRunner", "TrainerProcesses", "service_runner", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,145 @@ def worker_name(kind: str = "worker") -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{kind}"
 
 
+def _service_name(settings: Any, k: int | None = None) -> str:
+    """The lease name of the service's runner `k` (None: its first start's): fixed per host
+    and artifacts folder, so a service started again queues the jobs its previous run held
+    (cut short by a crash or a stop) at once instead of waiting for their leases."""
+    folder = str(Path(settings.artifacts_dir).resolve())[-20:]
+    suffix = "" if k is None else f":{k}"
+    return f"{socket.gethostname()[:30]}:serve:{folder}{suffix}"
+
+
 def service_runner(settings: Any, factory: sessionmaker[Session], graph: Any) -> JobRunner:
-    """The runner of `kdtcn serve` (and of its first start): one per host and artifacts
-    folder, so a service started again queues the jobs its previous run held (cut short by a
-    crash or a stop) at once instead of waiting for their leases."""
+    """The runner of the first start, in the service's own process (two torch threads)."""
     from app.services.jobs import release_own
 
-    folder = str(Path(settings.artifacts_dir).resolve())[-20:]
-    name = f"{socket.gethostname()[:30]}:serve:{folder}"
+    name = _service_name(settings)
     released = release_own(factory, name)
     if released:
         log.info("queued again %d job(s) a previous run of this service held", released)
     return JobRunner(factory, settings.artifacts_dir, graph, worker=name)
+
+
+class TrainerProcesses:
+    """The service's background training: while jobs are claimable, `n` spawned processes,
+    each a JobRunner with `threads` torch threads that exits when it finds no job to claim.
+    A thread of the service looks for claimable jobs every `poll` seconds and starts the
+    processes again when some are queued, so an idle service holds none. A process stops on
+    SIGTERM, and by itself when the service is gone.
+
+    The default, one process with two threads, trains exactly the versions an inline `kdtcn
+    train` gives (torch's sums depend on its thread count: one thread gives other floats).
+    On two cores, two processes of one thread each train 1.35x as fast, and two of two
+    threads half as fast (benchmarks/bench_training.py); with more cores, more processes."""
+
+    def __init__(
+        self,
+        settings: Any,
+        factory: sessionmaker[Session],
+        n: int,
+        *,
+        threads: int = 2,
+        poll: float = 2.0,
+    ) -> None:
+        """`settings`: the service's (each process opens the database and artifacts they
+        name); `factory`: the service's sessions, to look for jobs and to queue again the
+        ones a previous run's processes held."""
+        self.settings = settings
+        self.factory = factory
+        self.n = n
+        self.threads = threads
+        self.poll = poll
+        self.names = [_service_name(settings, k) for k in range(n)]
+        self._procs: list[Any] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Queue again the jobs these names held, then watch for claimable jobs."""
+        from app.services.jobs import release_own
+
+        for name in self.names:
+            if released := release_own(self.factory, name):
+                log.info("queued again %d job(s) that %s held", released, name)
+        self._thread = threading.Thread(target=self._watch, name="trainers", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        from app.services.jobs import claimable_count
+
+        while not self._stop.wait(self.poll):
+            if any(proc.is_alive() for proc in self._procs):
+                continue
+            try:
+                with self.factory() as session:
+                    waiting = claimable_count(session)
+            except Exception:  # the database away for a moment: look again later
+                log.warning("looking for training jobs failed", exc_info=True)
+                continue
+            if waiting and not self._stop.is_set():
+                self._spawn(min(self.n, waiting))
+
+    def _spawn(self, n: int) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        values = self.settings.model_dump(mode="json")
+        self._procs = []
+        for name in self.names[:n]:
+            proc = ctx.Process(
+                target=_train_until_idle,
+                args=(values, name, os.getpid(), self.threads),
+                name=f"trainer-{name.rsplit(':', 1)[-1]}",
+                daemon=True,
+            )
+            proc.start()
+            self._procs.append(proc)
+        log.info("%d training process(es) started", n)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching and stop the processes: a job in hand is not recorded (it is
+        queued again at the next start, or when its lease runs out)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.poll + 1)
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+        deadline = time.monotonic() + timeout
+        for proc in self._procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+
+
+def _train_until_idle(values: dict[str, Any], name: str, parent: int, threads: int) -> None:
+    """A trainer process: a JobRunner with `threads` torch threads that trains until no job
+    is claimable, SIGTERM, or its parent's end."""
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+    from app.settings import Settings
+    from kg.graph import KnowledgeGraph
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings(**values)
+    settings.ensure_dirs()
+    engine = make_engine(settings.database_url)
+    runner = JobRunner(
+        make_sessionmaker(engine),
+        settings.artifacts_dir,
+        lambda: KnowledgeGraph.load(settings.data_dir / "wd40k"),
+        worker=name,
+        threads=threads,
+        parent=parent,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop(timeout=0))
+    try:
+        runner.run(until_idle=True)
+    finally:
+        engine.dispose()
 
 
 class JobRunner:
@@ -63,19 +190,25 @@ class JobRunner:
         *,
         worker: str | None = None,
         poll: float = 2.0,
+        threads: int = 2,
         on_done: Callable[[Claim, ModelVersion, float], None] | None = None,
+        parent: int | None = None,
     ) -> None:
         """Train into the database of `factory` and the `artifacts` folder, with `graph`
         for the event embedders (or a function that loads it, called at the first job);
         `worker`: the name its leases carry; `poll`: seconds
-        between looks when no job is claimable; `on_done(job, version, seconds)` after each
-        job recorded."""
+        between looks when no job is claimable; `threads`: torch's threads while training (2
+        workers on 2 cores: 1 each); `on_done(job, version, seconds)` after each job
+        recorded; `parent`: a process id whose end stops the loop (a trainer process of the
+        service)."""
         self.factory = factory
         self.artifacts = Path(artifacts)
         self.graph = graph
         self.worker = worker or worker_name()
         self.poll = poll
+        self.threads = threads
         self.on_done = on_done
+        self.parent = parent
         self.trained = 0
         self._series: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=2)
         self._stop = threading.Event()
@@ -91,9 +224,12 @@ class JobRunner:
 
     def train(self, job: Claim) -> ModelVersion | None:
         """Fit, save and record a claimed job's version (None: it failed or was lost)."""
+        import torch
+
         from app.services.training import fit_cut, record_trained, save_trained
         from models.train import TrainConfig
 
+        torch.set_num_threads(self.threads)
         started = time.perf_counter()
         lost = threading.Event()
         beat = threading.Event()
@@ -135,6 +271,7 @@ class JobRunner:
             return None
         seconds = time.perf_counter() - started
         self.trained += 1
+        log.info("trained %s %s up to %s in %.1f s", job.symbol, job.target, job.cut, seconds)
         if self.on_done is not None:
             self.on_done(job, row, seconds)
         return row
@@ -181,14 +318,16 @@ class JobRunner:
             self.graph = self.graph()
         return self.graph
 
-    def run(self) -> None:
+    def run(self, *, until_idle: bool = False) -> None:
         """The loop, in the calling thread, until `stop()`: train while jobs are
-        claimable, else look again every `poll` seconds."""
-        import torch
-
-        torch.set_num_threads(2)
+        claimable, else look again every `poll` seconds (`until_idle`: return instead)."""
         failures = 0
+        busy_since: float | None = None
         while not self._stop.is_set():
+            if self.parent is not None and os.getppid() != self.parent:
+                log.info("the service is gone: this trainer stops")
+                return
+            at = time.perf_counter()
             try:
                 ran = self.step()
                 failures = 0
@@ -197,7 +336,18 @@ class JobRunner:
                 log.exception("job runner failed (%d in a row)", failures)
                 self._stop.wait(min(30.0, 0.5 * 2**failures))
                 continue
+            if ran and busy_since is None:
+                busy_since, trained_before = at, self.trained - 1
             if not ran:
+                if busy_since is not None:
+                    log.info(
+                        "no training job left: trained %d in %.0f s",
+                        self.trained - trained_before,
+                        time.perf_counter() - busy_since,
+                    )
+                    busy_since = None
+                if until_idle:
+                    return
                 self._stop.wait(self.poll)
 
     def start(self) -> None:

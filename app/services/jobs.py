@@ -34,6 +34,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "Claim",
     "claim",
+    "claimable_count",
     "enqueue",
     "fail",
     "finish",
@@ -274,6 +275,11 @@ def release_own(factory: sessionmaker[Session], worker: str) -> int:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     return run_transaction(factory, work)
+
+
+def claimable_count(session: Session) -> int:
+    """How many jobs a runner could claim now."""
+    return int(session.scalar(select(func.count()).where(_claimable(_now()))) or 0)
 
 
 def pending_job(

@@ -162,7 +162,7 @@ def train_embeddings(
 
     class _Report(TrainingCallback):
         def post_epoch(self, epoch: int, epoch_loss: float, **_: Any) -> None:
-            log.info("%s epoch %d/%d: loss %.5f", model, epoch, epochs, epoch_loss)
+            log.debug("%s epoch %d/%d: loss %.5f", model, epoch, epochs, epoch_loss)
             if callable(progress):
                 progress(epoch, epochs, epoch_loss)
 

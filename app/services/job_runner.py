@@ -271,7 +271,7 @@ class JobRunner:
             return None
         seconds = time.perf_counter() - started
         self.trained += 1
-        log.info("trained %s %s up to %s in %.1f s", job.symbol, job.target, job.cut, seconds)
+        log.debug("trained %s %s up to %s in %.1f s", job.symbol, job.target, job.cut, seconds)
         if self.on_done is not None:
             self.on_done(job, row, seconds)
         return row

@@ -37,7 +37,8 @@ def serve(
         bool, typer.Option(help="Build what is missing from the bundled data first")
     ] = True,
 ) -> None:
-    """Migrate, build what is missing (import, events, embeddings, models), then serve."""
+    """Migrate, build what the first answer needs (import, events, the embedding, the newest
+    default-target version), queue the other versions, then serve while they train."""
     import uvicorn
 
     from app.main import create_app

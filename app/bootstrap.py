@@ -159,7 +159,7 @@ def _enqueue_chains(
     """Queue the walk-forward chain of every served symbol and target that has neither a
     complete chain nor queued jobs (every one after new events: `fresh`); how many jobs."""
     from app.importer import SYMBOL
-    from app.services.training import enqueue_walk_forward
+    from app.services.walk_forward import enqueue_walk_forward
     from app.tables import TrainingJob
     from models.targets import TARGETS
 

@@ -65,7 +65,7 @@ def drain(url: str, artifacts: Path, workers: int, threads: int) -> float:
 
 
 def main() -> None:
-    from app.services.training import enqueue_walk_forward
+    from app.services.walk_forward import enqueue_walk_forward
     from kg.pipeline import EventPipeline
 
     server = started_server()

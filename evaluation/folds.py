@@ -114,7 +114,7 @@ def scheme_predictions(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(probabilities on the training days, on the test days) of each fold: one fit per
     fold on the rows observable before its block. A rolling-origin plan is a walk-forward
-    chain whose cuts are the days before its blocks (app.services.training fits the same
+    chain whose cuts are the days before its blocks (app.services.walk_forward fits the same
     models)."""
     out = []
     for fold in folds:

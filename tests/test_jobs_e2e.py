@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.db import transaction
 from app.services.job_runner import JobRunner
-from app.services.training import enqueue_walk_forward
+from app.services.walk_forward import enqueue_walk_forward
 from app.tables import ModelVersion, TrainingJob
 from models.train import TrainConfig
 from tests.worlds import BREXIT, FIRST_CUT, World

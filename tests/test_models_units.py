@@ -123,7 +123,7 @@ def test_a_version_is_out_of_sample_only_when_its_labels_precede_the_predicted_d
 
 
 def test_walk_forward_cuts_start_before_the_first_predicted_day() -> None:
-    from app.services.training import walk_forward_cuts
+    from app.services.walk_forward import walk_forward_cuts
 
     dates = list(pd.bdate_range("2014-12-01", "2015-12-31").date)
     cuts = walk_forward_cuts(dates, dt.date(2015, 1, 2), 63)

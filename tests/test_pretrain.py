@@ -83,8 +83,8 @@ def test_side_by_side_inputs_are_built_only_when_every_part_is_present() -> None
 
 @pytest.mark.parametrize("name", ["TCN (pre-trained)", "TCN (wavelet-denoised)", "KDTCN+VADER"])
 def test_evaluation_only_variants_are_not_servable(name: str) -> None:
-    from app.services.training import _servable
+    from app.services.training import servable
 
-    assert _servable("kdtcn") == "KDTCN"
+    assert servable("kdtcn") == "KDTCN"
     with pytest.raises(ValueError, match="evaluation-only"):
-        _servable(name)
+        servable(name)

@@ -19,7 +19,7 @@ import pytest
 from app.db import make_engine, make_sessionmaker, transaction
 from app.importer import import_history
 from app.migrate import upgrade
-from app.services.training import train_walk_forward
+from app.services.walk_forward import train_walk_forward
 from app.settings import PROJECT_ROOT, Settings
 from evaluation.folds import EvalConfig
 from evaluation.harness import run_evaluation

@@ -134,7 +134,7 @@ def build_e2e_world(root: Path, pipeline: Any) -> World:
     """The e2e tests' world on a SQLite file: DJIA chains of every target and a GSPC chain
     of same_day, on one embedding of the data up to FIRST_CUT, a few epochs and one seed
     (the served default is SERVED_SEEDS; one keeps the fixture quick)."""
-    from app.services.training import train_walk_forward
+    from app.services.walk_forward import train_walk_forward
     from models.train import TrainConfig
 
     def train(session: Session, world: World, embedding: str) -> None:

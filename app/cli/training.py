@@ -49,11 +49,8 @@ def train(
 
     from app.db import transaction
     from app.services.model_versions import out_of_sample_line
-    from app.services.training import (
-        enqueue_walk_forward,
-        train_and_register,
-        train_walk_forward,
-    )
+    from app.services.training import train_and_register
+    from app.services.walk_forward import enqueue_walk_forward, train_walk_forward
     from kg.graph import KnowledgeGraph
     from models.targets import TARGETS
 
@@ -70,23 +67,22 @@ def train(
     with opened() as (settings, factory, _):
         graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
         started = time.perf_counter()
+        chain: dict[str, Any] = {
+            "artifacts": settings.artifacts_dir,
+            "graph": graph,
+            "symbol": symbol,
+            "targets": targets,
+            "start": dt.date.fromisoformat(start) if start else None,
+            "every": every,
+            "name": model,
+            "seed": seed,
+            "n_seeds": seeds,
+            "embedding_version": embedding,
+        }
         if enqueue:
-            assert start is not None
             with progress_bar() as bar, transaction(factory) as session:
                 bar.add_task(f"embedding for {symbol}", total=None)
-                added, version = enqueue_walk_forward(
-                    session=session,
-                    artifacts=settings.artifacts_dir,
-                    graph=graph,
-                    symbol=symbol,
-                    targets=targets,
-                    start=dt.date.fromisoformat(start),
-                    every=every,
-                    name=model,
-                    seed=seed,
-                    n_seeds=seeds,
-                    embedding_version=embedding,
-                )
+                added, version = enqueue_walk_forward(session=session, **chain)
             console.print(
                 f"queued {added} versions of {symbol} (embedding {version}); `kdtcn serve` or "
                 "`kdtcn worker` processes train them, newest cut first (GET /readyz)"
@@ -95,21 +91,7 @@ def train(
         with progress_bar() as bar, transaction(factory) as session:
             bar.add_task(f"training {model} {', '.join(targets)}", total=None)
             if walk_forward:
-                assert start is not None
-                rows = train_walk_forward(
-                    session=session,
-                    artifacts=settings.artifacts_dir,
-                    graph=graph,
-                    symbol=symbol,
-                    targets=targets,
-                    start=dt.date.fromisoformat(start),
-                    every=every,
-                    name=model,
-                    seed=seed,
-                    n_seeds=seeds,
-                    embedding_version=embedding,
-                    say=console.print,
-                )
+                rows = train_walk_forward(session=session, say=console.print, **chain)
             else:
                 rows = [
                     train_and_register(

@@ -2,7 +2,7 @@
 foreground of `kdtcn worker`.
 
 It claims a job, renews the job's lease from a second thread while it fits the version
-(app.services.training.fit_cut: the same fit, data, settings and seeds as an inline
+(app.services.walk_forward.fit_cut: the same fit, data, settings and seeds as an inline
 `kdtcn train --walk-forward`), saves the version's files, then records the version and
 marks the job done in one transaction. A job that raises is queued again (up to
 jobs.MAX_ATTEMPTS). A symbol's series (its price rows and embedded events) is loaded once per
@@ -226,7 +226,8 @@ class JobRunner:
         """Fit, save and record a claimed job's version (None: it failed or was lost)."""
         import torch
 
-        from app.services.training import fit_cut, record_trained, save_trained
+        from app.services.training import record_trained, save_trained
+        from app.services.walk_forward import fit_cut
         from models.train import TrainConfig
 
         torch.set_num_threads(self.threads)

@@ -7,9 +7,8 @@ so a version never saw anything after its cut. The fitting step is the forecasti
 (`models.fitting.fit_window_model`), which the evaluation harness calls too: for the same
 data, cut and seed, a served version and `kdtcn evaluate`'s rolling origin fit the same model.
 
-Walk-forward: `train_walk_forward` fits a chain of versions, one per cut (every N trading
-days), each scored on the trading days after its cut up to the next cut: those figures are
-out of sample, and they are what a version serves as its metrics.
+Walk-forward chains of versions (one per cut, each scored out of sample up to the next cut),
+trained inline or queued as training jobs, are in app.services.walk_forward.
 
 Hyper-parameters: those `kdtcn evaluate`'s search chose for the model and target
 (`models/tuned.json`, read by models.tuned.served_params) when the search read no day after
@@ -22,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,8 @@ import torch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.services.jobs import enqueue
-from app.services.model_versions import out_of_sample_line, record_version
-from app.services.prices import load_prices
-from app.services.series import Series, choose_embedding, load_series
+from app.services.model_versions import record_version
+from app.services.series import Series, load_series
 from app.tables import ModelVersion, Price
 from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES
@@ -50,13 +47,13 @@ __all__ = [
     "SERVED_SEEDS",
     "WINDOW",
     "Trained",
-    "chain_cuts",
-    "enqueue_walk_forward",
-    "fit_cut",
+    "cut_row",
+    "fit_version",
     "record_trained",
+    "save_and_record",
     "save_trained",
+    "servable",
     "train_and_register",
-    "train_walk_forward",
 ]
 
 WINDOW = 20
@@ -74,7 +71,7 @@ class Trained:
     metrics: dict[str, Any]
 
 
-def _fit_version(
+def fit_version(
     *,
     series: Series,
     symbol: str,
@@ -230,7 +227,7 @@ def record_trained(
     )
 
 
-def _save_and_record(session: Session, artifacts: Path, trained: Trained) -> ModelVersion:
+def save_and_record(session: Session, artifacts: Path, trained: Trained) -> ModelVersion:
     """Save the version's folder and record it in the caller's transaction."""
     saved, path = save_trained(artifacts, trained)
     return record_trained(session, saved, path, trained.metrics)
@@ -276,7 +273,8 @@ def _variant_spec(
     return NEURAL_MODELS[variant], why
 
 
-def _servable(name: str) -> str:
+def servable(name: str) -> str:
+    """The zoo's name of a model serving can fit; ValueError naming the servable ones."""
     key = model_key(name)
     if key not in SERVABLE:
         raise ValueError(
@@ -286,7 +284,7 @@ def _servable(name: str) -> str:
     return key
 
 
-def _cut_row(dates: list[dt.date], day: dt.date) -> int:
+def cut_row(dates: list[dt.date], day: dt.date) -> int:
     """Row of the last trading day on or before `day`."""
     row = int(np.searchsorted(np.asarray(dates, "datetime64[D]"), np.datetime64(day), "right"))
     if row == 0:
@@ -314,7 +312,7 @@ def train_and_register(
     Its embedding is built from data up to `until` (or the named one, checked). When days
     after `until` are stored, up to OOS_DAYS of them are scored as out-of-sample figures.
     """
-    name = _servable(name)
+    name = servable(name)
     torch.set_num_threads(2)
     last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
     if last_bar is None:
@@ -329,9 +327,9 @@ def train_and_register(
         embedding_until=cut_day,
         embedding_version=embedding_version,
     )
-    cut = _cut_row(series.dates, cut_day)
+    cut = cut_row(series.dates, cut_day)
     score_days = np.arange(cut + 1, min(cut + 1 + OOS_DAYS, len(series.dates)))
-    trained = _fit_version(
+    trained = fit_version(
         series=series,
         symbol=symbol,
         target=target,
@@ -341,176 +339,4 @@ def train_and_register(
         seeds=range(seed, seed + n_seeds),
         config=config or TrainConfig(),
     )
-    return _save_and_record(session, artifacts, trained)
-
-
-def walk_forward_cuts(dates: Sequence[dt.date], start: dt.date, every: int) -> list[int]:
-    """Rows of the cuts: the last trading day before `start`, then every `every` trading
-    days while a day after the cut is stored."""
-    if every < 1:
-        raise ValueError("every must be at least 1 trading day")
-    first = _cut_row(list(dates), start - dt.timedelta(days=1))
-    return list(range(first, len(dates) - 1, every))
-
-
-def chain_cuts(
-    dates: Sequence[dt.date], start: dt.date, every: int
-) -> list[tuple[dt.date, dt.date]]:
-    """A walk-forward chain's versions as (cut, last day scored): each is scored on the
-    trading days after its cut up to the next cut (the last one up to the newest bar)."""
-    cuts = walk_forward_cuts(dates, start, every)
-    ends = [*cuts[1:], len(dates) - 1]
-    return [(dates[c], dates[e]) for c, e in zip(cuts, ends, strict=True)]
-
-
-def fit_cut(
-    *,
-    series: Series,
-    symbol: str,
-    target: str,
-    cut: dt.date,
-    score_end: dt.date | None,
-    name: str = "KDTCN",
-    seed: int = 0,
-    n_seeds: int = SERVED_SEEDS,
-    config: TrainConfig | None = None,
-) -> Trained:
-    """The version of a chain fitted up to the trading day `cut` and scored on the days
-    after it up to `score_end` (a training job's work; not saved)."""
-    dates = series.dates
-    if cut not in dates or (score_end is not None and score_end not in dates):
-        raise ValueError(f"{symbol}: the cut {cut} or {score_end} is not a stored trading day")
-    row = dates.index(cut)
-    end = dates.index(score_end) if score_end is not None else row
-    return _fit_version(
-        series=series,
-        symbol=symbol,
-        target=target,
-        name=_servable(name),
-        cut=row,
-        score_days=np.arange(row + 1, end + 1),
-        seeds=range(seed, seed + n_seeds),
-        config=config or TrainConfig(),
-    )
-
-
-def enqueue_walk_forward(
-    *,
-    session: Session,
-    artifacts: Path,
-    graph: Any,
-    symbol: str,
-    targets: Sequence[str],
-    start: dt.date,
-    every: int = 63,
-    name: str = "KDTCN",
-    seed: int = 0,
-    n_seeds: int = SERVED_SEEDS,
-    embedding_version: str | None = None,
-    config: TrainConfig | None = None,
-    progress: Callable[[int, int, float], None] | None = None,
-) -> tuple[int, str | None]:
-    """Queue the chain `train_walk_forward` would fit, a training job per target and cut
-    (app.services.jobs), for runners to train; the embedding they share is built (or the one
-    named checked) here. How many jobs were queued (a cut already queued or trained on the
-    same embedding is not queued again), and the embedding."""
-    name = _servable(name)
-    dates = [d.date() for d in load_prices(session=session, symbol=symbol).index]
-    cuts = chain_cuts(dates, start, every)
-    if not cuts:
-        raise ValueError(f"no trading day of {symbol} after {start}")
-    version, until = None, None
-    if NEURAL_MODELS[name].events is not None:
-        until = cuts[0][0]
-        version, _ = choose_embedding(
-            session=session,
-            artifacts=artifacts,
-            graph=graph,
-            until=until,
-            embedding_version=embedding_version,
-            progress=progress,
-        )
-    added = 0
-    for target in targets:
-        added += enqueue(
-            session,
-            symbol=symbol,
-            target=target,
-            cuts=cuts,
-            embedding_version=version,
-            embedding_until=until,
-            name=name,
-            seed=seed,
-            n_seeds=n_seeds,
-            train=_config_overrides(config),
-        )
-    return added, version
-
-
-def _config_overrides(config: TrainConfig | None) -> dict[str, Any]:
-    """The fields of `config` that differ from TrainConfig's defaults (what a job stores)."""
-    if config is None:
-        return {}
-    default = dataclasses.asdict(TrainConfig())
-    return {k: v for k, v in dataclasses.asdict(config).items() if default[k] != v}
-
-
-def train_walk_forward(
-    *,
-    session: Session,
-    artifacts: Path,
-    graph: Any,
-    symbol: str,
-    targets: Sequence[str],
-    start: dt.date,
-    every: int = 63,
-    name: str = "KDTCN",
-    seed: int = 0,
-    n_seeds: int = SERVED_SEEDS,
-    config: TrainConfig | None = None,
-    embedding_version: str | None = None,
-    say: Callable[[str], None] = print,
-    progress: Callable[[int, int, float], None] | None = None,
-) -> list[ModelVersion]:
-    """A chain of versions per target, one per cut (see `walk_forward_cuts`).
-
-    One embedding serves the whole chain: built from data up to the first cut, so it
-    precedes every cut. Each version is scored on the days up to the next cut.
-    """
-    name = _servable(name)
-    torch.set_num_threads(2)
-    prices = load_prices(session=session, symbol=symbol)
-    dates = [d.date() for d in prices.index]
-    cuts = walk_forward_cuts(dates, start, every)
-    if not cuts:
-        raise ValueError(f"no trading day of {symbol} after {start}")
-    series = load_series(
-        session=session,
-        artifacts=artifacts,
-        graph=graph,
-        symbol=symbol,
-        events=NEURAL_MODELS[name].events is not None,
-        embedding_until=dates[cuts[0]],
-        embedding_version=embedding_version,
-        progress=progress,
-    )
-    if series.embedding_version:
-        say(f"embedding {series.embedding_version} (data up to {dates[cuts[0]]})")
-    out = []
-    for target in targets:
-        for cut, score_end in chain_cuts(dates, start, every):
-            trained = fit_cut(
-                series=series,
-                symbol=symbol,
-                target=target,
-                cut=cut,
-                score_end=score_end,
-                name=name,
-                seed=seed,
-                n_seeds=n_seeds,
-                config=config,
-            )
-            row = _save_and_record(session, artifacts, trained)
-            say(f"{target} up to {row.train_end}: {out_of_sample_line(row.metrics)}")
-            out.append(row)
-    return out
+    return save_and_record(session, artifacts, trained)

@@ -13,11 +13,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from kg.text import clean_headline
+from models.calendar import new_york_date
 
 __all__ = [
     "BoundedDate",
@@ -34,6 +36,7 @@ __all__ = [
 
 MAX_HEADLINE_CHARS = 1000
 MAX_BATCH = 5000
+MAX_SYMBOLS = 50
 
 Symbol = Annotated[str, StringConstraints(min_length=1, max_length=15, pattern=r"^[A-Z0-9.^\-]+$")]
 
@@ -75,9 +78,21 @@ class _Strict(BaseModel):
 
 
 class HeadlineIn(_Strict):
-    """One headline to store: its date, text (cleaned on input), rank of the day and source."""
+    """One item of news to store (a headline or a tweet): its text (cleaned on input), a date
+    or the UTC instant it was published (or both), and optionally its rank of the day, the
+    symbols it is about, its source and its id at that source."""
 
-    date: BoundedDate = Field(description="ISO date the headline belongs to (YYYY-MM-DD)")
+    published_at: dt.datetime | None = Field(
+        default=None,
+        description="When it was published: ISO 8601 with a time zone (Z or an offset), "
+        "stored in UTC. Without it the item counts as published at the end of its date",
+    )
+    date: BoundedDate | None = Field(
+        default=None,
+        validate_default=True,
+        description="ISO date the item belongs to (YYYY-MM-DD); defaults to the New York "
+        "date of published_at. One of date and published_at is required",
+    )
     text: str = Field(
         description="Headline text, 1-1000 characters after cleaning (b'...' artefacts and HTML "
         "entities undone, whitespace collapsed); control characters other than whitespace and "
@@ -85,11 +100,47 @@ class HeadlineIn(_Strict):
     )
     rank: int | None = Field(default=None, ge=1, le=1000, description="1 = most popular of the day")
     source: Annotated[PlainText, StringConstraints(min_length=1, max_length=64)] = "api"
+    symbols: list[Symbol] = Field(
+        default_factory=list,
+        max_length=MAX_SYMBOLS,
+        description="Tickers the item is about (a tweet's cashtags without the $), at most "
+        f"{MAX_SYMBOLS}; a symbol's news is the items posted with it",
+    )
+    id: Annotated[PlainText, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None,
+        description="The item's id at its source (a tweet id): an item whose source and id "
+        "are stored already is not stored again, whatever else it carries",
+    )
 
     @field_validator("date", mode="before")
     @classmethod
     def _iso_date(cls, value: object) -> object:
-        return _require_iso_date(value)
+        return value if value is None else _require_iso_date(value)
+
+    @field_validator("date")
+    @classmethod
+    def _date_or_published(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if value is not None or "published_at" not in info.data:
+            return value  # dated, or published_at was rejected with its own error
+        published = info.data["published_at"]
+        if published is None:
+            raise ValueError("give date, published_at or both")
+        return new_york_date(published)
+
+    @field_validator("published_at")
+    @classmethod
+    def _aware_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return value
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("published_at needs a time zone (e.g. 2015-10-22T20:05:00Z or +00:00)")
+        check_date_range(value.date())
+        return value.astimezone(dt.UTC)
+
+    @field_validator("symbols")
+    @classmethod
+    def _sorted_symbols(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
     @field_validator("text")
     @classmethod
@@ -104,6 +155,12 @@ class HeadlineIn(_Strict):
                 f"headline is {len(cleaned)} characters; at most {MAX_HEADLINE_CHARS} allowed"
             )
         return cleaned
+
+    @property
+    def day(self) -> dt.date:
+        """The item's date (set from published_at when it was not given)."""
+        assert self.date is not None
+        return self.date
 
 
 class HeadlineBatch(_Strict):

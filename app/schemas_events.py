@@ -18,14 +18,21 @@ class HeadlinePublic(ResponseBody):
     rank: int | None
     source: str
     text: str
+    published_at: dt.datetime | None = Field(
+        description="When it was published (UTC); null: known by its date only"
+    )
+    symbols: list[str] = Field(description="The symbols it is about")
+    external_id: str | None = Field(description="Its id at the source, as posted")
     processed: bool = Field(description="Events extracted by the current pipeline version")
     events: list[EventPublic]
 
 
 class EventsOfDay(ResponseBody):
-    """GET /v1/events: a day's headlines, by rank, with their events."""
+    """GET /v1/events: a day's headlines (of one symbol's news, if asked), by rank, with
+    their events."""
 
     date: dt.date
+    symbol: str | None = Field(description="The symbol asked for; null: every item of the day")
     headlines: list[HeadlinePublic]
 
 

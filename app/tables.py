@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -20,8 +21,39 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Headline", "Price", "Event", "EventEntity", "ModelVersion", "TrainingJob"]
+__all__ = [
+    "Base",
+    "Headline",
+    "HeadlineSymbol",
+    "UniverseStock",
+    "Price",
+    "Event",
+    "EventEntity",
+    "ModelVersion",
+    "TrainingJob",
+]
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A time-zone-aware instant stored in UTC, read back aware on both backends (SQLite
+    keeps no offset: its values are UTC by construction and get the UTC zone on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored as an instant")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -29,11 +61,19 @@ class Base(DeclarativeBase):
 
 
 class Headline(Base):
-    """A stored headline: its source, date, rank of the day and cleaned text, unique per
-    (source, date, content hash), with the events extracted from it."""
+    """A stored item of news (a headline or a tweet): its source, date, rank of the day and
+    cleaned text, optionally when it was published (UTC), the symbols it is about and its
+    id at the source, with the events extracted from it.
+
+    Unique per (source, date, content hash), and per (source, external id) for items that
+    carry one. An item with an id hashes its id with its text, so two posts of the same words
+    (retweets, bots) are two items, and the same id posted again is one."""
 
     __tablename__ = "headlines"
-    __table_args__ = (UniqueConstraint("source", "date", "content_hash", name="uq_headline"),)
+    __table_args__ = (
+        UniqueConstraint("source", "date", "content_hash", name="uq_headline"),
+        Index("uq_headline_external", "source", "external_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
@@ -48,10 +88,40 @@ class Headline(Base):
     extracted_version: Mapped[str | None] = mapped_column(String(32))
     # When it was last processed (the ingestion rate of GET /v1/ingest); NULL = pending.
     extracted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # When it was published (UTC); NULL = known by its date only (counted as published at
+    # the end of that date).
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    external_id: Mapped[str | None] = mapped_column(String(128))  # its id at the source
 
     events: Mapped[list[Event]] = relationship(
         back_populates="headline", cascade="all, delete-orphan", order_by="Event.position"
     )
+    symbols: Mapped[list[HeadlineSymbol]] = relationship(
+        cascade="all, delete-orphan", order_by="HeadlineSymbol.symbol"
+    )
+
+
+class HeadlineSymbol(Base):
+    """A symbol an item of news is about (a tweet's cashtags, or `symbols` posted with it)."""
+
+    __tablename__ = "headline_symbols"
+
+    headline_id: Mapped[int] = mapped_column(
+        ForeignKey("headlines.id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(15), primary_key=True, index=True)
+
+
+class UniverseStock(Base):
+    """A stock of a named universe (such as `stocknet`, ACL18 StockNet's stocks), with its
+    company name and sector as the source lists them."""
+
+    __tablename__ = "universe_stocks"
+
+    universe: Mapped[str] = mapped_column(String(32), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(15), primary_key=True)
+    company: Mapped[str | None] = mapped_column(Text)
+    sector: Mapped[str | None] = mapped_column(String(64))
 
 
 class Price(Base):

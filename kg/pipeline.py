@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kg.types import EntityLink, Event
+from kg.types import EntityLink, Event, Phrase
 
-__all__ = ["EventPipeline", "PIPELINE_VERSION"]
+__all__ = ["EventPipeline", "PIPELINE_VERSION", "restore_spans"]
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +79,33 @@ class EventPipeline:
                 linked.append((ev, own + rest))
             out.append(linked)
         return out
+
+
+def restore_spans(
+    original: str, parsed: str, extracted: list[tuple[Event, list[EntityLink]]]
+) -> list[tuple[Event, list[EntityLink]]]:
+    """`extracted` from `parsed`, the text the parser read in place of `original`
+    (kg.text.parser_text: same length, offsets unchanged), with every phrase trimmed of the
+    blanks at its ends and its text taken from `original` again, so a stored event's phrase
+    is the stored text's span ("the  AAPL fans" is stored as "the $AAPL fans")."""
+
+    def phrase(p: Phrase) -> Phrase:
+        start, end = p.start, p.end
+        while start < end and parsed[start].isspace():
+            start += 1
+        while end > start and parsed[end - 1].isspace():
+            end -= 1
+        return replace(p, text=original[start:end], start=start, end=end)
+
+    return [
+        (
+            replace(
+                ev,
+                subject=phrase(ev.subject),
+                predicate=phrase(ev.predicate),
+                object=phrase(ev.object) if ev.object is not None else None,
+            ),
+            [replace(x, mention=original[x.start : x.end]) for x in links],
+        )
+        for ev, links in extracted
+    ]

@@ -10,7 +10,7 @@ from app.tables import Base
 
 
 def test_upgrade_creates_every_table_of_the_models(database_url: str) -> None:
-    assert current_revision(database_url) == "0005"
+    assert current_revision(database_url) == "0006"
     engine = make_engine(database_url)
     try:
         inspector = inspect(engine)
@@ -30,4 +30,4 @@ def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
     command.downgrade(alembic_config(database_url), "base")
     assert current_revision(database_url) is None
     upgrade(database_url)
-    assert current_revision(database_url) == "0005"
+    assert current_revision(database_url) == "0006"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
-from app.schemas import BoundedDate
+from app.schemas import BoundedDate, Symbol
 from app.schemas_events import EventsOfDay, IngestStatus
 from app.schemas_public import event_public
 from app.services.extraction import ingest_status
@@ -21,17 +21,25 @@ router = APIRouter(prefix="/v1", tags=["events"], responses=READ_ERRORS)
 def get_events(
     session: SessionDep,
     date: Annotated[BoundedDate, Query(description="ISO date YYYY-MM-DD")],
+    symbol: Annotated[
+        Symbol | None, Query(description="Only the news posted with this symbol")
+    ] = None,
 ) -> dict:
-    """The headlines of a day with the events extracted from them and their linked entities."""
-    headlines = events_for_date(session=session, date=date)
+    """The headlines of a day (of one symbol's news, if asked) with the events extracted from
+    them and their linked entities."""
+    headlines = events_for_date(session=session, date=date, symbol=symbol)
     return {
         "date": date.isoformat(),
+        "symbol": symbol,
         "headlines": [
             {
                 "id": h.id,
                 "rank": h.rank,
                 "source": h.source,
                 "text": h.text,
+                "published_at": h.published_at,
+                "symbols": [s.symbol for s in h.symbols],
+                "external_id": h.external_id,
                 "processed": h.extracted_version is not None,
                 "events": [event_public(e) for e in h.events],
             }

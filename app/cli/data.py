@@ -52,6 +52,72 @@ def import_djia_reddit_cmd(
     )
 
 
+@import_cli.command("stocknet")
+def import_stocknet_cmd(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder with stocks.tsv, prices.csv(.gz), tweets.jsonl(.gz) "
+            "(default: the bundled data/stocknet)"
+        ),
+    ] = None,
+    symbols: Annotated[
+        str | None, typer.Option(help="Only these stocks, comma-separated (default: all)")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First day of prices and tweet files")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of prices and tweet files")] = None,
+    extract: Annotated[
+        bool, typer.Option(help="Extract and link the new tweets' events afterwards")
+    ] = True,
+) -> None:
+    """Import ACL18 StockNet: the universe `stocknet`, its daily prices and its tweets
+    (cashtags become symbols; each tweet id once), idempotent; then extract and link the
+    events of every pending item, one process per core."""
+    import datetime as dt
+    import os
+
+    from app.stocknet import import_stocknet
+
+    asked = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    with opened() as (settings, factory, _), progress_bar() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        try:
+            report = import_stocknet(
+                directory or settings.data_dir / "stocknet",
+                factory,
+                symbols=asked,
+                start=dt.date.fromisoformat(start) if start else None,
+                end=dt.date.fromisoformat(end) if end else None,
+                progress=on_progress,
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from None
+        extracted = 0
+        if extract:
+            from app.bootstrap import extract_all
+            from kg.pipeline import EventPipeline
+
+            pipeline = EventPipeline.load(data_dir=settings.data_dir)
+            extracted = extract_all(
+                factory, pipeline, bar, settings=settings, processes=os.cpu_count() or 1
+            )
+    console.print(
+        f"stocknet: {report.stocks} stocks; prices: {report.prices_inserted} inserted, "
+        f"{report.prices_present} already present\n"
+        f"tweets: {report.tweets_read} read, {report.tweets_distinct} distinct ids, "
+        f"{report.tweets_inserted} inserted, {report.tweets_present} already present, "
+        f"{len(report.rejected)} rejected\n"
+        f"events extracted for {extracted} items"
+        + ("" if extract else " (--no-extract: `kdtcn kg extract` or the workers do it)")
+    )
+
+
 @import_cli.command("history")
 def import_history_cmd(
     symbol: Annotated[str, typer.Argument(help="DJIA or GSPC (models.history)")],

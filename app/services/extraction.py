@@ -27,15 +27,17 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import URL, ColumnElement, func, select
+from sqlalchemy import URL, ColumnElement, Row, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import run_transaction
 from app.services.headlines import PENDING_CHANNEL, EventSource, replace_events
-from app.tables import Event, Headline
+from app.tables import Event, Headline, HeadlineSymbol
+from kg.pipeline import restore_spans
+from kg.text import parser_text
 
 __all__ = ["CHUNK", "Extractor", "extract_chunk", "ingest_status", "pending"]
 
@@ -53,6 +55,28 @@ def pending(version: str | None) -> ColumnElement[bool]:
     if version is None:
         return Headline.extracted_version.is_(None)
     return Headline.extracted_version.is_(None) | (Headline.extracted_version != version)
+
+
+# A headline's id, text, and whether it is about symbols (news about companies: tweets).
+_COLUMNS = (
+    Headline.id,
+    Headline.text,
+    exists().where(HeadlineSymbol.headline_id == Headline.id).label("about_symbols"),
+)
+
+
+def _extract(pipeline: EventSource, rows: Sequence[Row[int, str, bool]]) -> list[Any]:
+    """The events of each row. The parser reads news about symbols without its social-media
+    syntax (kg.text.parser_text: `RT @user:`, URLs, a closing run of tags and the other tags'
+    sigils blanked, offsets unchanged), and the events' phrases are then the stored text's
+    spans again; world headlines are read as stored, so the demo's events stay what they
+    were."""
+    texts = [parser_text(row.text) if row.about_symbols else row.text for row in rows]
+    extracted = pipeline.process(texts)
+    return [
+        restore_spans(row.text, parsed, found) if row.about_symbols else found
+        for row, parsed, found in zip(rows, texts, extracted, strict=True)
+    ]
 
 
 def extract_chunk(
@@ -73,11 +97,11 @@ def extract_chunk(
         return run_transaction(factory, lambda s: _claim_and_extract(s, pipeline, where, limit))
     with factory() as session:
         rows = session.execute(
-            select(Headline.id, Headline.text).where(*where).order_by(Headline.id).limit(limit)
+            select(*_COLUMNS).where(*where).order_by(Headline.id).limit(limit)
         ).all()
     if not rows:
         return 0
-    extracted = pipeline.process([row.text for row in rows])
+    extracted = _extract(pipeline, rows)
     ids = [row.id for row in rows]
     run_transaction(
         factory, lambda session: replace_events(session, pipeline.version, ids, extracted)
@@ -89,15 +113,15 @@ def _claim_and_extract(
     session: Session, pipeline: EventSource, where: list[ColumnElement[bool]], limit: int
 ) -> int:
     rows = session.execute(
-        select(Headline.id, Headline.text)
+        select(*_COLUMNS)
         .where(*where)
         .order_by(Headline.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Headline)
     ).all()
     if not rows:
         return 0
-    extracted = pipeline.process([row.text for row in rows])
+    extracted = _extract(pipeline, rows)
     replace_events(session, pipeline.version, [row.id for row in rows], extracted)
     return len(rows)
 

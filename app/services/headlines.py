@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from app.db import run_transaction
 from app.schemas import HeadlineIn, WriteResult
 from app.services.upsert import insert_ignore
-from app.tables import Event, EventEntity, Headline
+from app.tables import Event, EventEntity, Headline, HeadlineSymbol
 from kg.text import content_hash
 from kg.types import EntityLink
 from kg.types import Event as EventTuple
@@ -30,6 +30,7 @@ __all__ = [
 _HEADLINES = cast(Table, Headline.__table__)
 _EVENTS = cast(Table, Event.__table__)
 _EVENT_ENTITIES = cast(Table, EventEntity.__table__)
+_SYMBOLS = cast(Table, HeadlineSymbol.__table__)
 
 
 class EventSource(Protocol):
@@ -42,30 +43,58 @@ class EventSource(Protocol):
         ...
 
 
+def _row(item: HeadlineIn) -> tuple[tuple[str, dt.date, str], dict[str, Any]]:
+    """An item's identity key and its row. An item with an id hashes the id with its text
+    (the table's docstring says why)."""
+    digest = content_hash(item.text if item.id is None else f"{item.text}\x1fid:{item.id}")
+    row = {
+        "source": item.source,
+        "date": item.day,
+        "rank": item.rank,
+        "text": item.text,
+        "content_hash": digest,
+        "published_at": item.published_at,
+        "external_id": item.id,
+    }
+    return (item.source, item.day, digest), row
+
+
 def insert_headlines(
     *, session: Session, items: Sequence[HeadlineIn]
 ) -> tuple[WriteResult, list[int]]:
-    """Insert new headlines (deduplicated on source, date and content hash), unprocessed.
+    """Insert new items of news (deduplicated on source, date and content hash, and on source
+    and id), unprocessed, with the symbols they are about.
 
-    Rows go in in key order, so overlapping writers lock them in the same order and cannot
-    deadlock each other. Returns the counts and the ids of the rows inserted.
+    An item already stored is left as it is, symbols included: the first write of an item
+    wins. Rows go in in key order, so overlapping writers lock them in the same order and
+    cannot deadlock each other. Returns the counts and the ids of the rows inserted.
     """
     rows: dict[tuple[str, dt.date, str], dict[str, Any]] = {}
+    symbols: dict[tuple[str, dt.date, str], list[str]] = {}
+    external: set[tuple[str, str]] = set()
     for item in items:
-        digest = content_hash(item.text)
-        rows.setdefault(
-            (item.source, item.date, digest),
-            {
-                "source": item.source,
-                "date": item.date,
-                "rank": item.rank,
-                "text": item.text,
-                "content_hash": digest,
-            },
-        )
+        key, row = _row(item)
+        if key in rows or (item.id is not None and (item.source, item.id) in external):
+            continue
+        rows[key] = row
+        symbols[key] = item.symbols
+        if item.id is not None:
+            external.add((item.source, item.id))
     table = _HEADLINES
-    ordered = [rows[key] for key in sorted(rows)]
-    inserted = insert_ignore(session, table, ordered, [table.c.id])
+    keys = sorted(rows)
+    inserted = insert_ignore(
+        session,
+        table,
+        [rows[key] for key in keys],
+        [table.c.id, table.c.source, table.c.date, table.c.content_hash],
+    )
+    links = [
+        {"headline_id": row.id, "symbol": symbol}
+        for row in inserted
+        for symbol in symbols[(row.source, row.date, row.content_hash)]
+    ]
+    if links:
+        session.execute(insert(_SYMBOLS), links)
     result = WriteResult(
         received=len(items), inserted=len(inserted), already_present=len(items) - len(inserted)
     )
@@ -175,12 +204,24 @@ def replace_events(
     return len(rows)
 
 
-def events_for_date(*, session: Session, date: dt.date) -> list[Headline]:
-    """Headlines of a day with their events and linked entities, by rank."""
+def events_for_date(
+    *, session: Session, date: dt.date, symbol: str | None = None
+) -> list[Headline]:
+    """Headlines of a day (of one symbol's news, if given) with their symbols, events and
+    linked entities, by rank, then time of publication."""
     stmt = (
         select(Headline)
         .where(Headline.date == date)
-        .options(selectinload(Headline.events).selectinload(Event.entities))
-        .order_by(Headline.rank.is_(None), Headline.rank, Headline.id)
+        .options(
+            selectinload(Headline.events).selectinload(Event.entities),
+            selectinload(Headline.symbols),
+        )
+        .order_by(Headline.rank.is_(None), Headline.rank, Headline.published_at, Headline.id)
     )
+    if symbol is not None:
+        stmt = stmt.where(
+            Headline.id.in_(
+                select(HeadlineSymbol.headline_id).where(HeadlineSymbol.symbol == symbol)
+            )
+        )
     return list(session.scalars(stmt))

@@ -224,7 +224,14 @@ class ExplainedEvent(ResponseBody):
         "field, whose events cannot change the answer (effect 0)"
     )
     date: dt.date = Field(description="The headline's date")
-    day: dt.date = Field(description="The trading day the headline is assigned to")
+    published_at: dt.datetime | None = Field(
+        default=None,
+        description="When the item was published (UTC); null: known by its date only",
+    )
+    day: dt.date = Field(
+        description="The trading day the headline is assigned to: the first whose close "
+        "follows its publication, or for a date-only item the first on or after its date"
+    )
     headline: str
     rank: int | None
     subject: str
@@ -249,6 +256,10 @@ class ExplainedEvent(ResponseBody):
 class ExplainedHeadline(ResponseBody):
     id: int
     date: dt.date = Field(description="The headline's date")
+    published_at: dt.datetime | None = Field(
+        default=None,
+        description="When it was published (UTC); null: known by its date only",
+    )
     day: dt.date = Field(description="The trading day the headline is assigned to")
     rank: int | None
     text: str

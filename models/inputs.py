@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 
 from models.features import Normaliser
-from models.targets import get_target
+from models.targets import NewsTiming, get_target
 
 __all__ = [
     "assign_days",
+    "assign_news",
+    "news_timing",
     "rank_weights",
     "pool_events",
     "EVENT_SLOTS",
@@ -73,6 +75,47 @@ def assign_days(
     if since is not None:
         out[dates <= np.datetime64(since, "D")] = -1
     return out
+
+
+def assign_news(
+    dates: Sequence[dt.date],
+    published: Sequence[dt.datetime | None],
+    trading_days: Sequence[dt.date],
+    closes: Sequence[dt.datetime],
+    *,
+    since: dt.date | None = None,
+    since_close: dt.datetime | None = None,
+) -> np.ndarray:
+    """Index into `trading_days` (ascending, closing at `closes`) of the day each item of
+    news belongs to, or -1: the news a prediction made at that day's close may read.
+
+    An item with a publication instant belongs to the first trading day that closes after
+    it: published one minute before a day's close, it is that day's news; one minute after,
+    the next trading day's (news of a weekend goes to Monday). An item known by its date only
+    counts as published at the end of that date: the first trading day on or after its date
+    (`assign_days`; so a date-only item of day D is read at D's close although it may have
+    been published after it, which is why such answers say "dates only"). -1 marks an item
+    after the last day's close (or date), or, with `since` and `since_close` (the trading
+    day before the first one, and its close), one that is not after them.
+    """
+    out = assign_days(dates, trading_days, since=since)
+    timed = np.array([p is not None for p in published], dtype=bool)
+    if timed.any():
+        edges = np.array([c.timestamp() for c in closes], dtype=np.float64)
+        when = np.array([p.timestamp() for p in published if p is not None], dtype=np.float64)
+        idx = np.searchsorted(edges, when, side="right").astype(np.int64)
+        idx[idx == len(edges)] = -1
+        if since_close is not None:
+            idx[when < since_close.timestamp()] = -1
+        out[timed] = idx
+    return out
+
+
+def news_timing(days: Sequence[DayEvents]) -> NewsTiming:
+    """How the news of `days` is timed: "timestamps" when every item read carries its
+    publication instant (so none was published after the close that reads it), else
+    "dates only"."""
+    return "dates only" if any(d.n_headlines > d.n_timed for d in days) else "timestamps"
 
 
 def rank_weights(ranks: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -141,6 +184,7 @@ class DayEvents:
     ranks: list[int] = field(default_factory=list)
     vectors: np.ndarray | None = None
     n_headlines: int = 0
+    n_timed: int = 0  # items with a publication instant (the others are known by date only)
     n_pending: int = 0  # headlines stored but not processed yet (their events still to come)
     n_linked: int = 0
     rows: list[Any] = field(default_factory=list)

@@ -140,8 +140,8 @@ class Target:
         """Whether every input of an answer was published before the close the trade would
         use (D's close): the target's window ends there, and the news read is timed so
         that nothing after that close can be among it. "timestamps" promises that the
-        caller read only items published before that close; no stored news has a time yet
-        (every answer today reads "dates only")."""
+        caller read only items published before that close (models.inputs.assign_news cuts
+        timed news at each day's close; the demo's date-only headlines read "dates only")."""
         return self.tradable and news in ("timestamps", "no news")
 
     def timing_note(self, news: NewsTiming) -> str:

@@ -11,7 +11,7 @@ a year costs seconds, not a request per day. The figures are models.backtest's.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from app.domain import NotFound
 from app.services.daily import collect_days
-from app.services.predictions import NEWS_TIMING
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
 from app.settings import DEFAULT_COST_BPS
@@ -29,6 +28,7 @@ from models.backtest import (
     strategy_figures,
     strategy_returns,
 )
+from models.inputs import DayEvents, news_timing
 from models.metrics import json_safe
 from models.sources import Inputs
 from models.targets import NewsTiming, Target
@@ -71,6 +71,7 @@ class _Answered:
     label: np.ndarray
     prev_label: np.ndarray
     offsets: np.ndarray
+    news: list[DayEvents] = field(default_factory=list)  # the news days read, every version's
 
     @classmethod
     def empty(cls, n: int) -> _Answered:
@@ -101,7 +102,7 @@ def run_backtest(
         raise NotFound(f"no {symbol} trading day between {start} and {end}")
     by_version, versions = _versions(session, symbol, rule, dates, predicted, allow_in_sample)
     loaded = {vid: registry.load(row) for vid, row in versions.items()}
-    answered = _answer(session, prices, dates, predicted, by_version, loaded, rule)
+    answered = _answer(session, symbol, prices, dates, predicted, by_version, loaded, rule)
     close = prices["adj_close"].to_numpy(float)
     idx = np.asarray(predicted)
     returns = close[idx] / close[idx - 1] - 1.0
@@ -119,7 +120,9 @@ def run_backtest(
         for i, t in enumerate(predicted)
     ]
     timing: NewsTiming = (
-        NEWS_TIMING if any(loaded[v].embedder is not None for v in by_version) else "no news"
+        news_timing(answered.news)
+        if any(loaded[v].embedder is not None for v in by_version)
+        else "no news"
     )
     traded = rule.tradable and rule.kind.directional
     return json_safe(
@@ -193,6 +196,7 @@ def _versions(
 
 def _answer(
     session: Session,
+    symbol: str,
     prices: Any,
     dates: list[dt.date],
     predicted: list[int],
@@ -207,12 +211,17 @@ def _answer(
     frame = prices.iloc[lo : predicted[-1] + 1]
     span = dates[lo : predicted[-1] + 1]
 
-    def days(embed: Any, dim: int) -> Any:
-        since = dates[lo - 1] if lo > 0 else None
-        return collect_days(session=session, dates=span, embed=embed, dim=dim, since=since)
-
     close = prices["adj_close"].to_numpy(float)
     out = _Answered.empty(len(predicted))
+
+    def days(embed: Any, dim: int) -> Any:
+        since = dates[lo - 1] if lo > 0 else None
+        read = collect_days(
+            session=session, dates=span, embed=embed, dim=dim, since=since, symbol=symbol
+        )
+        out.news.extend(read)
+        return read
+
     position = {t: i for i, t in enumerate(predicted)}
     inputs: dict[tuple[str, tuple[str, ...]], Inputs] = {}
     for vid, rows in by_version.items():

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from app.tables import Event, EventEntity, Headline
+from app.tables import Event, EventEntity, Headline, HeadlineSymbol
 from kg.types import EntityLink, Phrase
 from kg.types import Event as EventTuple
-from models.inputs import DEFAULT_RANK, DayEvents, assign_days
+from models.calendar import NEW_YORK, bar_close
+from models.inputs import DEFAULT_RANK, DayEvents, assign_news
 
 __all__ = [
     "StoredEvent",
@@ -28,6 +29,7 @@ __all__ = [
     "VectorCache",
     "collect_days",
     "headlines_between",
+    "news_of",
     "to_kg_event",
 ]
 
@@ -44,6 +46,7 @@ class StoredHeadline:
     rank: int | None
     text: str
     processed: bool = True  # False: stored, its events not extracted yet
+    published_at: dt.datetime | None = None  # None: known by its date only
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +95,29 @@ def to_kg_event(row: Any) -> tuple[EventTuple, list[EntityLink]]:
     return event, links
 
 
+def news_of(session: Session, symbol: str | None) -> ColumnElement[bool]:
+    """Which stored items are `symbol`'s news: the items posted with it, if it has any;
+    else (and for no symbol) the items posted without symbols, world news such as the
+    demo's headlines. So an index served on world news does not read tweets about stocks,
+    and a stock with news of its own reads only that."""
+    tagged = select(HeadlineSymbol.headline_id)
+    if symbol is not None:
+        own = tagged.where(HeadlineSymbol.symbol == symbol)
+        if session.scalar(own.limit(1)) is not None:
+            return Headline.id.in_(own)
+    return ~exists().where(HeadlineSymbol.headline_id == Headline.id)
+
+
 def headlines_between(
-    *, session: Session, start: dt.date, end: dt.date
+    *, session: Session, start: dt.date, end: dt.date, symbol: str | None = None
 ) -> list[tuple[StoredHeadline, list[StoredEvent]]]:
-    """Headlines dated start..end (by date, rank, id) with their events in order.
+    """`symbol`'s news (`news_of`) dated start..end (by date, rank, id) with their events
+    in order.
 
     Plain rows, not ORM objects: three column queries read a window's ~700 headlines, 2,800
     events and 5,600 entity links in a fifth of the time the ORM took to build them as
     mapped objects (the cost of every uncached prediction and explanation)."""
-    in_range = (Headline.date >= start, Headline.date <= end)
+    in_range = (Headline.date >= start, Headline.date <= end, news_of(session, symbol))
     headlines = [
         StoredHeadline(*row)
         for row in session.execute(
@@ -110,6 +127,7 @@ def headlines_between(
                 Headline.rank,
                 Headline.text,
                 Headline.extracted_version.is_not(None),
+                Headline.published_at,
             )
             .where(*in_range)
             .order_by(Headline.date, Headline.rank, Headline.id)
@@ -193,25 +211,44 @@ def collect_days(
     dim: int,
     since: dt.date | None = None,
     cache: VectorCache | None = None,
+    symbol: str | None = None,
 ) -> list[DayEvents]:
-    """Events of each trading day in `dates` (ascending), embedded with `embed`.
+    """Events of `symbol`'s news (`news_of`) for each trading day in `dates` (ascending),
+    embedded with `embed`. Which day an item belongs to is models.inputs.assign_news: by its
+    publication instant against each day's close (models.calendar), or by its date.
 
-    `since` is the trading day before dates[0] (exclusive bound for its news); without it,
-    dates[0] collects the LOOKBACK days before it. `cache`: vectors `embed` made before.
+    `since` is the trading day before dates[0] (its close, or its date for date-only news,
+    is the exclusive bound of dates[0]'s news); without it, dates[0] collects the LOOKBACK
+    days before it. `cache`: vectors `embed` made before.
     """
     if not dates:
         return []
     days = [DayEvents(date=d) for d in dates]
     vectors: list[list[np.ndarray]] = [[] for _ in dates]
+    since_close = bar_close(since) if since is not None else None
     since = since or dates[0] - LOOKBACK - dt.timedelta(days=1)
-    start = since + dt.timedelta(days=1)
-    headlines = headlines_between(session=session, start=start, end=dates[-1])
-    which = assign_days([h.date for h, _ in headlines], dates, since=since)
+    since_close = since_close or dt.datetime.combine(
+        since + dt.timedelta(days=1), dt.time(0), NEW_YORK
+    )
+    # An item's date is its source's (upstream files, or New York dates): a day either side
+    # of the span is read, and assign_news keeps what the closes allow.
+    headlines = headlines_between(
+        session=session, start=since, end=dates[-1] + dt.timedelta(days=1), symbol=symbol
+    )
+    which = assign_news(
+        [h.date for h, _ in headlines],
+        [h.published_at for h, _ in headlines],
+        dates,
+        [bar_close(d) for d in dates],
+        since=since,
+        since_close=since_close,
+    )
     for (headline, stored), j in zip(headlines, which, strict=True):
         if j < 0:
             continue
         day = days[j]
         day.n_headlines += 1
+        day.n_timed += headline.published_at is not None
         day.n_pending += not headline.processed
         for row in stored:
             day.rows.append(row)

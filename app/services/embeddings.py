@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.services.daily import to_kg_event
+from app.services.daily import news_of, to_kg_event
 from app.tables import Event, Headline
 from kg.embed import KGEmbeddings, event_triples, train_embeddings
 
@@ -23,12 +23,20 @@ def embeddings_dir(artifacts: Path) -> Path:
     return Path(artifacts) / "embeddings"
 
 
-def stored_event_triples(*, session: Session, until: dt.date | None) -> list[tuple[str, str, str]]:
-    """Event triples of every stored event whose headline is dated up to `until`, in the
-    order of their headlines (date, rank, id: ids follow the import) and of the events within
-    each: not in storage order, which parallel extraction makes differ from build to build
-    (and the order of the triples decides TransE's batches)."""
-    stmt = select(Event).join(Headline).options(selectinload(Event.entities))
+def stored_event_triples(
+    *, session: Session, until: dt.date | None, symbol: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Event triples of `symbol`'s news (app.services.daily.news_of: world news for none)
+    dated up to `until`, in the order of their headlines (date, rank, id: ids follow the
+    import) and of the events within each: not in storage order, which parallel extraction
+    makes differ from build to build (and the order of the triples decides TransE's
+    batches)."""
+    stmt = (
+        select(Event)
+        .join(Headline)
+        .where(news_of(session, symbol))
+        .options(selectinload(Event.entities))
+    )
     if until is not None:
         stmt = stmt.where(Headline.date <= until)
     stmt = stmt.order_by(Headline.date, Headline.rank, Headline.id, Event.position)
@@ -46,10 +54,12 @@ def build_embeddings(
     epochs: int = 25,
     seed: int = 0,
     progress: Callable[[int, int, float], None] | None = None,
+    symbol: str | None = None,
 ) -> tuple[str, KGEmbeddings]:
-    """Train on KG facts + event triples up to `until` (or event triples alone when
-    `kg_triples` is None: the EB-TCN ablation), save, and return (version, embeddings)."""
-    events = stored_event_triples(session=session, until=until)
+    """Train on KG facts + the event triples of `symbol`'s news up to `until` (or event
+    triples alone when `kg_triples` is None: the EB-TCN ablation), save, and return
+    (version, embeddings). Without a symbol: world news (the demo's headlines)."""
+    events = stored_event_triples(session=session, until=until, symbol=symbol)
     triples = (kg_triples or []) + events
     kind = "kg" if kg_triples else "nokg"
     # The version names its inputs: settings and the content of every triple, so changed

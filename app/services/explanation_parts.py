@@ -38,6 +38,7 @@ def event_rows(
                 "id": event.id,
                 "headline_id": headline.id,
                 "date": headline.date.isoformat(),
+                "published_at": headline.published_at,
                 "day": day.date.isoformat(),
                 "headline": headline.text,
                 "rank": headline.rank,
@@ -76,6 +77,7 @@ def headline_rows(
             {
                 "id": hid,
                 "date": first.date.isoformat(),
+                "published_at": first.published_at,
                 "day": day.date.isoformat(),
                 "rank": first.rank,
                 "text": first.text,

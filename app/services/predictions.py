@@ -26,16 +26,11 @@ from app.services.daily import collect_days
 from app.services.registry import Loaded, ModelRegistry
 from app.tables import Headline, Price
 from models.calendar import is_trading_day
-from models.inputs import DayEvents
+from models.inputs import DayEvents, news_timing
 from models.sources import Inputs
 from models.targets import NewsTiming, Target, get_target
 
-__all__ = ["NEWS_TIMING", "ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
-
-
-# Stored headlines carry a date, not a publication time (the demo's Reddit items dated D
-# include posts made after D's close): every answer that reads them says so.
-NEWS_TIMING: NewsTiming = "dates only"
+__all__ = ["ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
 
 
 @dataclass
@@ -86,8 +81,11 @@ class Prediction:
 
     @property
     def news_timing(self) -> NewsTiming:
-        """How the news this answer read is timed (models.targets.NewsTiming)."""
-        return NEWS_TIMING if self.loaded.embedder is not None else "no news"
+        """How the news this answer read is timed (models.targets.NewsTiming): "timestamps"
+        when every item it read carries its publication instant."""
+        if self.loaded.embedder is None:
+            return "no news"
+        return news_timing(self.event_days)
 
     @property
     def in_sample(self) -> bool:
@@ -298,6 +296,7 @@ def build(
             dim=loaded.embedder.dim,
             since=max(d for d in price_dates if d < dates[0]),
             cache=loaded.vectors,
+            symbol=symbol,
         )
         inputs.event_dim = loaded.embedder.dim
         inputs.leading = rule.leading_event_rows()

@@ -48,9 +48,10 @@ def choose_embedding(
     embedding_version: str | None = None,
     epochs: int = 25,
     progress: Callable[[int, int, float], None] | None = None,
+    symbol: str | None = None,
 ) -> tuple[str, KGEmbeddings]:
     """An embedding built only from data dated up to `until`: the one named (checked), or
-    the one `build_embeddings` builds or reuses for exactly that date."""
+    the one `build_embeddings` builds or reuses for exactly that date and `symbol`'s news."""
     if embedding_version is not None:
         emb = KGEmbeddings.load(embeddings_dir(artifacts) / embedding_version)
         built_until = emb.meta.get("until")
@@ -68,6 +69,7 @@ def choose_embedding(
         until=until,
         epochs=epochs,
         progress=progress,
+        symbol=symbol,
     )
 
 
@@ -98,10 +100,13 @@ def load_series(
             until=embedding_until,
             embedding_version=embedding_version,
             progress=progress,
+            symbol=symbol,
         )
         embedder = EventEmbedder(emb, graph=graph)
         dim = embedder.dim
-        days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=dim)
+        days = collect_days(
+            session=session, dates=dates, embed=embedder.embed, dim=dim, symbol=symbol
+        )
     return Series(
         Inputs(dates, price_features(prices).to_numpy(np.float32), days, dim),
         prices["adj_close"].to_numpy(float),

@@ -138,6 +138,7 @@ def enqueue_walk_forward(
             until=until,
             embedding_version=embedding_version,
             progress=progress,
+            symbol=symbol,
         )
     added = 0
     for target in targets:

@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from app.db import transaction
 from app.services.embeddings import build_embeddings
+from app.services.stocknet_eval import load_stocks, universe_symbols
 from app.services.walk_forward import train_walk_forward
 from app.tables import Price
+from evaluation.stocknet import Splits, run_protocols
 from models.calendar import session_close
 from models.train import TrainConfig
 from tests.samples import wait_until_processed
@@ -145,3 +147,19 @@ def test_timed_news_of_a_posted_stock_is_cut_at_the_close(
     index = http.get("/v1/predictions/DJIA", params={"date": D.isoformat()}).json()
     assert index["news_timing"] == "dates only" and index["tradable"] is False
     assert (index["p"], index["coverage"]) == (index_before["p"], index_before["coverage"])
+
+    # The posted stock evaluates as a universe of its own (every symbol with news of its own).
+    with factory() as session:
+        symbols = universe_symbols(session, None)
+        assert symbols == [SYMBOL]
+        stocks = load_stocks(session, symbols)
+    splits = Splits(
+        start=dt.date(2016, 1, 1),
+        train_end=dt.date(2016, 4, 1),
+        dev_end=dt.date(2016, 5, 1),
+        test_end=dt.date(2016, 7, 1),
+    )
+    result = run_protocols(stocks, splits)
+    tradable = result["tradable"]
+    assert tradable["n"] == sum(dt.date(2016, 5, 1) <= d < dt.date(2016, 7, 1) for d in days)
+    assert tradable["test_with_news"] == 1.0 and tradable["dated_only_items_read"] == 0

@@ -94,8 +94,66 @@ def protocol_check() -> None:
     console.print(f"the code runs the frozen protocol {protocol['name']} sha256 {digest}")
 
 
+def evaluate_stocknet(
+    out: Path, universe: str | None, dates: dict[str, str | None], seed: int
+) -> None:
+    """`kdtcn evaluate --dataset stocknet`: the universe's protocols and baselines."""
+    import datetime as dt
+    import json
+
+    from app.services.stocknet_eval import load_stocks, universe_symbols
+    from evaluation.stocknet import BOOTSTRAP, Splits, run_protocols
+    from evaluation.stocknet_report import stocknet_markdown
+
+    splits = Splits(
+        **{k: dt.date.fromisoformat(v) for k, v in dates.items() if v is not None}  # type: ignore[arg-type]
+    )
+    with opened() as (_, factory, _), factory() as session:
+        try:
+            symbols = universe_symbols(session, universe)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--universe") from None
+        if not symbols:
+            raise typer.BadParameter(
+                "no stock with bars and news of its own", param_hint="--universe"
+            )
+        stocks = load_stocks(session, symbols)
+    console.print(
+        f"{len(stocks)} stocks; {sum(len(s.news_texts) for s in stocks)} stock-news pairs"
+    )
+    try:
+        protocols = run_protocols(stocks, splits, seed=seed, say=console.print)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    result = {
+        "header": {
+            "universe": universe or "every symbol with news of its own",
+            "command": "kdtcn evaluate --dataset stocknet",
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "n_stocks": len(stocks),
+            "symbols": symbols,
+            "splits": {k: str(v) for k, v in vars(splits).items()},
+            "bootstrap": BOOTSTRAP,
+            "seed": seed,
+        },
+        "protocols": protocols,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=1))
+    (out / "results.md").write_text(stocknet_markdown(result))
+    for name, block in protocols.items():
+        best = max(block["models"].items(), key=lambda kv: kv[1]["mcc"])
+        console.print(
+            f"{name}: n={block['n']}, always up {block['always_up']:.4f}; best MCC "
+            f"{best[0]} {best[1]['mcc']:+.4f}"
+        )
+    console.print(f"wrote {out / 'results.md'} and results.json")
+
+
 def evaluate(
-    dataset: Annotated[str, typer.Option(help="Only djia-reddit for now")] = "djia-reddit",
+    dataset: Annotated[
+        str, typer.Option(help="djia-reddit (the demo) or stocknet (a universe of stocks)")
+    ] = "djia-reddit",
     symbol: str = "DJIA",
     out: Annotated[
         Path | None,
@@ -137,6 +195,23 @@ def evaluate(
         bool,
         typer.Option(help="With --confirm: write even where this hash's report already is"),
     ] = False,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            help="stocknet: the universe's stocks (default `stocknet`; `all` for every symbol "
+            "with bars and news of its own)"
+        ),
+    ] = "stocknet",
+    start: Annotated[str | None, typer.Option(help="stocknet: first training day")] = None,
+    train_end: Annotated[
+        str | None, typer.Option(help="stocknet: end of training (exclusive; 2015-08-01)")
+    ] = None,
+    dev_end: Annotated[
+        str | None, typer.Option(help="stocknet: end of development (exclusive; 2015-10-01)")
+    ] = None,
+    test_end: Annotated[
+        str | None, typer.Option(help="stocknet: end of test (exclusive; 2016-01-01)")
+    ] = None,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
 
@@ -153,9 +228,14 @@ def evaluate(
     from evaluation.runs import neural_runs
     from kg.graph import KnowledgeGraph
 
+    if dataset == "stocknet":
+        dates = {"start": start, "train_end": train_end, "dev_end": dev_end, "test_end": test_end}
+        chosen = None if universe == "all" else universe
+        evaluate_stocknet(out or Path("docs") / "stocknet", chosen, dates, seed=0)
+        return
     out = out or Path("docs")
     if dataset != "djia-reddit":
-        raise typer.BadParameter("only djia-reddit is available", param_hint="--dataset")
+        raise typer.BadParameter("djia-reddit or stocknet", param_hint="--dataset")
     with opened() as (settings, factory, _):
         storage = settings.database_url
         config = EvalConfig(

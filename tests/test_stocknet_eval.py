@@ -1,0 +1,140 @@
+"""The StockNet protocols (issue 31): which samples each keeps, what news each reads, and
+`kdtcn evaluate --dataset stocknet` on a slice of the bundled data, run as a user runs it,
+against counts read straight from the files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from app.settings import PROJECT_ROOT
+from evaluation.stocknet import Splits, StockData, build_samples
+from models.calendar import session_close
+from tests.conftest import DATA_DIR
+
+DAYS = [dt.date(2015, 1, 2) + dt.timedelta(days=k) for k in range(40)]
+DAYS = [d for d in DAYS if d.weekday() < 5 and d != dt.date(2015, 1, 19)]  # MLK day
+SPLITS = Splits(
+    start=dt.date(2015, 1, 12),
+    train_end=dt.date(2015, 1, 26),
+    dev_end=dt.date(2015, 1, 28),
+    test_end=dt.date(2015, 2, 12),
+)
+D = dt.date(2015, 2, 3)  # a Tuesday; the previous trading day is Monday the 2nd
+
+
+def _stock(news: list[tuple[dt.date, float, str]]) -> StockData:
+    moves = {dt.date(2015, 2, 3): 0.002}  # a small move on D: dropped by the paper's band
+    closes = [100.0]
+    for day in DAYS[1:]:
+        closes.append(closes[-1] * (1 + moves.get(day, 0.01 if day.day % 2 else -0.01)))
+    return StockData(
+        symbol="ACME",
+        dates=DAYS,
+        adj_close=np.array(closes),
+        closes=np.array([session_close(d).timestamp() for d in DAYS]),
+        news_dates=[n[0] for n in news],
+        news_times=np.array([n[1] for n in news], dtype=np.float64),
+        news_texts=[n[2] for n in news],
+    )
+
+
+def _texts(samples, day: dt.date) -> str | None:  # type: ignore[no-untyped-def]
+    return next((t for d, t in zip(samples.date, samples.text, strict=True) if d == day), None)
+
+
+def test_tradable_reads_news_before_the_previous_close_only() -> None:
+    close = session_close(dt.date(2015, 2, 2)).timestamp()
+    stock = _stock(
+        [
+            (dt.date(2015, 2, 2), close - 60, "before"),
+            (dt.date(2015, 2, 2), close + 60, "after"),
+            (dt.date(2015, 1, 27), close - 6 * 86400, "too old"),
+        ]
+    )
+    samples = build_samples([stock], SPLITS, "tradable")
+    assert _texts(samples, D) == "before"  # every day is kept, small moves too
+    assert _texts(samples, dt.date(2015, 2, 4)) == "before after"  # 5 days before its cut
+    assert samples.label[samples.date.index(D)] == 1  # closed above the previous close
+    assert D not in build_samples([stock], SPLITS, "tradable_paper_labels").date
+
+
+def test_the_papers_window_is_its_files_and_eligibility_needs_every_day() -> None:
+    nan = float("nan")
+    day = dt.date(2015, 2, 5)  # a Thursday: window trading days Feb 2-4, then the 5th
+    files = [day - dt.timedelta(days=k) for k in (6, 5, 3, 2, 1, 0)]
+    stock = _stock([(f, nan, f"filed {f.day}") for f in files])
+    everything = build_samples([stock], SPLITS, "paper_all")
+    # The 5 calendar days before D: the files of Jan 31 (a Saturday) to Feb 4, not D's own.
+    assert _texts(everything, day) == "filed 31 filed 2 filed 3 filed 4"
+    eligible = build_samples([stock], SPLITS, "paper_eligible")
+    assert day in eligible.date
+    # Without the file of Feb 3 the window day Feb 4 has no news filed before it.
+    gap = _stock([(f, nan, "x") for f in files if f != dt.date(2015, 2, 3)])
+    assert day not in build_samples([gap], SPLITS, "paper_eligible").date
+    assert day in build_samples([gap], SPLITS, "paper_all").date
+
+
+STOCKS = ("AAPL", "AMZN", "FB", "GOOG", "T")
+
+
+@pytest.mark.slow
+def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'kdtcn.sqlite3'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
+    }
+
+    def kdtcn(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    kdtcn("db", "upgrade")
+    kdtcn("import", "stocknet", "--symbols", ",".join(STOCKS), "--no-extract")
+    out = tmp_path / "report"
+    kdtcn("evaluate", "--dataset", "stocknet", "--out", str(out))
+    result = json.loads((out / "results.json").read_text())
+    assert set(result["protocols"]) >= {"tradable", "paper_all", "paper_eligible"}
+
+    # The paper's test samples, counted from prices.csv: test days whose move is outside
+    # [-0.5%, +0.55%), and the share of them that went up.
+    moves: list[float] = []
+    with gzip.open(DATA_DIR / "stocknet" / "prices.csv.gz", "rt") as fh:
+        previous: dict[str, float] = {}
+        for row in csv.DictReader(fh):
+            symbol, close = row["symbol"], float(row["adj_close"])
+            if symbol in STOCKS and symbol in previous and row["date"] >= "2015-10-01":
+                moves.append(close / previous[symbol] - 1)
+            previous[symbol] = close
+    kept = [m for m in moves if not -0.005 <= m < 0.0055]
+    paper = result["protocols"]["paper_all"]
+    assert paper["n"] == len(kept)
+    assert paper["always_up"] == pytest.approx(np.mean([m >= 0.0055 for m in kept]))
+    tradable = result["protocols"]["tradable"]
+    assert tradable["n"] == len(moves)
+    eligible = result["protocols"]["paper_eligible"]
+    assert 0 < eligible["n"] < paper["n"]
+    for block in (paper, tradable, eligible):
+        for name, row in block["models"].items():
+            low, high = row["mcc_interval"]
+            assert low <= row["mcc"] <= high, (name, row)
+            assert set(row) >= {"accuracy", "mcc", "accuracy_interval", "mcc_interval"}
+    assert "published" in paper and "HedgeFundAnalyst" in (out / "results.md").read_text()

@@ -31,7 +31,14 @@ from app.schemas import HeadlineIn, PriceBarIn
 from app.services.headlines import insert_headlines
 from app.services.prices import store_prices
 
-__all__ = ["ImportReport", "import_djia_reddit", "import_history", "SOURCE", "SYMBOL"]
+__all__ = [
+    "ImportReport",
+    "import_djia_reddit",
+    "import_history",
+    "insert_in_chunks",
+    "SOURCE",
+    "SYMBOL",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,26 @@ def _headline_rows(directory: Path) -> Iterator[tuple[str, int, str]]:
             yield record["Date"], ranks[record["Date"]], record["News"]
 
 
+def insert_in_chunks(
+    factory: sessionmaker[Session],
+    items: list[HeadlineIn],
+    *,
+    stage: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Store `items` CHUNK at a time, one transaction each (an interrupted import keeps what
+    it stored and a rerun adds the rest), reporting `stage` progress; (inserted, present)."""
+    inserted = present = 0
+    for start in range(0, len(items), CHUNK):
+        with transaction(factory) as session:
+            result, _ = insert_headlines(session=session, items=items[start : start + CHUNK])
+        inserted += result.inserted
+        present += result.already_present
+        if progress:
+            progress(stage, min(start + CHUNK, len(items)), len(items))
+    return inserted, present
+
+
 def import_djia_reddit(
     directory: Path,
     factory: sessionmaker[Session],
@@ -127,14 +154,9 @@ def import_djia_reddit(
             items.append(HeadlineIn.model_validate(fields))
         except ValidationError as exc:
             report.rejected.append(f"headline {date} #{rank}: {exc.errors()[0]['msg']}")
-    for start in range(0, len(items), CHUNK):
-        chunk = items[start : start + CHUNK]
-        with transaction(factory) as session:
-            result, _ = insert_headlines(session=session, items=chunk)
-        report.headlines_inserted += result.inserted
-        report.headlines_present += result.already_present
-        if progress:
-            progress("headlines", min(start + CHUNK, len(items)), len(items))
+    report.headlines_inserted, report.headlines_present = insert_in_chunks(
+        factory, items, stage="headlines", progress=progress
+    )
     for line in report.rejected[:20]:
         log.warning("skipped %s", line)
     return report

@@ -3,9 +3,9 @@
 
 - `stocks.tsv`: `symbol, sector, company`, the universe `stocknet`;
 - `prices.csv.gz`: `symbol, date, open, high, low, close, adj_close, volume`;
-- `tweets.jsonl.gz`: one tweet a line: `symbol` (the stock whose upstream folder held it),
-  `file_date` (upstream's file, cut at about 18:00 New York time), `id`, `created_at` (UTC),
-  `text`, `cashtags`, ...
+- `tweets.jsonl` (plain, .gz or .xz): one tweet a line: `symbol` (the stock whose upstream
+  folder held it), `file_date` (upstream's file, cut at about 18:00 New York time), `id`,
+  `created_at` (UTC), `text`, `cashtags`, ...
 
 Each tweet becomes one item of news of source `stocknet-twitter`: its text as posted, its id,
 `published_at` = `created_at`, `date` = `file_date` (the paper's protocol reads tweets by
@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import logging
+import lzma
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -37,8 +38,8 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import transaction
+from app.importer import insert_in_chunks
 from app.schemas import HeadlineIn, PriceBarIn
-from app.services.headlines import insert_headlines
 from app.services.prices import store_prices
 from app.services.upsert import insert_ignore
 from app.tables import UniverseStock
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "stocknet-twitter"
 UNIVERSE = "stocknet"
-CHUNK = 2000
 _TICKER = re.compile(r"^[A-Z0-9.^\-]{1,15}$")
 # C0 controls other than whitespace, DEL and C1 controls: in upstream's texts they are
 # mis-decoded bytes (about 30 tweets), which the API would reject; the import makes them spaces.
@@ -82,17 +82,21 @@ class _Tweet:
     symbols: set[str]
 
 
+_OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".xz": lzma.open}
+
+
 def _lines(path: Path) -> Iterator[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = _OPENERS.get(path.suffix, open)
     with opener(path, "rt", encoding="utf-8", newline="") as fh:
         yield from fh
 
 
 def _file(directory: Path, name: str) -> Path:
-    for candidate in (directory / name, directory / f"{name}.gz"):
+    """`name` in `directory`, plain, gzip- or xz-compressed."""
+    for candidate in (directory / name, directory / f"{name}.gz", directory / f"{name}.xz"):
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
+    raise FileNotFoundError(f"{name}(.gz, .xz) not found in {directory}")
 
 
 def read_stocks(directory: Path) -> list[dict[str, str]]:
@@ -225,13 +229,9 @@ def import_stocknet(
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"])
             report.rejected.append(f"tweet {tweet_id}: {where}: {first['msg']}")
-    for begin in range(0, len(items), CHUNK):
-        with transaction(factory) as session:
-            result, _ = insert_headlines(session=session, items=items[begin : begin + CHUNK])
-        report.tweets_inserted += result.inserted
-        report.tweets_present += result.already_present
-        if progress:
-            progress("tweets", min(begin + CHUNK, len(items)), len(items))
+    report.tweets_inserted, report.tweets_present = insert_in_chunks(
+        factory, items, stage="tweets", progress=progress
+    )
     for line in report.rejected[:20]:
         log.warning("skipped %s", line)
     return report

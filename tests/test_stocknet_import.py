@@ -6,8 +6,8 @@ extracted and linked by the usual pipeline."""
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
+import lzma
 import os
 import re
 import subprocess
@@ -52,7 +52,7 @@ def _expected() -> tuple[dict[str, dict], dict[str, set[str]], int]:
     first: dict[str, dict] = {}
     symbols: dict[str, set[str]] = {}
     lines = 0
-    with gzip.open(DATA_DIR / "stocknet" / "tweets.jsonl.gz", "rt", encoding="utf-8") as fh:
+    with lzma.open(DATA_DIR / "stocknet" / "tweets.jsonl.xz", "rt", encoding="utf-8") as fh:
         for line in fh:
             record = json.loads(line)
             if record["symbol"] in STOCKS and START <= record["file_date"] <= END:

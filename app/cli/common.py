@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import Settings, get_settings
 
-__all__ = ["Opened", "console", "opened", "progress_bar"]
+__all__ = ["Opened", "console", "opened", "progress_bar", "stage_progress"]
 
 console = Console(stderr=True)
 
@@ -27,6 +34,18 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+def stage_progress(bar: Progress) -> Callable[[str, int, int], None]:
+    """A progress callback `(stage, done, total)` that shows each stage as a task of `bar`."""
+    tasks: dict[str, TaskID] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    return update
 
 
 class Opened(NamedTuple):

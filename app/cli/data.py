@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
 
-from app.cli.common import console, opened, progress_bar
+from app.cli.common import console, opened, progress_bar, stage_progress
 from app.settings import get_settings
 
 __all__ = ["db_cli", "import_cli"]
@@ -36,14 +35,7 @@ def import_djia_reddit_cmd(
     from app.importer import import_djia_reddit
 
     with opened() as (_, factory, _), progress_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
-        report = import_djia_reddit(directory, factory, progress=on_progress)
+        report = import_djia_reddit(directory, factory, progress=stage_progress(bar))
     console.print(
         f"prices: {report.prices_inserted} inserted, {report.prices_present} already present\n"
         f"headlines: {report.headlines_read} read, {report.headlines_inserted} inserted, "
@@ -80,13 +72,6 @@ def import_stocknet_cmd(
 
     asked = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
     with opened() as (settings, factory, _), progress_bar() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
         try:
             report = import_stocknet(
                 directory or settings.data_dir / "stocknet",
@@ -94,7 +79,7 @@ def import_stocknet_cmd(
                 symbols=asked,
                 start=dt.date.fromisoformat(start) if start else None,
                 end=dt.date.fromisoformat(end) if end else None,
-                progress=on_progress,
+                progress=stage_progress(bar),
             )
         except (FileNotFoundError, ValueError) as exc:
             raise typer.BadParameter(str(exc)) from None

@@ -52,10 +52,7 @@ def load_stocks(session: Session, symbols: list[str]) -> list[StockData]:
         .where(HeadlineSymbol.symbol.in_(symbols))
         .order_by(HeadlineSymbol.symbol, Headline.date, Headline.id)
     ):
-        when = float("nan")
-        if published is not None:
-            aware = published if published.tzinfo else published.replace(tzinfo=dt.UTC)
-            when = aware.timestamp()
+        when = float("nan") if published is None else published.timestamp()  # aware UTC
         news[symbol].append((day, when, text))
     stocks = []
     for symbol in symbols:

@@ -81,6 +81,9 @@ class StockData:
     news_dates: list[dt.date] = field(default_factory=list)
     news_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     news_texts: list[str] = field(default_factory=list)
+    news_ids: list[int] = field(default_factory=list)  # the stored items' ids, if any
+    # raw price features of each trading day (models.features.PRICE_FEATURES), if loaded
+    price_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Samples:
     date: list[dt.date] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
     label: list[int] = field(default_factory=list)
+    move: list[float] = field(default_factory=list)  # D's return, close to close
     returns: list[np.ndarray] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     n_news: list[int] = field(default_factory=list)
@@ -222,6 +226,7 @@ def build_samples(stocks: Sequence[StockData], splits: Splits, protocol: str) ->
             out.date.append(day)
             out.split.append(part)
             out.label.append(int(move >= DROP_HIGH) if drop else int(move >= 0.0))
+            out.move.append(float(move))
             out.returns.append(returns)
             out.text.append(" ".join(stock.news_texts[k] for k in news))
             out.n_news.append(len(news))
@@ -229,16 +234,18 @@ def build_samples(stocks: Sequence[StockData], splits: Splits, protocol: str) ->
     return out
 
 
-Scorer = Callable[[Samples, np.ndarray, np.ndarray], np.ndarray]
+Scored = tuple[np.ndarray, np.ndarray | None]  # calls, and scores that rank (or None)
+Scorer = Callable[[Samples, np.ndarray, np.ndarray], Scored]
 
 
-def _always_up(samples: Samples, train: np.ndarray, _y: np.ndarray) -> np.ndarray:
-    return np.ones(len(samples.label), dtype=np.int64)
+def _always_up(samples: Samples, train: np.ndarray, _y: np.ndarray) -> Scored:
+    return np.ones(len(samples.label), dtype=np.int64), None
 
 
-def _reversal(samples: Samples, train: np.ndarray, _y: np.ndarray) -> np.ndarray:
-    """Up when the last day before D fell."""
-    return np.array([int(r[-1] < 0) for r in samples.returns], dtype=np.int64)
+def _reversal(samples: Samples, train: np.ndarray, _y: np.ndarray) -> Scored:
+    """Up when the last day before D fell (scored by minus that return)."""
+    last = np.array([r[-1] for r in samples.returns], dtype=np.float64)
+    return (last < 0).astype(np.int64), -last
 
 
 def _fitted_calls(p: np.ndarray, train: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -246,7 +253,7 @@ def _fitted_calls(p: np.ndarray, train: np.ndarray, y: np.ndarray) -> np.ndarray
     return (p >= cut).astype(np.int64)
 
 
-def _returns_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _returns_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> Scored:
     """Logistic regression on the last 5 daily log returns, standardised on train."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -255,10 +262,11 @@ def _returns_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> np.ndarra
     x = np.stack(samples.returns)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     model.fit(x[train], y[train])
-    return _fitted_calls(model.predict_proba(x)[:, 1], train, y)
+    p = model.predict_proba(x)[:, 1]
+    return _fitted_calls(p, train, y), p
 
 
-def _tfidf_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _tfidf_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> Scored:
     """Logistic regression on TF-IDF of the window's news (unigrams and bigrams seen in at
     least 5 training windows, sublinear counts), fitted on train."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -271,7 +279,8 @@ def _tfidf_lr(samples: Samples, train: np.ndarray, y: np.ndarray) -> np.ndarray:
     x_train = vectorizer.fit_transform(texts[train])
     model = LogisticRegression(C=1.0, max_iter=2000)
     model.fit(x_train, y[train])
-    return _fitted_calls(model.predict_proba(vectorizer.transform(texts))[:, 1], train, y)
+    p = model.predict_proba(vectorizer.transform(texts))[:, 1]
+    return _fitted_calls(p, train, y), p
 
 
 BASELINES: dict[str, Scorer] = {
@@ -281,41 +290,160 @@ BASELINES: dict[str, Scorer] = {
     "TF-IDF logistic regression, news": _tfidf_lr,
 }
 
+# Paired comparisons of MCC (first minus second), with date-resampled intervals and Holm.
+COMPARISONS = (
+    ("KDTCN", "TCN + text (LSA, no graph)"),
+    ("KDTCN + related stocks", "KDTCN"),
+    ("KDTCN", "TCN, prices"),
+    ("KDTCN", "TF-IDF logistic regression, news"),
+)
 
-def _intervals(
-    dates: list[dt.date], y: np.ndarray, calls: dict[str, np.ndarray], seed: int
-) -> dict[str, dict[str, list[float]]]:
-    """95% percentile intervals of accuracy and MCC per model, resampling test dates (all
-    stocks of a date together) BOOTSTRAP times."""
-    from arch.bootstrap import IIDBootstrap
 
+def _date_rows(dates: list[dt.date]) -> list[np.ndarray]:
+    """Row indices of each distinct date, in date order."""
     unique = sorted(set(dates))
     where = {d: k for k, d in enumerate(unique)}
     rows_of: list[list[int]] = [[] for _ in unique]
     for j, d in enumerate(dates):
         rows_of[where[d]].append(j)
+    return [np.array(r, dtype=np.int64) for r in rows_of]
+
+
+def _intervals(
+    dates: list[dt.date], y: np.ndarray, calls: dict[str, np.ndarray], seed: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, Any]]]:
+    """95% percentile intervals of accuracy and MCC per model, and of the MCC differences of
+    COMPARISONS (with a two-sided bootstrap p and Holm's adjustment), resampling test dates
+    (all stocks of a date together) BOOTSTRAP times."""
+    from arch.bootstrap import IIDBootstrap
+    from statsmodels.stats.multitest import multipletests
+
+    rows_of = _date_rows(dates)
     draws: dict[str, dict[str, list[float]]] = {m: {"accuracy": [], "mcc": []} for m in calls}
-    for pos, _ in IIDBootstrap(np.arange(len(unique)), seed=seed).bootstrap(BOOTSTRAP):
+    pairs = [(a, b) for a, b in COMPARISONS if a in calls and b in calls]
+    diffs: dict[tuple[str, str], list[float]] = {p: [] for p in pairs}
+    for pos, _ in IIDBootstrap(np.arange(len(rows_of)), seed=seed).bootstrap(BOOTSTRAP):
         idx = np.concatenate([rows_of[k] for k in pos[0]])
+        mcc = {}
         for name, c in calls.items():
             draws[name]["accuracy"].append(float(np.mean(c[idx] == y[idx])))
-            draws[name]["mcc"].append(fast_mcc(y[idx], c[idx]))
-    return {
+            mcc[name] = fast_mcc(y[idx], c[idx])
+            draws[name]["mcc"].append(mcc[name])
+        for a, b in pairs:
+            diffs[(a, b)].append(mcc[a] - mcc[b])
+    spread = {
         name: {k: [float(v) for v in np.percentile(vals, [2.5, 97.5])] for k, vals in m.items()}
         for name, m in draws.items()
     }
+    compared: dict[str, dict[str, Any]] = {}
+    if pairs:
+        raw_p: list[float] = []
+        for pair in pairs:
+            d = np.array(diffs[pair])
+            tail = min(float(np.mean(d <= 0)), float(np.mean(d >= 0)))
+            raw_p.append(min(1.0, 2.0 * tail + 1.0 / len(d)))
+        holm = multipletests(raw_p, method="holm")[1]
+        for (a, b), p, h in zip(pairs, raw_p, holm, strict=True):
+            d = np.array(diffs[(a, b)])
+            compared[f"{a} - {b}"] = {
+                "mcc_difference": float(fast_mcc(y, calls[a]) - fast_mcc(y, calls[b])),
+                "interval": [float(v) for v in np.percentile(d, [2.5, 97.5])],
+                "p": float(p),
+                "p_holm": float(h),
+            }
+    return spread, compared
 
 
-def _score(samples: Samples, seed: int) -> dict[str, Any]:
-    """Every baseline fitted on train, scored on development and test."""
+COST_BPS = 5.0  # per unit of one-way turnover, as `kdtcn backtest` charges by default
+QUANTILE = 0.2  # long the top fifth of a day's scores, short the bottom fifth
+
+
+def cross_section(
+    dates: list[dt.date], symbols: list[str], scores: np.ndarray, moves: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """What a quant reads of a score across stocks: each test day's Spearman rank IC of the
+    scores against that day's returns (days with at least 5 stocks), its mean with a
+    date-resampled interval, and a long-short portfolio of the top and bottom fifth (equal
+    weights, rebalanced daily, COST_BPS per unit of turnover): mean daily return, annualised
+    return and Sharpe ratio, net of costs."""
+    from arch.bootstrap import IIDBootstrap
+    from scipy.stats import spearmanr
+
+    ics, net, gross = [], [], []
+    prev: dict[str, float] = {}
+    for rows in _date_rows(dates):
+        if len(rows) < 5:
+            continue
+        s, m = scores[rows], moves[rows]
+        if np.ptp(s) > 0:
+            ics.append(float(np.asarray(spearmanr(s, m).statistic)))
+        order = np.argsort(s, kind="stable")
+        n = max(1, int(len(rows) * QUANTILE))
+        short, long = rows[order[:n]], rows[order[-n:]]
+        weights = {symbols[j]: -1.0 / n for j in short}
+        weights.update({symbols[j]: 1.0 / n for j in long})
+        ret = float(moves[long].mean() - moves[short].mean())
+        turnover = sum(
+            abs(weights.get(k, 0.0) - prev.get(k, 0.0)) for k in set(weights) | set(prev)
+        )
+        gross.append(ret)
+        net.append(ret - turnover * COST_BPS / 1e4)
+        prev = weights
+    if not ics:
+        return {"days": 0}
+    ic = np.array(ics)
+    lo, hi = IIDBootstrap(ic, seed=seed).conf_int(np.mean, reps=BOOTSTRAP, method="percentile")[
+        :, 0
+    ]
+    r = np.array(net)
+    sd = float(np.std(r, ddof=1)) if len(r) > 1 else 0.0
+    return {
+        "days": len(ics),
+        "rank_ic": float(ic.mean()),
+        "rank_ic_interval": [float(lo), float(hi)],
+        "long_short_daily_net": float(r.mean()),
+        "long_short_daily_gross": float(np.mean(gross)),
+        "long_short_annual_net": float(r.mean() * 252),
+        "long_short_sharpe_net": float(r.mean() / sd * np.sqrt(252)) if sd > 0 else None,
+    }
+
+
+def _seed_figures(
+    probs: np.ndarray, train: np.ndarray, test: np.ndarray, y: np.ndarray
+) -> list[float]:
+    """Each seed's own test MCC (its own cut on training samples)."""
+    return [
+        fast_mcc(y[test], _fitted_calls(probs[:, k], train, y)[test]) for k in range(probs.shape[1])
+    ]
+
+
+def _score(
+    samples: Samples,
+    seed: int,
+    neural: dict[str, dict[tuple[str, dt.date], np.ndarray]] | None = None,
+    cross: bool = False,
+) -> dict[str, Any]:
+    """Every baseline fitted on train, and the network rows' P(up) (`neural`: row ->
+    (symbol, date) -> per-seed P(up), cut on this protocol's training samples), scored on
+    development and test; with `cross`, each ranking score's cross-section on test days."""
     y = np.array(samples.label, dtype=np.int64)
     train, dev, test = (samples.mask(s) for s in ("train", "dev", "test"))
-    calls = {name: fn(samples, train, y) for name, fn in BASELINES.items()}
+    scored = {name: fn(samples, train, y) for name, fn in BASELINES.items()}
+    seeds: dict[str, list[float]] = {}
+    keys = list(zip(samples.symbol, samples.date, strict=True))
+    for name, by_key in (neural or {}).items():
+        probs = np.stack([by_key[k] for k in keys])
+        p = probs.mean(axis=1)
+        scored[name] = (_fitted_calls(p, train, y), p)
+        seeds[name] = _seed_figures(probs, train, test, y)
+    calls = {name: c for name, (c, _) in scored.items()}
     test_dates = [d for d, t in zip(samples.date, test, strict=True) if t]
-    spread = _intervals(test_dates, y[test], {m: c[test] for m, c in calls.items()}, seed)
+    spread, compared = _intervals(test_dates, y[test], {m: c[test] for m, c in calls.items()}, seed)
+    moves = np.array(samples.move)
+    test_symbols = [s for s, t in zip(samples.symbol, test, strict=True) if t]
     models = {}
-    for name, c in calls.items():
-        models[name] = {
+    for name, (c, score) in scored.items():
+        row: dict[str, Any] = {
             "accuracy": float(np.mean(c[test] == y[test])),
             "mcc": fast_mcc(y[test], c[test]),
             "accuracy_interval": spread[name]["accuracy"],
@@ -324,38 +452,55 @@ def _score(samples: Samples, seed: int) -> dict[str, Any]:
             "dev_mcc": fast_mcc(y[dev], c[dev]) if dev.any() else None,
             "share_up": float(np.mean(c[test])),
         }
+        if name in seeds:
+            row["seed_mcc"] = seeds[name]
+        if cross and score is not None:
+            row["cross_section"] = cross_section(
+                test_dates, test_symbols, score[test], moves[test], seed
+            )
+        models[name] = row
     return {
         "n": int(test.sum()),
         "n_train": int(train.sum()),
         "n_dev": int(dev.sum()),
         "n_test_dates": len(set(test_dates)),
-        "n_stocks": len(set(s for s, t in zip(samples.symbol, test, strict=True) if t)),
+        "n_stocks": len(set(test_symbols)),
         "always_up": float(np.mean(y[test])),
         "test_with_news": float(np.mean(np.array(samples.n_news)[test] > 0)),
         "dated_only_items_read": samples.n_dated_only,
         "models": models,
+        "comparisons": compared,
     }
 
 
 PROTOCOLS = ("tradable", "tradable_paper_labels", "paper_all", "paper_eligible")
+FITTED_ON = {"tradable": "tradable", "paper": "paper_all"}  # a network family's samples
 
 
 def run_protocols(
     stocks: Sequence[StockData],
     splits: Splits,
     *,
+    neural: Any | None = None,
     seed: int = 0,
     say: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, Any]:
-    """Samples, baselines and intervals of every protocol, with the published rows."""
+    """Samples, baselines, network rows (with `neural`, an evaluation.stocknet_neural.
+    NeuralInputs) and intervals of every protocol, with the published rows."""
+    from evaluation.stocknet_neural import family_of, fit_family
+
     out: dict[str, Any] = {}
+    fitted: dict[str, dict[str, dict[tuple[str, dt.date], np.ndarray]]] = {}
     for protocol in PROTOCOLS:
         samples = build_samples(stocks, splits, protocol)
         if not any(s == "test" for s in samples.split) or not any(
             s == "train" for s in samples.split
         ):
             raise ValueError(f"{protocol}: no training or no test samples in these dates")
-        out[protocol] = _score(samples, seed)
+        family = family_of(protocol)
+        if neural is not None and FITTED_ON[family] == protocol:
+            fitted[family] = fit_family(stocks, samples, family, splits.train_end, neural, say=say)
+        out[protocol] = _score(samples, seed, fitted.get(family), cross=protocol == "tradable")
         if protocol in PUBLISHED:
             out[protocol]["published"] = PUBLISHED[protocol]
         say(f"{protocol}: {out[protocol]['n']} test samples")

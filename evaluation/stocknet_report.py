@@ -22,19 +22,65 @@ def _interval(pair: list[float], signed: bool = True) -> str:
     return f"[{pair[0]:.3f}, {pair[1]:.3f}]"
 
 
+def _seeds(m: dict[str, Any]) -> str:
+    seeds = m.get("seed_mcc")
+    if not seeds:
+        return "-"
+    return " / ".join(f"{v:+.3f}" for v in seeds)
+
+
 def _table(block: dict[str, Any]) -> list[str]:
     lines = [
-        "| model | accuracy | 95% interval | MCC | 95% interval | dev acc. | dev MCC | called up |",
-        "|---|---:|---|---:|---|---:|---:|---:|",
+        "| model | accuracy | 95% interval | MCC | 95% interval | MCC of each seed | dev acc. "
+        "| dev MCC | called up |",
+        "|---|---:|---|---:|---|---|---:|---:|---:|",
     ]
     for name, m in block["models"].items():
         dev_acc = "-" if m["dev_accuracy"] is None else f"{m['dev_accuracy']:.4f}"
         dev_mcc = "-" if m["dev_mcc"] is None else f"{m['dev_mcc']:+.4f}"
         lines.append(
             f"| {name} | {m['accuracy']:.4f} | {_interval(m['accuracy_interval'], False)} "
-            f"| {m['mcc']:+.4f} | {_interval(m['mcc_interval'])} | {dev_acc} | {dev_mcc} "
-            f"| {m['share_up']:.2f} |"
+            f"| {m['mcc']:+.4f} | {_interval(m['mcc_interval'])} | {_seeds(m)} | {dev_acc} "
+            f"| {dev_mcc} | {m['share_up']:.2f} |"
         )
+    compared = block.get("comparisons") or {}
+    if compared:
+        lines += [
+            "",
+            "Paired differences of test MCC (date-resampled 95% interval; two-sided bootstrap p, "
+            "Holm-adjusted over these rows):",
+            "",
+            "| comparison | MCC difference | 95% interval | p | p (Holm) |",
+            "|---|---:|---|---:|---:|",
+        ]
+        for name, c in compared.items():
+            lines.append(
+                f"| {name} | {c['mcc_difference']:+.4f} | {_interval(c['interval'])} "
+                f"| {c['p']:.3f} | {c['p_holm']:.3f} |"
+            )
+    crossed = {n: m["cross_section"] for n, m in block["models"].items() if m.get("cross_section")}
+    if crossed:
+        lines += [
+            "",
+            "The cross-section on test days: mean daily Spearman rank IC of the scores against "
+            "the day's returns (date-resampled 95% interval), and a daily long-short portfolio "
+            "of the top and bottom fifth, equal weights, 5 bp per unit of turnover:",
+            "",
+            "| model | days | rank IC | 95% interval | long-short, daily gross | daily net "
+            "| annual net | Sharpe (net) |",
+            "|---|---:|---:|---|---:|---:|---:|---:|",
+        ]
+        for name, x in crossed.items():
+            if not x.get("days"):
+                continue
+            sharpe = x["long_short_sharpe_net"]
+            lines.append(
+                f"| {name} | {x['days']} | {x['rank_ic']:+.4f} "
+                f"| {_interval(x['rank_ic_interval'])} "
+                f"| {x['long_short_daily_gross'] * 1e4:+.1f} bp | "
+                f"{x['long_short_daily_net'] * 1e4:+.1f} bp | {x['long_short_annual_net']:+.1%} "
+                f"| {'-' if sharpe is None else f'{sharpe:+.2f}'} |"
+            )
     published = block.get("published")
     if published:
         lines += ["", f"Published, not reproduced ({published['test_set']}):", ""]
@@ -59,6 +105,16 @@ def stocknet_markdown(result: dict[str, Any]) -> str:
         f"over test dates ({head['bootstrap']} resamples, every stock of a drawn date together).",
         "",
     ]
+    if head.get("network_seeds"):
+        lines += [
+            f"Network rows: one network across the stocks, the mean P(up) of seeds "
+            f"{', '.join(map(str, head['network_seeds']))}"
+            + (" (a quick run: one seed, a 3-epoch embedding)" if head.get("quick") else "")
+            + "; `tradable` networks are fitted on tradable training samples and also score "
+            "`tradable_paper_labels`, `paper_all` networks also score `paper_eligible` "
+            "(evaluation.stocknet_neural).",
+            "",
+        ]
     for protocol, block in result["protocols"].items():
         lines += [
             f"## {TITLES.get(protocol, protocol)} (`{protocol}`)",

@@ -110,7 +110,7 @@ def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # ty
     kdtcn("db", "upgrade")
     kdtcn("import", "stocknet", "--symbols", ",".join(STOCKS), "--no-extract")
     out = tmp_path / "report"
-    kdtcn("evaluate", "--dataset", "stocknet", "--out", str(out))
+    kdtcn("evaluate", "--dataset", "stocknet", "--quick", "--out", str(out))
     result = json.loads((out / "results.json").read_text())
     assert set(result["protocols"]) >= {"tradable", "paper_all", "paper_eligible"}
 
@@ -138,3 +138,38 @@ def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # ty
             assert low <= row["mcc"] <= high, (name, row)
             assert set(row) >= {"accuracy", "mcc", "accuracy_interval", "mcc_interval"}
     assert "published" in paper and "HedgeFundAnalyst" in (out / "results.md").read_text()
+    # The network rows, one seed in a quick run, fitted per family and scored everywhere.
+    networks = {"TCN, prices", "TCN + text (LSA, no graph)", "KDTCN", "KDTCN + related stocks"}
+    assert result["header"]["network_seeds"] == [0]
+    for block in (paper, tradable, eligible):
+        assert networks <= set(block["models"])
+        assert all(len(block["models"][n]["seed_mcc"]) == 1 for n in networks)
+        assert "KDTCN - TCN + text (LSA, no graph)" in block["comparisons"]
+    # The cross-section on the tradable protocol: one rank IC per test date.
+    crossed = tradable["models"]["logistic regression, last 5 returns"]["cross_section"]
+    assert crossed["days"] == tradable["n_test_dates"]
+    assert -1.0 <= crossed["rank_ic"] <= 1.0
+    assert "cross_section" not in paper["models"]["KDTCN"]
+
+
+def test_network_rows_place_news_on_the_rows_a_sample_may_read() -> None:
+    from evaluation.stocknet_neural import _paper_rows, _tradable_rows
+
+    monday = dt.date(2015, 2, 2)
+    close = session_close(monday).timestamp()
+    saturday, friday = dt.date(2015, 1, 31), dt.date(2015, 1, 30)
+    nan = float("nan")
+    stock = _stock(
+        [
+            (monday, close - 60, "a minute before Monday's close"),
+            (monday, close + 60, "a minute after it"),
+            (saturday, nan, "a Saturday item without a time"),
+        ]
+    )
+    row = {d: i for i, d in enumerate(stock.dates)}
+    # Tradable: the sample of Tuesday D reads rows up to Monday's. The item a minute before
+    # Monday's close is on Monday's row, the one a minute after on D's (not read by D); the
+    # date-only Saturday item is on Monday's row, as the baselines read it (from D on).
+    assert list(_tradable_rows(stock)) == [row[monday], row[D], row[monday]]
+    # The paper's files: a Saturday file belongs to Friday's row, read by Monday's sample.
+    assert list(_paper_rows(stock)) == [row[monday], row[monday], row[friday]]

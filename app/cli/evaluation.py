@@ -95,20 +95,28 @@ def protocol_check() -> None:
 
 
 def evaluate_stocknet(
-    out: Path, universe: str | None, dates: dict[str, str | None], seed: int
+    out: Path,
+    universe: str | None,
+    dates: dict[str, str | None],
+    seed: int,
+    *,
+    networks: bool = True,
+    quick: bool = False,
 ) -> None:
-    """`kdtcn evaluate --dataset stocknet`: the universe's protocols and baselines."""
+    """`kdtcn evaluate --dataset stocknet`: the universe's protocols, baselines and (with
+    `networks`) network rows; `quick`: one seed and a 3-epoch embedding."""
     import datetime as dt
     import json
 
-    from app.services.stocknet_eval import load_stocks, universe_symbols
+    from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
     from evaluation.stocknet import BOOTSTRAP, Splits, run_protocols
     from evaluation.stocknet_report import stocknet_markdown
 
     splits = Splits(
         **{k: dt.date.fromisoformat(v) for k, v in dates.items() if v is not None}  # type: ignore[arg-type]
     )
-    with opened() as (_, factory, _), factory() as session:
+    neural = None
+    with opened() as (settings, factory, _), factory() as session:
         try:
             symbols = universe_symbols(session, universe)
         except ValueError as exc:
@@ -118,11 +126,30 @@ def evaluate_stocknet(
                 "no stock with bars and news of its own", param_hint="--universe"
             )
         stocks = load_stocks(session, symbols)
-    console.print(
-        f"{len(stocks)} stocks; {sum(len(s.news_texts) for s in stocks)} stock-news pairs"
-    )
+        console.print(
+            f"{len(stocks)} stocks; {sum(len(s.news_texts) for s in stocks)} stock-news pairs"
+        )
+        if networks:
+            from kg.graph import KnowledgeGraph
+            from kg.link import EntityLinker
+
+            graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+            neural = universe_knowledge(
+                session,
+                stocks,
+                graph=graph,
+                linker=EntityLinker(graph),
+                artifacts=settings.artifacts_dir,
+                reference=settings.data_dir / "reference" / "sp500_constituents.csv",
+                train_end=splits.train_end,
+                universe=universe,
+                epochs=3 if quick else 25,
+                say=console.print,
+            )
+            if quick:
+                neural.seeds = (0,)
     try:
-        protocols = run_protocols(stocks, splits, seed=seed, say=console.print)
+        protocols = run_protocols(stocks, splits, neural=neural, seed=seed, say=console.print)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     result = {
@@ -135,6 +162,8 @@ def evaluate_stocknet(
             "splits": {k: str(v) for k, v in vars(splits).items()},
             "bootstrap": BOOTSTRAP,
             "seed": seed,
+            "network_seeds": list(neural.seeds) if neural else [],
+            "quick": quick,
         },
         "protocols": protocols,
     }
@@ -212,6 +241,9 @@ def evaluate(
     test_end: Annotated[
         str | None, typer.Option(help="stocknet: end of test (exclusive; 2016-01-01)")
     ] = None,
+    networks: Annotated[
+        bool, typer.Option(help="stocknet: also fit the network rows (TCN, KDTCN, ...)")
+    ] = True,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
 
@@ -231,7 +263,9 @@ def evaluate(
     if dataset == "stocknet":
         dates = {"start": start, "train_end": train_end, "dev_end": dev_end, "test_end": test_end}
         chosen = None if universe == "all" else universe
-        evaluate_stocknet(out or Path("docs") / "stocknet", chosen, dates, seed=0)
+        evaluate_stocknet(
+            out or Path("docs") / "stocknet", chosen, dates, seed=0, networks=networks, quick=quick
+        )
         return
     out = out or Path("docs")
     if dataset != "djia-reddit":

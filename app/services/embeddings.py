@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.services.daily import news_of, to_kg_event
-from app.tables import Event, Headline
+from app.tables import Event, Headline, HeadlineSymbol
 from kg.embed import KGEmbeddings, event_triples, train_embeddings
 
 __all__ = ["stored_event_triples", "build_embeddings", "embeddings_dir"]
@@ -24,19 +24,26 @@ def embeddings_dir(artifacts: Path) -> Path:
 
 
 def stored_event_triples(
-    *, session: Session, until: dt.date | None, symbol: str | None = None
+    *,
+    session: Session,
+    until: dt.date | None,
+    symbol: str | None = None,
+    symbols: Sequence[str] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Event triples of `symbol`'s news (app.services.daily.news_of: world news for none)
-    dated up to `until`, in the order of their headlines (date, rank, id: ids follow the
+    """Event triples of `symbol`'s news (app.services.daily.news_of: world news for none),
+    or with `symbols` of the items posted with any of them (a universe), dated up to
+    `until`, in the order of their headlines (date, rank, id: ids follow the
     import) and of the events within each: not in storage order, which parallel extraction
     makes differ from build to build (and the order of the triples decides TransE's
     batches)."""
-    stmt = (
-        select(Event)
-        .join(Headline)
-        .where(news_of(session, symbol))
-        .options(selectinload(Event.entities))
+    scope = (
+        Headline.id.in_(
+            select(HeadlineSymbol.headline_id).where(HeadlineSymbol.symbol.in_(list(symbols)))
+        )
+        if symbols is not None
+        else news_of(session, symbol)
     )
+    stmt = select(Event).join(Headline).where(scope).options(selectinload(Event.entities))
     if until is not None:
         stmt = stmt.where(Headline.date <= until)
     stmt = stmt.order_by(Headline.date, Headline.rank, Headline.id, Event.position)
@@ -55,12 +62,15 @@ def build_embeddings(
     seed: int = 0,
     progress: Callable[[int, int, float], None] | None = None,
     symbol: str | None = None,
+    symbols: Sequence[str] | None = None,
+    extra_triples: Sequence[tuple[str, str, str]] = (),
 ) -> tuple[str, KGEmbeddings]:
     """Train on KG facts + the event triples of `symbol`'s news up to `until` (or event
     triples alone when `kg_triples` is None: the EB-TCN ablation), save, and return
-    (version, embeddings). Without a symbol: world news (the demo's headlines)."""
-    events = stored_event_triples(session=session, until=until, symbol=symbol)
-    triples = (kg_triples or []) + events
+    (version, embeddings). Without a symbol: world news (the demo's headlines); with
+    `symbols`, a universe's news; `extra_triples` are further facts (kg.companies)."""
+    events = stored_event_triples(session=session, until=until, symbol=symbol, symbols=symbols)
+    triples = (kg_triples or []) + list(extra_triples) + events
     kind = "kg" if kg_triples else "nokg"
     # The version names its inputs: settings and the content of every triple, so changed
     # events (a new extractor or linker) never reuse stale vectors.

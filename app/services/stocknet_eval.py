@@ -1,20 +1,32 @@
 """The data of a universe's evaluation (`kdtcn evaluate --dataset stocknet`): each stock's
-bars and news from the database, as the plain arrays evaluation.stocknet reads."""
+bars and news from the database, as the plain arrays evaluation.stocknet reads, and the
+knowledge its network rows read (the companies' facts and relations, and each item's event
+vector from an embedding of the graph, those facts and the training days' events)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from app.tables import Headline, HeadlineSymbol, Price, UniverseStock
+from app.services.daily import to_kg_event
+from app.services.embeddings import build_embeddings
+from app.tables import Event, Headline, HeadlineSymbol, Price, UniverseStock
 from evaluation.stocknet import StockData
+from evaluation.stocknet_neural import NeuralInputs
+from kg.companies import co_mentions, companies_of, company_triples, load_reference, relations
+from kg.event_vectors import EventEmbedder
 from models.calendar import bar_close
+from models.features import price_features
 
-__all__ = ["universe_symbols", "load_stocks"]
+__all__ = ["universe_symbols", "load_stocks", "universe_knowledge"]
 
 
 def universe_symbols(session: Session, universe: str | None) -> list[str]:
@@ -38,35 +50,115 @@ def universe_symbols(session: Session, universe: str | None) -> list[str]:
 def load_stocks(session: Session, symbols: list[str]) -> list[StockData]:
     """Each symbol's adjusted closes by trading day, the UTC close of each day, and its news
     (date, publication instant or NaN, text)."""
-    bars: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
-    for symbol, day, close in session.execute(
-        select(Price.symbol, Price.date, Price.adj_close)
+    columns = ["date", "open", "high", "low", "close", "adj_close", "volume"]
+    bars: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in session.execute(
+        select(Price.symbol, *(getattr(Price, c) for c in columns))
         .where(Price.symbol.in_(symbols))
         .order_by(Price.symbol, Price.date)
     ):
-        bars[symbol].append((day, close))
-    news: dict[str, list[tuple[dt.date, float, str]]] = defaultdict(list)
-    for symbol, day, published, text in session.execute(
-        select(HeadlineSymbol.symbol, Headline.date, Headline.published_at, Headline.text)
+        bars[row[0]].append(tuple(row[1:]))
+    news: dict[str, list[tuple[dt.date, float, str, int]]] = defaultdict(list)
+    for symbol, day, published, text, hid in session.execute(
+        select(
+            HeadlineSymbol.symbol, Headline.date, Headline.published_at, Headline.text, Headline.id
+        )
         .join(Headline, Headline.id == HeadlineSymbol.headline_id)
         .where(HeadlineSymbol.symbol.in_(symbols))
         .order_by(HeadlineSymbol.symbol, Headline.date, Headline.id)
     ):
         when = float("nan") if published is None else published.timestamp()  # aware UTC
-        news[symbol].append((day, when, text))
+        news[symbol].append((day, when, text, hid))
     stocks = []
     for symbol in symbols:
-        days = [d for d, _ in bars[symbol]]
+        frame = pd.DataFrame(bars[symbol], columns=columns)
+        days = list(frame["date"])
         items = news[symbol]
         stocks.append(
             StockData(
                 symbol=symbol,
                 dates=days,
-                adj_close=np.array([c for _, c in bars[symbol]], dtype=np.float64),
+                adj_close=frame["adj_close"].to_numpy(np.float64),
                 closes=np.array([bar_close(d).timestamp() for d in days], dtype=np.float64),
-                news_dates=[d for d, _, _ in items],
-                news_times=np.array([w for _, w, _ in items], dtype=np.float64),
-                news_texts=[t for _, _, t in items],
+                news_dates=[d for d, _, _, _ in items],
+                news_times=np.array([w for _, w, _, _ in items], dtype=np.float64),
+                news_texts=[t for _, _, t, _ in items],
+                news_ids=[h for _, _, _, h in items],
+                price_rows=price_features(frame).to_numpy(np.float32),
             )
         )
     return stocks
+
+
+def universe_knowledge(
+    session: Session,
+    stocks: Sequence[StockData],
+    *,
+    graph: Any,
+    linker: Any,
+    artifacts: Path,
+    reference: Path,
+    train_end: dt.date,
+    universe: str | None = None,
+    epochs: int = 25,
+    say: Callable[[str], None] = lambda _line: None,
+) -> NeuralInputs:
+    """The network rows' knowledge of `stocks`: their companies (kg.companies: names and
+    sectors from the universe's list, the reference's sub-industries and headquarters,
+    Wikidata entities), co-mentions counted on items dated before `train_end`, the
+    relations between the stocks, and each item's event vector (the mean of its events';
+    NaN for an item without events) from TransE trained on WD40k, the companies' facts and
+    the event triples of the stocks' items dated before `train_end`."""
+    symbols = [s.symbol for s in stocks]
+    listed: dict[str, tuple[str | None, str | None]] = {}
+    if universe is not None:
+        for row in session.scalars(select(UniverseStock).where(UniverseStock.universe == universe)):
+            listed[row.symbol] = (row.company, row.sector)
+    ref = load_reference(reference) if Path(reference).exists() else {}
+    companies = companies_of(
+        [(s, *listed.get(s, (None, None))) for s in symbols], reference=ref, linker=linker
+    )
+    named: dict[int, tuple[dt.date, list[str]]] = {}
+    for stock in stocks:
+        for hid, day in zip(stock.news_ids, stock.news_dates, strict=True):
+            named.setdefault(hid, (day, []))[1].append(stock.symbol)
+    co = co_mentions(named.values(), symbols=symbols, before=train_end)
+    facts = company_triples(companies, co)
+    say(
+        f"companies: {sum(c.entity is not None for c in companies)} Wikidata entities, "
+        f"{sum(c.sub_industry is not None for c in companies)} with a GICS sub-industry, "
+        f"{len(facts)} facts"
+    )
+    version, emb = build_embeddings(
+        session=session,
+        kg_triples=graph.triples(),
+        artifacts=artifacts,
+        until=train_end - dt.timedelta(days=1),
+        epochs=epochs,
+        symbols=symbols,
+        extra_triples=facts,
+    )
+    say(f"KDTCN embedding {version} ({emb.meta.get('train_seconds')} s)")
+    embedder = EventEmbedder(emb, graph=graph)
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = defaultdict(int)
+    ids = sorted(named)
+    for k in range(0, len(ids), 5000):
+        stmt = (
+            select(Event)
+            .where(Event.headline_id.in_(ids[k : k + 5000]))
+            .options(selectinload(Event.entities))
+        )
+        for event in session.scalars(stmt):
+            vec = embedder.embed(*to_kg_event(event))
+            hid = event.headline_id
+            sums[hid] = sums[hid] + vec if hid in sums else vec
+            counts[hid] += 1
+    empty = np.full(embedder.dim, np.nan, np.float32)
+    vectors = {
+        s.symbol: np.array(
+            [sums[h] / counts[h] if h in sums else empty for h in s.news_ids], np.float32
+        ).reshape(len(s.news_ids), embedder.dim)
+        for s in stocks
+    }
+    return NeuralInputs(kg_vectors=vectors, related=relations(companies, co))

@@ -10,12 +10,9 @@ Rows (each reads the last WINDOW trading rows before the target day):
 * "KDTCN + related stocks": and its related stocks' events (kg.companies.relations) through
   attention that reads the relation.
 
-Which row a news item belongs to, by family:
-* tradable: a timed item to the first trading day whose close is after it (a date-only item
-  to its date, or the next trading day), so a sample of day D, which reads rows up to D-1,
-  reads what was published before D-1's close;
-* paper: an item filed on day f to the last trading day before the first trading day after f
-  (a Saturday's file to Friday's row), so the sample of D reads the files of days before D.
+Which row a news item belongs to, by family (models.universe_data): tradable, by the close
+after its publication, so a sample of day D reads what was published before D-1's close;
+paper, by the upstream file, so the sample of D reads the files of days before D.
 
 The tradable family is fitted on the tradable protocol's training samples and scores
 `tradable` and `tradable_paper_labels` (whose samples are the tradable ones outside the drop
@@ -32,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.features import Normaliser
-from models.universe import UniverseConfig, UniverseTables, fit_universe, predict_universe
+from models.universe import UniverseConfig, fit_universe, predict_universe
+from models.universe_data import fit_scales, item_means, universe_tables
 
 __all__ = ["NeuralInputs", "NEURAL_ROWS", "SEEDS", "family_of", "fit_family"]
 
@@ -54,6 +51,7 @@ class NeuralInputs:
     channel (aligned with its news items), and its related stocks with relation features."""
 
     kg_vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    embedding_version: str | None = None
     related: Mapping[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
     config: UniverseConfig = field(default_factory=UniverseConfig)
     seeds: tuple[int, ...] = SEEDS
@@ -62,26 +60,6 @@ class NeuralInputs:
 def family_of(protocol: str) -> str:
     """The family whose fitted networks score `protocol`."""
     return "paper" if protocol.startswith("paper") else "tradable"
-
-
-def _tradable_rows(stock) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Tradable family: each item's row in `stock.dates`, the first trading day whose close
-    is after it (a date-only item: its date or the next trading day); -1 after the last."""
-    days = np.array(stock.dates, dtype="datetime64[D]")
-    filed = np.array(stock.news_dates, dtype="datetime64[D]")
-    times = np.asarray(stock.news_times, dtype=np.float64)
-    by_time = np.searchsorted(stock.closes, times, side="right")
-    by_date = np.searchsorted(days, filed, side="left")
-    out = np.where(np.isnan(times), by_date, by_time)
-    return np.where(out >= len(days), -1, out)
-
-
-def _paper_rows(stock) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Paper family: an item filed on f goes to the row before the first trading day after f."""
-    days = np.array(stock.dates, dtype="datetime64[D]")
-    filed = np.array(stock.news_dates, dtype="datetime64[D]")
-    after = np.searchsorted(days, filed, side="right")  # first trading day > f
-    return np.where(after >= len(days), -1, after - 1)
 
 
 def _text_vectors(stocks: Sequence, train_end: dt.date) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
@@ -107,69 +85,6 @@ def _text_vectors(stocks: Sequence, train_end: dt.date) -> dict[str, np.ndarray]
     return out
 
 
-def _event_table(
-    stocks: Sequence,
-    vectors: Mapping[str, np.ndarray],
-    family: str,
-    train_end: dt.date,  # type: ignore[type-arg]
-) -> np.ndarray:
-    """(S, T, E + 1): per stock and row the mean vector of its items, standardised on
-    training rows that have news (0 on rows without), and log(1 + items)."""
-    t_max = max(len(s.dates) for s in stocks)
-    dim = next(iter(vectors.values())).shape[1]
-    sums = np.zeros((len(stocks), t_max, dim), np.float64)
-    counts = np.zeros((len(stocks), t_max), np.float64)
-    for k, s in enumerate(stocks):
-        vec = vectors[s.symbol]
-        if not len(vec):
-            continue
-        rows = _paper_rows(s) if family == "paper" else _tradable_rows(s)
-        ok = (rows >= 0) & ~np.isnan(vec).any(axis=1)  # an item without events: no vector
-        np.add.at(sums[k], rows[ok], vec[ok])
-        np.add.at(counts[k], rows[ok], 1.0)
-    has = counts > 0
-    means = np.where(has[..., None], sums / np.maximum(counts, 1.0)[..., None], np.nan)
-    train_rows = np.zeros_like(has)
-    for k, s in enumerate(stocks):
-        n = int(np.searchsorted(np.array(s.dates, "datetime64[D]"), np.datetime64(train_end)))
-        train_rows[k, :n] = True
-    fit_rows = means[has & train_rows]
-    norm = Normaliser.fit(fit_rows if len(fit_rows) else np.zeros((1, dim)))
-    table = norm.transform(means.reshape(-1, dim)).reshape(means.shape)
-    table[~has] = 0.0
-    return np.concatenate([table, np.log1p(counts)[..., None]], axis=-1).astype(np.float32)
-
-
-def _price_table(stocks: Sequence, train_end: dt.date) -> np.ndarray:  # type: ignore[type-arg]
-    """(S, T, P): each stock's price rows normalised on its own training rows."""
-    t_max = max(len(s.dates) for s in stocks)
-    p = stocks[0].price_rows.shape[1]
-    out = np.zeros((len(stocks), t_max, p), np.float32)
-    for k, s in enumerate(stocks):
-        n = int(np.searchsorted(np.array(s.dates, "datetime64[D]"), np.datetime64(train_end)))
-        norm = Normaliser.fit(s.price_rows[: max(n, 2)])
-        out[k, : len(s.dates)] = norm.transform(s.price_rows)
-    return out
-
-
-def _related_tables(
-    stocks: Sequence,
-    related: Mapping[str, list[tuple[str, np.ndarray]]],  # type: ignore[type-arg]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S, K) related indices, (S, K, F) relation features and (S, K) mask, padded."""
-    where = {s.symbol: k for k, s in enumerate(stocks)}
-    lists = [[(where[r], f) for r, f in related.get(s.symbol, []) if r in where] for s in stocks]
-    k_max = max(1, max(len(x) for x in lists))
-    f_dim = next((len(f) for x in lists for _, f in x), 1)
-    idx = np.zeros((len(stocks), k_max), np.int64)
-    feats = np.zeros((len(stocks), k_max, f_dim), np.float32)
-    mask = np.zeros((len(stocks), k_max), bool)
-    for k, x in enumerate(lists):
-        for j, (r, f) in enumerate(x):
-            idx[k, j], feats[k, j], mask[k, j] = r, f, True
-    return idx, feats, mask
-
-
 def fit_family(
     stocks: Sequence,  # type: ignore[type-arg]
     samples,  # type: ignore[no-untyped-def]
@@ -187,24 +102,22 @@ def fit_family(
     rows = np.array([row_of[(s, d)] for s, d in zip(samples.symbol, samples.date, strict=True)])
     y = np.array(samples.label, np.float32)
     train = samples.mask("train")
-    prices = _price_table(stocks, train_end)
-    channels: dict[str, np.ndarray] = {}
+    t = max(len(s.dates) for s in stocks)
+    channels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if any(c == "text" for c, _ in NEURAL_ROWS.values()):
-        channels["text"] = _event_table(stocks, _text_vectors(stocks, train_end), family, train_end)
+        text = _text_vectors(stocks, train_end)
+        channels["text"] = item_means(stocks, text, family, t)
     if inputs.kg_vectors:
-        channels["kg"] = _event_table(stocks, inputs.kg_vectors, family, train_end)
-    related = _related_tables(stocks, inputs.related)
+        channels["kg"] = item_means(stocks, inputs.kg_vectors, family, t)
     out: dict[str, dict[tuple[str, dt.date], np.ndarray]] = {}
     keys = list(zip(samples.symbol, samples.date, strict=True))
     for name, (channel, use_related) in NEURAL_ROWS.items():
         if channel is not None and channel not in channels:
             continue
-        tables = UniverseTables(
-            prices=prices,
-            events=channels.get(channel) if channel else None,
-            related=related[0],
-            relation=related[1],
-            related_mask=related[2],
+        means, counts = channels[channel] if channel else (None, None)
+        scales = fit_scales(stocks, train_end, means)
+        tables = universe_tables(
+            stocks, scales, means=means, counts=counts, related=inputs.related, rows=t
         )
         probs = []
         for seed in inputs.seeds:

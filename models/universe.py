@@ -7,7 +7,9 @@ The data of a universe is held as tables, not windows, so a sample is only (stoc
 * `related` (S, K) indices of each stock's related stocks, `relation` (S, K, F) their
   relation features (kg.companies.RELATION_FEATURES), `related_mask` (S, K).
 A sample (s, i) reads rows i - window .. i - 1 of its stock (the target row i itself is
-never read), and, with `use_related`, the same rows of its related stocks' events.
+never read), and, with `use_related`, the same rows of its related stocks' events. The
+tables are buffers that a saved state leaves out: a served version rebuilds them from the
+rows it reads (models.universe_data).
 
 Per row the network sees [prices, a projection of its own events, a projection of the
 attention-weighted events of its related stocks], then a dilated causal TCN and a logistic
@@ -75,20 +77,32 @@ class UniverseNet(nn.Module):
         self.window = config.window
         self.use_events = use_events and tables.events is not None
         self.use_related = use_related and self.use_events and tables.related is not None
-        self.register_buffer("prices", torch.as_tensor(tables.prices, dtype=torch.float32))
+        self.register_buffer(
+            "prices", torch.as_tensor(tables.prices, dtype=torch.float32), persistent=False
+        )
         n_in = tables.prices.shape[2]
         if self.use_events:
             assert tables.events is not None
-            self.register_buffer("events", torch.as_tensor(tables.events, dtype=torch.float32))
+            self.register_buffer(
+                "events", torch.as_tensor(tables.events, dtype=torch.float32), persistent=False
+            )
             e = tables.events.shape[2]
             self.own = nn.Sequential(nn.Linear(e, config.event_hidden), nn.Tanh())
             n_in += config.event_hidden
         if self.use_related:
             assert tables.relation is not None and tables.related_mask is not None
-            self.register_buffer("related", torch.as_tensor(tables.related, dtype=torch.long))
-            self.register_buffer("relation", torch.as_tensor(tables.relation, dtype=torch.float32))
             self.register_buffer(
-                "related_mask", torch.as_tensor(tables.related_mask, dtype=torch.bool)
+                "related", torch.as_tensor(tables.related, dtype=torch.long), persistent=False
+            )
+            self.register_buffer(
+                "relation",
+                torch.as_tensor(tables.relation, dtype=torch.float32),
+                persistent=False,
+            )
+            self.register_buffer(
+                "related_mask",
+                torch.as_tensor(tables.related_mask, dtype=torch.bool),
+                persistent=False,
             )
             e = tables.events.shape[2]  # type: ignore[union-attr]
             f = tables.relation.shape[2]

@@ -153,7 +153,8 @@ def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # ty
 
 
 def test_network_rows_place_news_on_the_rows_a_sample_may_read() -> None:
-    from evaluation.stocknet_neural import _paper_rows, _tradable_rows
+    from models.universe_data import paper_rows as _paper_rows
+    from models.universe_data import tradable_rows as _tradable_rows
 
     monday = dt.date(2015, 2, 2)
     close = session_close(monday).timestamp()

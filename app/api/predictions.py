@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import AnswersDep, SessionDep
+from app.api.deps import AnswersDep, SessionDep, SettingsDep
 from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
+from app.schemas_universe import CrossSectionPublic
 from app.services.answers import Ask
 from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
@@ -157,3 +158,31 @@ def explanation_png(
     """The largest effects as a horizontal bar chart (PNG)."""
     body = answers.get(session, query, "explanation")
     return Response(effects_png(body, top=top), media_type="image/png")
+
+
+@router.get("/predictions", response_model=CrossSectionPublic)
+def get_cross_section(
+    session: SessionDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
+    universe: Annotated[
+        str,
+        Query(
+            pattern=r"^[A-Za-z0-9_\-]{1,15}$",
+            description="A stored universe (`kdtcn import stocknet` stores `stocknet`), or "
+            "`all` (every symbol with news of its own) as it was trained",
+        ),
+    ],
+    date: Annotated[
+        BoundedDate, Query(description="ISO date D: answers made at D's close, about D's next day")
+    ],
+) -> dict[str, Any]:
+    """Every stock of a universe, ranked by P(up) for the trading day after D, from the
+    universe network's newest version whose cut is at most D (`kdtcn train-universe`): what a
+    quant screens. Each answer reads its stock's bars up to D, the news published before D's
+    close, and its related stocks' news through attention."""
+    from app.services.universe import cross_section
+
+    return cross_section(
+        session, universe=universe, day=date, graph=answers.graph, artifacts=settings.artifacts_dir
+    )

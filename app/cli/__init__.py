@@ -14,7 +14,7 @@ from app.cli.data import db_cli, import_cli
 from app.cli.evaluation import evaluate, protocol_cli
 from app.cli.knowledge import kg_cli, worker
 from app.cli.service import init, serve
-from app.cli.training import backtest, train
+from app.cli.training import backtest, train, train_universe
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +26,7 @@ cli.add_typer(protocol_cli, name="protocol")
 for name, command in (
     ("worker", worker),
     ("train", train),
+    ("train-universe", train_universe),
     ("backtest", backtest),
     ("evaluate", evaluate),
     ("init", init),

@@ -10,7 +10,7 @@ import typer
 from app.cli.common import console, opened, progress_bar
 from app.settings import DEFAULT_COST_BPS
 
-__all__ = ["backtest", "train"]
+__all__ = ["backtest", "train", "train_universe"]
 
 
 def train(
@@ -206,3 +206,47 @@ def _print_backtest(result: dict[str, Any], cost_bps: float) -> None:
             f"{row['turnover']:.2f}",
         )
     console.print(table)
+
+
+def train_universe(
+    universe: Annotated[
+        str, typer.Option(help="A stored universe (`stocknet`), or `all`: every symbol with news")
+    ] = "stocknet",
+    until: Annotated[str, typer.Option(help="Cut: the last target day fitted")] = "2015-09-30",
+    kg_epochs: Annotated[int, typer.Option(help="Epochs of the TransE embedding")] = 25,
+    seeds: Annotated[
+        int, typer.Option(help="Networks of the version (seeds 0..K-1), P averaged")
+    ] = 3,
+) -> None:
+    """Train one KDTCN across a universe's stocks (with related stocks' events) up to a cut,
+    save and record it; `GET /v1/predictions?universe=...&date=D` serves it for D >= the cut."""
+    import datetime as dt
+
+    from app.db import transaction
+    from app.domain import NotFound
+    from app.services.universe import train_universe as train
+    from kg.graph import KnowledgeGraph
+    from kg.link import EntityLinker
+
+    cut = dt.date.fromisoformat(until)
+    with opened() as (settings, factory, _):
+        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+        started = time.perf_counter()
+        try:
+            with transaction(factory) as session:
+                row = train(
+                    session,
+                    universe=universe,
+                    until=cut,
+                    graph=graph,
+                    linker=EntityLinker(graph),
+                    artifacts=settings.artifacts_dir,
+                    reference=settings.data_dir / "reference" / "sp500_constituents.csv",
+                    epochs=kg_epochs,
+                    seeds=tuple(range(seeds)),
+                    say=console.print,
+                )
+                version = row.version
+        except (NotFound, ValueError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--universe") from None
+    console.print(f"recorded {version} in {time.perf_counter() - started:.0f} s")

@@ -26,7 +26,7 @@ from kg.event_vectors import EventEmbedder
 from models.calendar import bar_close
 from models.features import price_features
 
-__all__ = ["universe_symbols", "load_stocks", "universe_knowledge"]
+__all__ = ["universe_symbols", "load_stocks", "universe_knowledge", "item_vectors"]
 
 
 def universe_symbols(session: Session, universe: str | None) -> list[str]:
@@ -47,14 +47,30 @@ def universe_symbols(session: Session, universe: str | None) -> list[str]:
     return sorted(with_bars & with_news)
 
 
-def load_stocks(session: Session, symbols: list[str]) -> list[StockData]:
-    """Each symbol's adjusted closes by trading day, the UTC close of each day, and its news
-    (date, publication instant or NaN, text)."""
+def load_stocks(
+    session: Session,
+    symbols: list[str],
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[StockData]:
+    """Each symbol's bars (adjusted closes, raw price features, the UTC close of each day)
+    and its news (date, publication instant or NaN, text, id), with `start`/`end` only the
+    bars dated in [start, end] and the items dated in [start, end + 1 day] (an item filed the
+    day after `end` can be published before its close; tables place it by its time)."""
+    bar_dates = []
+    news_dates = []
+    if start is not None:
+        bar_dates.append(Price.date >= start)
+        news_dates.append(Headline.date >= start)
+    if end is not None:
+        bar_dates.append(Price.date <= end)
+        news_dates.append(Headline.date <= end + dt.timedelta(days=1))
     columns = ["date", "open", "high", "low", "close", "adj_close", "volume"]
     bars: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for row in session.execute(
         select(Price.symbol, *(getattr(Price, c) for c in columns))
-        .where(Price.symbol.in_(symbols))
+        .where(Price.symbol.in_(symbols), *bar_dates)
         .order_by(Price.symbol, Price.date)
     ):
         bars[row[0]].append(tuple(row[1:]))
@@ -64,7 +80,7 @@ def load_stocks(session: Session, symbols: list[str]) -> list[StockData]:
             HeadlineSymbol.symbol, Headline.date, Headline.published_at, Headline.text, Headline.id
         )
         .join(Headline, Headline.id == HeadlineSymbol.headline_id)
-        .where(HeadlineSymbol.symbol.in_(symbols))
+        .where(HeadlineSymbol.symbol.in_(symbols), *news_dates)
         .order_by(HeadlineSymbol.symbol, Headline.date, Headline.id)
     ):
         when = float("nan") if published is None else published.timestamp()  # aware UTC
@@ -139,10 +155,21 @@ def universe_knowledge(
         extra_triples=facts,
     )
     say(f"KDTCN embedding {version} ({emb.meta.get('train_seconds')} s)")
-    embedder = EventEmbedder(emb, graph=graph)
+    return NeuralInputs(
+        kg_vectors=item_vectors(session, stocks, EventEmbedder(emb, graph=graph)),
+        related=relations(companies, co),
+        embedding_version=version,
+    )
+
+
+def item_vectors(
+    session: Session, stocks: Sequence[StockData], embedder: EventEmbedder
+) -> dict[str, np.ndarray]:
+    """Each stock's items' event vectors, aligned with its news: the mean of the item's
+    events' vectors (kg.event_vectors.EventEmbedder), NaN for an item without events."""
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = defaultdict(int)
-    ids = sorted(named)
+    ids = sorted({h for s in stocks for h in s.news_ids})
     for k in range(0, len(ids), 5000):
         stmt = (
             select(Event)
@@ -155,10 +182,9 @@ def universe_knowledge(
             sums[hid] = sums[hid] + vec if hid in sums else vec
             counts[hid] += 1
     empty = np.full(embedder.dim, np.nan, np.float32)
-    vectors = {
+    return {
         s.symbol: np.array(
             [sums[h] / counts[h] if h in sums else empty for h in s.news_ids], np.float32
         ).reshape(len(s.news_ids), embedder.dim)
         for s in stocks
     }
-    return NeuralInputs(kg_vectors=vectors, related=relations(companies, co))

@@ -1,0 +1,250 @@
+"""Universe versions: one KDTCN across a universe's stocks (models.universe, with related
+stocks' events), trained up to a cut, recorded, and served as a ranked cross-section.
+
+A version of universe U with cut C is fitted on every stock's `next_day` samples whose
+target day is at most C (every label it fits is known at C's close), reading the tradable
+rows (models.universe_data). It keeps what serving must rebuild the same inputs: its stocks,
+their relations, the normalisers fitted on its rows, the embedding that turns events into
+vectors, the decision cut from its training samples and the networks of its seeds.
+
+The answer for D (made at D's close, about D's next trading day) comes from the newest
+version whose cut is at most D. It reads each stock's bars up to D and the news published
+before D's close, and ranks the stocks by P(up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import NoModel, NotFound
+from app.services.embeddings import embeddings_dir
+from app.services.stocknet_eval import (
+    item_vectors,
+    load_stocks,
+    universe_knowledge,
+    universe_symbols,
+)
+from app.tables import ModelVersion
+from kg.embed import EventEmbedder, KGEmbeddings
+from models.metrics import decision_cut
+from models.universe import UniverseConfig, UniverseNet, fit_universe, predict_universe
+from models.universe_data import Scales, fit_scales, item_means, universe_tables
+
+__all__ = ["UNIVERSE_MODEL", "train_universe", "cross_section"]
+
+UNIVERSE_MODEL = "kdtcn-universe"  # ModelVersion.name; ModelVersion.symbol is the universe
+TARGET = "next_day"
+SEEDS = (0, 1, 2)
+
+
+def _labels(stocks: Sequence[Any], until: dt.date, window: int) -> tuple[np.ndarray, ...]:
+    """(stock index, row, label) of every sample whose target day is at most `until`."""
+    s_idx, rows, ys = [], [], []
+    for k, s in enumerate(stocks):
+        for i in range(window + 1, len(s.dates)):
+            if s.dates[i] > until:
+                break
+            s_idx.append(k)
+            rows.append(i)
+            ys.append(float(s.adj_close[i] >= s.adj_close[i - 1]))
+    return np.array(s_idx, np.int64), np.array(rows, np.int64), np.array(ys, np.float32)
+
+
+def train_universe(
+    session: Session,
+    *,
+    universe: str,
+    until: dt.date,
+    graph: Any,
+    linker: Any,
+    artifacts: Path,
+    reference: Path,
+    epochs: int = 25,
+    seeds: Sequence[int] = SEEDS,
+    say: Callable[[str], None] = lambda _line: None,
+) -> ModelVersion:
+    """Train, save and record the version of `universe` (a stored universe, or `all`: every
+    symbol with news of its own) with cut `until` (see the module docstring)."""
+    symbols = universe_symbols(session, None if universe == "all" else universe)
+    if not symbols:
+        raise NotFound(f"universe {universe!r} has no stock with bars")
+    stocks = [s for s in load_stocks(session, symbols, end=until) if len(s.dates) > 10]
+    knowledge = universe_knowledge(
+        session,
+        stocks,
+        graph=graph,
+        linker=linker,
+        artifacts=artifacts,
+        reference=reference,
+        train_end=until + dt.timedelta(days=1),
+        universe=None if universe == "all" else universe,
+        epochs=epochs,
+        say=say,
+    )
+    config = UniverseConfig()
+    t = max(len(s.dates) for s in stocks)
+    means, counts = item_means(stocks, knowledge.kg_vectors, "tradable", t)
+    scales = fit_scales(stocks, until + dt.timedelta(days=1), means)
+    tables = universe_tables(stocks, scales, means=means, counts=counts, related=knowledge.related)
+    s_idx, rows, y = _labels(stocks, until, config.window)
+    if len(y) == 0:
+        raise NotFound(f"universe {universe!r} has no sample up to {until}")
+    probs, states = [], []
+    for seed in seeds:
+        net = fit_universe(
+            tables, s_idx, rows, y, use_events=True, use_related=True, config=config, seed=seed
+        )
+        probs.append(predict_universe(net, s_idx, rows))
+        states.append(net.state_dict())
+    p = np.mean(probs, axis=0)
+    cut = decision_cut(p, y)
+    meta = {
+        "universe": universe,
+        "target": TARGET,
+        "until": until.isoformat(),
+        "symbols": [s.symbol for s in stocks],
+        "related": {
+            s: [(r, [float(v) for v in f]) for r, f in rel] for s, rel in knowledge.related.items()
+        },
+        "scales": scales.to_json(),
+        "embedding_version": knowledge.embedding_version,
+        "config": vars(config),
+        "seeds": list(seeds),
+        "cut": cut,
+        "n_samples": len(y),
+        "train_accuracy": float(np.mean((p >= cut) == (y == 1))),
+    }
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:8]
+    version = f"{universe}-{until}-{digest}"
+    folder = Path(artifacts) / "universe" / version
+    folder.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    for seed, state in zip(seeds, states, strict=True):
+        torch.save(state, folder / f"net-{seed}.pt")
+    (folder / "meta.json").write_text(json.dumps(meta))
+    row = ModelVersion(
+        name=UNIVERSE_MODEL,
+        symbol=universe,
+        target=TARGET,
+        version=version,
+        artifact_path=str(folder),
+        embedding_version=knowledge.embedding_version,
+        train_start=min(s.dates[0] for s in stocks),
+        train_end=until,
+        metrics={"n_samples": len(y), "train_accuracy": meta["train_accuracy"]},
+        config={"symbols": meta["symbols"], "seeds": list(seeds), "cut": cut},
+    )
+    existing = session.scalar(
+        select(ModelVersion).where(
+            ModelVersion.name == UNIVERSE_MODEL,
+            ModelVersion.symbol == universe,
+            ModelVersion.version == version,
+        )
+    )
+    if existing is not None:
+        return existing
+    session.add(row)
+    session.flush()
+    say(f"{version}: {len(stocks)} stocks, {len(y)} samples, cut {cut:.3f}")
+    return row
+
+
+def _version_for(session: Session, universe: str, day: dt.date) -> ModelVersion:
+    """The newest version of `universe` whose cut is at most `day` (NoModel without one)."""
+    row = session.scalar(
+        select(ModelVersion)
+        .where(
+            ModelVersion.name == UNIVERSE_MODEL,
+            ModelVersion.symbol == universe,
+            ModelVersion.train_end <= day,
+        )
+        .order_by(ModelVersion.train_end.desc(), ModelVersion.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NoModel(
+            f"no version of universe {universe!r} with a cut at or before {day}; train one "
+            f"with `kdtcn train-universe --universe {universe} --until {day}`"
+        )
+    return row
+
+
+def cross_section(
+    session: Session, *, universe: str, day: dt.date, graph: Any, artifacts: Path
+) -> dict[str, Any]:
+    """Every stock's answer for `day` from the universe's point-in-time version, ranked by
+    P(up) (see the module docstring); stocks without a bar on `day` are listed as missing."""
+    import torch
+
+    row = _version_for(session, universe, day)
+    folder = Path(row.artifact_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    config = UniverseConfig(**meta["config"])
+    first = day - dt.timedelta(days=7 * (config.window + 3))  # bars and news the window reads
+    stocks = load_stocks(session, meta["symbols"], start=first, end=day)
+    present = [s for s in stocks if s.dates and s.dates[-1] == day and len(s.dates) > config.window]
+    missing = sorted(set(meta["symbols"]) - {s.symbol for s in present})
+    if not present:
+        raise NotFound(f"no stock of universe {universe!r} has a bar on {day}")
+    emb = KGEmbeddings.load(embeddings_dir(artifacts) / meta["embedding_version"])
+    embedder = EventEmbedder(emb, graph=graph)
+    vectors = item_vectors(session, present, embedder)
+    t = max(len(s.dates) for s in present) + 1  # room for the row predicted
+    means, counts = item_means(present, vectors, "tradable", t)
+    related = {
+        s: [(r, np.array(f, np.float32)) for r, f in rel] for s, rel in meta["related"].items()
+    }
+    tables = universe_tables(
+        present,
+        Scales.from_json(meta["scales"]),
+        means=means,
+        counts=counts,
+        related=related,
+        rows=t,
+    )
+    stock_idx = np.arange(len(present))
+    rows = np.array([len(s.dates) for s in present])  # the row after `day`'s
+    probs = []
+    for seed in meta["seeds"]:
+        net = UniverseNet(tables, use_events=True, use_related=True, config=config)
+        net.load_state_dict(torch.load(folder / f"net-{seed}.pt"), strict=False)
+        probs.append(predict_universe(net, stock_idx, rows))
+    p = np.mean(probs, axis=0)
+    window_counts = [
+        int(counts[k, rows[k] - config.window : rows[k]].sum()) for k in range(len(present))
+    ]
+    timed = all(not np.isnan(s.news_times).any() for s in present)
+    order = np.argsort(-p, kind="stable")
+    answers = [
+        {
+            "rank": n + 1,
+            "symbol": present[k].symbol,
+            "p": round(float(p[k]), 6),
+            "call": "up" if p[k] >= meta["cut"] else "down",
+            "items_read": window_counts[k],
+        }
+        for n, k in enumerate(order)
+    ]
+    return {
+        "universe": universe,
+        "date": day.isoformat(),
+        "target": TARGET,
+        "model": UNIVERSE_MODEL,
+        "version": row.version,
+        "cut": row.train_end.isoformat() if row.train_end else None,
+        "news_timing": "timestamps" if timed else "dates only",
+        "tradable": timed,
+        "n": len(answers),
+        "missing": missing,
+        "answers": answers,
+    }

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["CrossSectionAnswer", "CrossSectionPublic"]
+__all__ = ["CrossSectionAnswer", "CrossSectionPublic", "UniverseExplanation"]
 
 
 class CrossSectionAnswer(BaseModel):
@@ -37,3 +37,60 @@ class CrossSectionPublic(BaseModel):
     n: int
     missing: list[str] = Field(description="Stocks of the version without a bar on D")
     answers: list[CrossSectionAnswer]
+
+
+class UniverseEvent(BaseModel):
+    """An event of an item: (subject, predicate lemma, object)."""
+
+    subject: str
+    predicate: str
+    object: str | None
+
+
+class UniverseItem(BaseModel):
+    """An item of news read by the answer, with its events."""
+
+    id: int
+    text: str
+    published_at: str | None
+    events: list[UniverseEvent]
+
+
+class OwnNews(BaseModel):
+    """The stock's own news in the window it read."""
+
+    effect: float = Field(description="P(up) minus P(up) with the stock's own items left out")
+    items: list[UniverseItem] = Field(description="Up to 5 items with events, newest first")
+
+
+class RelatedNews(BaseModel):
+    """A related stock whose news the answer read, and how it connects."""
+
+    symbol: str
+    relation: dict[str, float] = Field(
+        description="same_sector, same_sub_industry, same_state (0/1), co_mentions (log 1+n)"
+    )
+    attention: float = Field(description="The network's mean attention on it over the window")
+    effect: float = Field(description="P(up) minus P(up) with this stock's items left out")
+    path: list[list[str]] = Field(
+        description="The chain of company facts between the two stocks, [head, relation, tail]"
+    )
+    items: list[UniverseItem]
+
+
+class UniverseExplanation(BaseModel):
+    """One stock's answer from the universe network, with what it read and why."""
+
+    universe: str
+    date: str
+    target: Literal["next_day"]
+    model: str
+    version: str
+    cut: str | None
+    news_timing: Literal["timestamps", "dates only"]
+    tradable: bool
+    symbol: str
+    p: float
+    call: Literal["up", "down"]
+    own: OwnNews
+    related: list[RelatedNews] = Field(description="By the size of their effect, largest first")

@@ -52,6 +52,8 @@ class NeuralInputs:
 
     kg_vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
     embedding_version: str | None = None
+    facts: list[tuple[str, str, str]] = field(default_factory=list)  # kg.companies triples
+    nodes: dict[str, str] = field(default_factory=dict)  # symbol -> its node in those facts
     related: Mapping[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
     config: UniverseConfig = field(default_factory=UniverseConfig)
     seeds: tuple[int, ...] = SEEDS

@@ -142,3 +142,45 @@ def test_news_is_read_up_to_the_close_of_d_only(http) -> None:  # type: ignore[n
     assert after["PCG"]["items_read"] == before["PCG"]["items_read"] + 1
     assert after["PCG"]["p"] != before["PCG"]["p"]
     assert after["AEP"]["items_read"] == before["AEP"]["items_read"]
+
+
+def test_an_explanation_shows_a_related_stocks_item_and_the_facts_between(http) -> None:  # type: ignore[no-untyped-def]
+    text = "NextEra Energy buys a solar farm in Texas"
+    posted = http.post(
+        "/v1/headlines",
+        json={
+            "items": [
+                {
+                    "id": "explain-nee",
+                    "source": "wire",
+                    "symbols": ["NEE"],
+                    "text": text,
+                    "published_at": (session_close(D) - dt.timedelta(hours=2)).isoformat(),
+                }
+            ]
+        },
+    )
+    assert posted.status_code == 200, posted.text
+    wait_until_processed(http)
+    answer = http.get(
+        "/v1/explanations", params={"universe": "stocknet", "symbol": "SRE", "date": D.isoformat()}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    ranked = {a["symbol"]: a for a in _ranked(http, D)["answers"]}
+    assert body["p"] == ranked["SRE"]["p"] and body["cut"] == CUT.isoformat()
+    related = {r["symbol"]: r for r in body["related"]}
+    nee = related["NEE"]
+    assert any(item["text"] == text and item["events"] for item in nee["items"])
+    assert nee["relation"]["same_sector"] == 1.0
+    # The chain of facts runs from SRE's node to NEE's (both are stocks of their own here).
+    assert nee["path"][0][0] == "stock:SRE" and nee["path"][-1][0] == "stock:NEE"
+    assert 0.0 <= nee["attention"] <= 1.0
+    assert sum(r["attention"] for r in body["related"]) <= 1.0 + 1e-6
+    # Leaving NEE's items out changes the answer by its effect, so the effect is not 0.
+    assert nee["effect"] != 0.0
+    missing = http.get(
+        "/v1/explanations",
+        params={"universe": "stocknet", "symbol": "AAPL", "date": D.isoformat()},
+    )
+    assert missing.status_code == 404 and "AAPL" in missing.text

@@ -14,7 +14,7 @@ from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
-from app.schemas_universe import CrossSectionPublic
+from app.schemas_universe import CrossSectionPublic, UniverseExplanation
 from app.services.answers import Ask
 from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
@@ -160,19 +160,22 @@ def explanation_png(
     return Response(effects_png(body, top=top), media_type="image/png")
 
 
+UniverseQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^[A-Za-z0-9_\-]{1,15}$",
+        description="A stored universe (`kdtcn import stocknet` stores `stocknet`), or `all` "
+        "(every symbol with news of its own) as it was trained (`kdtcn train-universe`)",
+    ),
+]
+
+
 @router.get("/predictions", response_model=CrossSectionPublic)
 def get_cross_section(
     session: SessionDep,
     answers: AnswersDep,
     settings: SettingsDep,
-    universe: Annotated[
-        str,
-        Query(
-            pattern=r"^[A-Za-z0-9_\-]{1,15}$",
-            description="A stored universe (`kdtcn import stocknet` stores `stocknet`), or "
-            "`all` (every symbol with news of its own) as it was trained",
-        ),
-    ],
+    universe: UniverseQuery,
     date: Annotated[
         BoundedDate, Query(description="ISO date D: answers made at D's close, about D's next day")
     ],
@@ -185,4 +188,34 @@ def get_cross_section(
 
     return cross_section(
         session, universe=universe, day=date, graph=answers.graph, artifacts=settings.artifacts_dir
+    )
+
+
+@router.get("/explanations", response_model=UniverseExplanation)
+def get_universe_explanation(
+    session: SessionDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
+    universe: UniverseQuery,
+    symbol: Annotated[
+        str, Query(pattern=r"^[A-Za-z0-9.^\-]{1,15}$", description="A stock of the universe")
+    ],
+    date: Annotated[
+        BoundedDate,
+        Query(description="ISO date D: the answer made at D's close, about D's next day"),
+    ],
+) -> dict[str, Any]:
+    """One stock's answer from the universe network for D, explained: its own items and its
+    related stocks' items that it read, each with its effect on P(up), the attention the
+    network gave each related stock, their relation and the chain of company facts between
+    them."""
+    from app.services.universe import explain
+
+    return explain(
+        session,
+        universe=universe,
+        symbol=symbol,
+        day=date,
+        graph=answers.graph,
+        artifacts=settings.artifacts_dir,
     )

@@ -21,7 +21,14 @@ from app.services.embeddings import build_embeddings
 from app.tables import Event, Headline, HeadlineSymbol, Price, UniverseStock
 from evaluation.stocknet import StockData
 from evaluation.stocknet_neural import NeuralInputs
-from kg.companies import co_mentions, companies_of, company_triples, load_reference, relations
+from kg.companies import (
+    co_mentions,
+    companies_of,
+    company_triples,
+    load_reference,
+    relations,
+    stock_node,
+)
 from kg.event_vectors import EventEmbedder
 from models.calendar import bar_close
 from models.features import price_features
@@ -159,6 +166,8 @@ def universe_knowledge(
         kg_vectors=item_vectors(session, stocks, EventEmbedder(emb, graph=graph)),
         related=relations(companies, co),
         embedding_version=version,
+        facts=facts,
+        nodes={c.symbol: stock_node(c) for c in companies},
     )
 
 

@@ -116,6 +116,10 @@ def stocknet_markdown(result: dict[str, Any]) -> str:
             "",
         ]
     for protocol, block in result["protocols"].items():
+        if block.get("skipped"):
+            title = TITLES.get(protocol, protocol)
+            lines += [f"## {title} (`{protocol}`)", "", f"Skipped: {block['skipped']}.", ""]
+            continue
         lines += [
             f"## {TITLES.get(protocol, protocol)} (`{protocol}`)",
             "",

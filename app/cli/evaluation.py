@@ -171,6 +171,9 @@ def evaluate_stocknet(
     (out / "results.json").write_text(json.dumps(result, indent=1))
     (out / "results.md").write_text(stocknet_markdown(result))
     for name, block in protocols.items():
+        if block.get("skipped"):
+            console.print(f"{name}: skipped ({block['skipped']})")
+            continue
         best = max(block["models"].items(), key=lambda kv: kv[1]["mcc"])
         console.print(
             f"{name}: n={block['n']}, always up {block['always_up']:.4f}; best MCC "

@@ -212,41 +212,74 @@ def train_universe(
     universe: Annotated[
         str, typer.Option(help="A stored universe (`stocknet`), or `all`: every symbol with news")
     ] = "stocknet",
-    until: Annotated[str, typer.Option(help="Cut: the last target day fitted")] = "2015-09-30",
+    until: Annotated[
+        str | None, typer.Option(help="Cut: the last target day fitted (default: newest bar)")
+    ] = None,
+    walk_forward: Annotated[
+        bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
+    ] = False,
+    start: Annotated[
+        str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
+    ] = None,
+    every: Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")] = 63,
     kg_epochs: Annotated[int, typer.Option(help="Epochs of the TransE embedding")] = 25,
     seeds: Annotated[
         int, typer.Option(help="Networks of the version (seeds 0..K-1), P averaged")
     ] = 3,
 ) -> None:
     """Train one KDTCN across a universe's stocks (with related stocks' events) up to a cut,
-    save and record it; `GET /v1/predictions?universe=...&date=D` serves it for D >= the cut."""
+    save and record it; `GET /v1/predictions?universe=...&date=D` serves it for D >= the cut.
+    With --walk-forward, one version per cut (cuts already recorded are kept, not retrained;
+    each version is recorded as it finishes)."""
     import datetime as dt
 
     from app.db import transaction
     from app.domain import NotFound
+    from app.services.universe import recorded_cuts, universe_cuts
     from app.services.universe import train_universe as train
     from kg.graph import KnowledgeGraph
     from kg.link import EntityLinker
 
-    cut = dt.date.fromisoformat(until)
+    if walk_forward and start is None:
+        raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
     with opened() as (settings, factory, _):
         graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
-        started = time.perf_counter()
+        linker = EntityLinker(graph)
         try:
-            with transaction(factory) as session:
-                row = train(
-                    session,
-                    universe=universe,
-                    until=cut,
-                    graph=graph,
-                    linker=EntityLinker(graph),
-                    artifacts=settings.artifacts_dir,
-                    reference=settings.data_dir / "reference" / "sp500_constituents.csv",
-                    epochs=kg_epochs,
-                    seeds=tuple(range(seeds)),
-                    say=console.print,
-                )
-                version = row.version
+            with factory() as session:
+                if walk_forward:
+                    assert start is not None
+                    cuts: list[dt.date | None] = list(
+                        universe_cuts(
+                            session,
+                            universe=universe,
+                            start=dt.date.fromisoformat(start),
+                            every=every,
+                        )
+                    )
+                    done = recorded_cuts(session, universe)
+                    kept = [c for c in cuts if c in done]
+                    if kept:
+                        console.print(f"kept {len(kept)} recorded cuts")
+                    cuts = [c for c in cuts if c not in done]
+                else:
+                    cuts = [dt.date.fromisoformat(until) if until else None]
+            for cut in cuts:
+                started = time.perf_counter()
+                with transaction(factory) as session:
+                    row = train(
+                        session,
+                        universe=universe,
+                        until=cut,
+                        graph=graph,
+                        linker=linker,
+                        artifacts=settings.artifacts_dir,
+                        reference=settings.data_dir / "reference" / "sp500_constituents.csv",
+                        epochs=kg_epochs,
+                        seeds=tuple(range(seeds)),
+                        say=console.print,
+                    )
+                    version = row.version
+                console.print(f"recorded {version} in {time.perf_counter() - started:.0f} s")
         except (NotFound, ValueError) as exc:
             raise typer.BadParameter(str(exc), param_hint="--universe") from None
-    console.print(f"recorded {version} in {time.perf_counter() - started:.0f} s")

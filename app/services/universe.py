@@ -41,7 +41,14 @@ from models.metrics import decision_cut
 from models.universe import UniverseConfig, UniverseNet, fit_universe, predict_universe
 from models.universe_data import Scales, fit_scales, item_means, tradable_rows, universe_tables
 
-__all__ = ["UNIVERSE_MODEL", "train_universe", "cross_section", "explain"]
+__all__ = [
+    "UNIVERSE_MODEL",
+    "train_universe",
+    "universe_cuts",
+    "recorded_cuts",
+    "cross_section",
+    "explain",
+]
 
 UNIVERSE_MODEL = "kdtcn-universe"  # ModelVersion.name; ModelVersion.symbol is the universe
 TARGET = "next_day"
@@ -404,4 +411,32 @@ def explain(
             "items": _items(session, served.stocks[k], lo, row),
         },
         "related": related,
+    }
+
+
+def universe_cuts(session: Session, *, universe: str, start: dt.date, every: int) -> list[dt.date]:
+    """A walk-forward chain's cuts: the last trading day of the universe before `start`,
+    then every `every` trading days while a later trading day remains to predict."""
+    symbols = universe_symbols(session, None if universe == "all" else universe)
+    days = list(
+        session.scalars(
+            select(Price.date).where(Price.symbol.in_(symbols)).distinct().order_by(Price.date)
+        )
+    )
+    before = [k for k, d in enumerate(days) if d < start]
+    if not before:
+        raise NotFound(f"universe {universe!r} has no trading day before {start}")
+    return [days[k] for k in range(before[-1], len(days) - 1, max(1, every))]
+
+
+def recorded_cuts(session: Session, universe: str) -> set[dt.date]:
+    """The cuts of `universe`'s recorded versions."""
+    return {
+        d
+        for d in session.scalars(
+            select(ModelVersion.train_end).where(
+                ModelVersion.name == UNIVERSE_MODEL, ModelVersion.symbol == universe
+            )
+        )
+        if d is not None
     }

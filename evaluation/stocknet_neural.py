@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.universe import UniverseConfig, fit_universe, predict_universe
-from models.universe_data import fit_scales, item_means, universe_tables
+from models.universe_data import fit_scales, item_means, on_calendar, universe_tables
 
 __all__ = ["NeuralInputs", "NEURAL_ROWS", "SEEDS", "family_of", "fit_family"]
 
@@ -99,15 +99,15 @@ def fit_family(
     """Fit every network row on `samples`' training samples and score every sample:
     row -> (symbol, date) -> P(up) of each seed (len(SEEDS),)."""
     where = {s.symbol: k for k, s in enumerate(stocks)}
-    row_of = {(s.symbol, d): i for s in stocks for i, d in enumerate(s.dates)}
     stock_idx = np.array([where[s] for s in samples.symbol], np.int64)
-    rows = np.array([row_of[(s, d)] for s, d in zip(samples.symbol, samples.date, strict=True)])
+    text = _text_vectors(stocks, train_end)
+    stocks, row_of = on_calendar(stocks)  # row i is the same day for every stock
+    rows = np.array([row_of[d] for d in samples.date], np.int64)
     y = np.array(samples.label, np.float32)
     train = samples.mask("train")
-    t = max(len(s.dates) for s in stocks)
+    t = len(stocks[0].dates)
     channels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if any(c == "text" for c, _ in NEURAL_ROWS.values()):
-        text = _text_vectors(stocks, train_end)
         channels["text"] = item_means(stocks, text, family, t)
     if inputs.kg_vectors:
         channels["kg"] = item_means(stocks, inputs.kg_vectors, family, t)

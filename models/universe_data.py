@@ -12,6 +12,11 @@ Which row an item of news belongs to:
 * paper (the paper's protocol): an item filed on day f to the last trading day before the
   first trading day after f (a Saturday's file to Friday's row).
 
+Stocks are first put on one calendar (`on_calendar`: the union of their trading days), so
+row i is the same day for every stock: a related stock's events are read on the day they
+happened whatever its history (a stock listed later, a missing bar). A stock's row without
+a bar reads as zeros.
+
 Normalisers are fitted on training rows (`fit_scales`) and kept with a served version, so
 serving builds the same tables from the rows it reads.
 """
@@ -29,6 +34,8 @@ from models.features import Normaliser
 from models.universe import UniverseTables
 
 __all__ = [
+    "CalendarStock",
+    "on_calendar",
     "Scales",
     "tradable_rows",
     "paper_rows",
@@ -36,6 +43,47 @@ __all__ = [
     "fit_scales",
     "universe_tables",
 ]
+
+
+@dataclass
+class CalendarStock:
+    """A stock on the universe's calendar: `dates` and `closes` are the calendar's, its
+    price rows NaN on days without its bar, its news as it was."""
+
+    symbol: str
+    dates: list[dt.date]
+    closes: np.ndarray
+    price_rows: np.ndarray
+    news_dates: list[dt.date]
+    news_times: np.ndarray
+    news_ids: list[int]
+    news_texts: list[str]
+
+
+def on_calendar(stocks: Sequence[Any]) -> tuple[list[CalendarStock], dict[dt.date, int]]:
+    """`stocks` on the union of their trading days, and each day's row."""
+    closes: dict[dt.date, float] = {}
+    for s in stocks:
+        closes.update(zip(s.dates, map(float, s.closes), strict=True))
+    calendar = sorted(closes)
+    row = {d: i for i, d in enumerate(calendar)}
+    out = []
+    for s in stocks:
+        prices = np.full((len(calendar), s.price_rows.shape[1]), np.nan, np.float32)
+        prices[[row[d] for d in s.dates]] = s.price_rows
+        out.append(
+            CalendarStock(
+                symbol=s.symbol,
+                dates=calendar,
+                closes=np.array([closes[d] for d in calendar], np.float64),
+                price_rows=prices,
+                news_dates=list(s.news_dates),
+                news_times=np.asarray(s.news_times, np.float64),
+                news_ids=list(getattr(s, "news_ids", [])),
+                news_texts=list(s.news_texts),
+            )
+        )
+    return out, row
 
 
 def tradable_rows(stock: Any) -> np.ndarray:

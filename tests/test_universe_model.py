@@ -96,3 +96,37 @@ def test_a_related_stocks_events_carry_what_its_own_rows_do_not() -> None:
         scored[use_related] = float(np.mean(calls == y[held]))
     assert scored[True] >= 0.8, scored
     assert scored[True] - scored[False] >= 0.2, scored
+
+
+def test_stocks_of_different_histories_share_one_calendar() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from models.calendar import session_close
+    from models.universe_data import item_means, on_calendar
+
+    days = [dt.date(2015, 3, 2) + dt.timedelta(days=k) for k in range(12)]
+    days = [d for d in days if d.weekday() < 5]  # 10 trading days
+    late = days[4:]  # a stock listed on the fifth day
+    day = days[6]
+
+    def stock(symbol: str, dates: list, news: list) -> SimpleNamespace:  # type: ignore[type-arg]
+        return SimpleNamespace(
+            symbol=symbol,
+            dates=dates,
+            closes=np.array([session_close(d).timestamp() for d in dates]),
+            price_rows=np.ones((len(dates), P), np.float32),
+            news_dates=[day for _ in news],
+            news_times=np.array(news, np.float64),
+            news_ids=list(range(len(news))),
+            news_texts=["x" for _ in news],
+        )
+
+    before_close = session_close(day).timestamp() - 60
+    on, row = on_calendar([stock("OLD", days, []), stock("NEW", late, [before_close])])
+    assert [s.dates for s in on] == [days, days] and row[day] == 6
+    assert np.isnan(on[1].price_rows[:4]).all() and not np.isnan(on[1].price_rows[4:]).any()
+    vectors = {"OLD": np.zeros((0, 3), np.float32), "NEW": np.ones((1, 3), np.float32)}
+    _, counts = item_means(on, vectors, "tradable", len(days))
+    # NEW's item sits on the calendar's row of its day (6), not on NEW's own sixth bar.
+    assert counts[1].tolist() == [1.0 if i == 6 else 0.0 for i in range(len(days))]

@@ -39,7 +39,14 @@ from kg.companies import RELATION_FEATURES
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.metrics import decision_cut
 from models.universe import UniverseConfig, UniverseNet, fit_universe, predict_universe
-from models.universe_data import Scales, fit_scales, item_means, tradable_rows, universe_tables
+from models.universe_data import (
+    Scales,
+    fit_scales,
+    item_means,
+    on_calendar,
+    tradable_rows,
+    universe_tables,
+)
 
 __all__ = [
     "UNIVERSE_MODEL",
@@ -55,15 +62,18 @@ TARGET = "next_day"
 SEEDS = (0, 1, 2)
 
 
-def _labels(stocks: Sequence[Any], until: dt.date, window: int) -> tuple[np.ndarray, ...]:
-    """(stock index, row, label) of every sample whose target day is at most `until`."""
+def _labels(
+    stocks: Sequence[Any], row_of: dict[dt.date, int], until: dt.date, window: int
+) -> tuple[np.ndarray, ...]:
+    """(stock index, calendar row, label) of every sample whose target day is at most
+    `until`: up when the stock closes at or above its previous close."""
     s_idx, rows, ys = [], [], []
     for k, s in enumerate(stocks):
         for i in range(window + 1, len(s.dates)):
             if s.dates[i] > until:
                 break
             s_idx.append(k)
-            rows.append(i)
+            rows.append(row_of[s.dates[i]])
             ys.append(float(s.adj_close[i] >= s.adj_close[i - 1]))
     return np.array(s_idx, np.int64), np.array(rows, np.int64), np.array(ys, np.float32)
 
@@ -91,6 +101,8 @@ def train_universe(
         until = session.scalar(select(func.max(Price.date)).where(Price.symbol.in_(symbols)))
         assert until is not None
     stocks = [s for s in load_stocks(session, symbols, end=until) if len(s.dates) > 10]
+    if not stocks:
+        raise NotFound(f"universe {universe!r} has no stock with more than 10 bars up to {until}")
     knowledge = universe_knowledge(
         session,
         stocks,
@@ -104,11 +116,12 @@ def train_universe(
         say=say,
     )
     config = UniverseConfig()
-    t = max(len(s.dates) for s in stocks)
-    means, counts = item_means(stocks, knowledge.kg_vectors, "tradable", t)
-    scales = fit_scales(stocks, until + dt.timedelta(days=1), means)
-    tables = universe_tables(stocks, scales, means=means, counts=counts, related=knowledge.related)
-    s_idx, rows, y = _labels(stocks, until, config.window)
+    s_idx, rows, y = _labels(stocks, on_calendar(stocks)[1], until, config.window)
+    days, _ = on_calendar(stocks)  # row i is the same day for every stock
+    t = len(days[0].dates)
+    means, counts = item_means(days, knowledge.kg_vectors, "tradable", t)
+    scales = fit_scales(days, until + dt.timedelta(days=1), means)
+    tables = universe_tables(days, scales, means=means, counts=counts, related=knowledge.related)
     if len(y) == 0:
         raise NotFound(f"universe {universe!r} has no sample up to {until}")
     probs, states = [], []
@@ -154,7 +167,7 @@ def train_universe(
         version=version,
         artifact_path=str(folder),
         embedding_version=knowledge.embedding_version,
-        train_start=min(s.dates[0] for s in stocks),
+        train_start=stocks[0].dates[0],
         train_end=until,
         metrics={"n_samples": len(y), "train_accuracy": meta["train_accuracy"]},
         config={"symbols": meta["symbols"], "seeds": list(seeds), "cut": cut},
@@ -232,13 +245,14 @@ def _served(
         raise NotFound(f"no stock of universe {universe!r} has a bar on {day}")
     emb = KGEmbeddings.load(embeddings_dir(artifacts) / meta["embedding_version"])
     vectors = item_vectors(session, present, EventEmbedder(emb, graph=graph))
-    t = max(len(s.dates) for s in present) + 1  # room for the row predicted
-    means, counts = item_means(present, vectors, "tradable", t)
+    on_days, _ = on_calendar(present)  # row i is the same day for every stock
+    t = len(on_days[0].dates) + 1  # room for the row predicted
+    means, counts = item_means(on_days, vectors, "tradable", t)
     related = {
         s: [(r, np.array(f, np.float32)) for r, f in rel] for s, rel in meta["related"].items()
     }
     tables = universe_tables(
-        present,
+        on_days,
         Scales.from_json(meta["scales"]),
         means=means,
         counts=counts,
@@ -250,8 +264,8 @@ def _served(
         net = UniverseNet(tables, use_events=True, use_related=True, config=config)
         net.load_state_dict(torch.load(folder / f"net-{seed}.pt"), strict=False)
         nets.append(net)
-    rows = np.array([len(s.dates) for s in present])  # the row after `day`'s
-    return _Served(row, meta, config, present, missing, tables, counts, nets, rows)
+    rows = np.full(len(on_days), t - 1)  # the row after `day`'s
+    return _Served(row, meta, config, list(on_days), missing, tables, counts, nets, rows)
 
 
 def _header(served: _Served, universe: str, day: dt.date) -> dict[str, Any]:

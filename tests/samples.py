@@ -2,6 +2,9 @@
 
 import csv
 import gzip
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +21,31 @@ BAR = {
     "close": 17400.75,
     "volume": 239000000,
 }
+
+
+def cli_env(database_url: str, artifacts: Path) -> dict[str, str]:
+    """The environment of a `kdtcn` command run as a user runs it, on this database."""
+    from app.settings import PROJECT_ROOT
+
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ARTIFACTS_DIR": str(artifacts),
+        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
+    }
+
+
+def run_kdtcn(env: dict[str, str], *args: str) -> str:
+    """`kdtcn ARGS` in a fresh process with `env`; asserts it succeeded, returns its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
 
 
 def wait_until_processed(http: httpx.Client, timeout: float = 120.0) -> dict:

@@ -8,17 +8,14 @@ import csv
 import datetime as dt
 import gzip
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from app.settings import PROJECT_ROOT
 from evaluation.stocknet import Splits, StockData, build_samples
 from models.calendar import session_close
 from tests.conftest import DATA_DIR
+from tests.samples import cli_env, run_kdtcn
 
 DAYS = [dt.date(2015, 1, 2) + dt.timedelta(days=k) for k in range(40)]
 DAYS = [d for d in DAYS if d.weekday() < 5 and d != dt.date(2015, 1, 19)]  # MLK day
@@ -88,24 +85,10 @@ STOCKS = ("AAPL", "AMZN", "FB", "GOOG", "T")
 
 @pytest.mark.slow
 def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'kdtcn.sqlite3'}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
-    }
+    env = cli_env(f"sqlite:///{tmp_path / 'kdtcn.sqlite3'}", tmp_path / "artifacts")
 
     def kdtcn(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout + done.stderr
+        return run_kdtcn(env, *args)
 
     kdtcn("db", "upgrade")
     kdtcn("import", "stocknet", "--symbols", ",".join(STOCKS), "--no-extract")

@@ -8,18 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import lzma
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import func, select
 
 from app.db import make_engine, make_sessionmaker
-from app.settings import PROJECT_ROOT
 from app.tables import Event, Headline, HeadlineSymbol, Price, UniverseStock
 from tests.conftest import DATA_DIR
+from tests.samples import cli_env, run_kdtcn
 
 pytestmark = pytest.mark.slow
 
@@ -28,21 +25,7 @@ START, END = "2015-10-01", "2015-10-31"
 
 
 def _kdtcn(database_url: str, tmp_path, *args: str) -> str:  # type: ignore[no-untyped-def]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", "stocknet", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
+    return run_kdtcn(cli_env(database_url, tmp_path / "artifacts"), "import", "stocknet", *args)
 
 
 def _expected() -> tuple[dict[str, dict], dict[str, set[str]], int]:

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import pytest
 from app.settings import PROJECT_ROOT, Settings
 from models.calendar import session_close
 from tests.liveserver import LiveServer, free_port
-from tests.samples import wait_until_processed
+from tests.samples import cli_env, run_kdtcn, wait_until_processed
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +28,10 @@ D = dt.date(2015, 7, 15)  # a Wednesday after the cut
 def world(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A database with the slice imported and one universe version trained up to CUT."""
     root = tmp_path_factory.mktemp("universe")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{root / 'kdtcn.sqlite3'}",
-        "ARTIFACTS_DIR": str(root / "artifacts"),
-        "PYSTOW_HOME": str(PROJECT_ROOT / "var" / "pystow"),
-    }
+    env = cli_env(f"sqlite:///{root / 'kdtcn.sqlite3'}", root / "artifacts")
 
     def kdtcn(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout + done.stderr
+        return run_kdtcn(env, *args)
 
     kdtcn("db", "upgrade")
     kdtcn(
@@ -237,15 +221,7 @@ def test_a_universe_a_user_posts_trains_serves_and_evaluates(world, http) -> Non
     wait_until_processed(http)
 
     def kdtcn(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            env=world,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout + done.stderr
+        return run_kdtcn(world, *args)
 
     # `all`: every symbol with news of its own, the posted ones with the imported ones; a
     # walk-forward chain of monthly cuts, each version recorded as it finishes.

@@ -184,7 +184,7 @@ def get_cross_section(
     universe network's newest version whose cut is at most D (`kdtcn train-universe`): what a
     quant screens. Each answer reads its stock's bars up to D, the news published before D's
     close, and its related stocks' news through attention."""
-    from app.services.universe import cross_section
+    from app.services.universe_answers import cross_section
 
     return cross_section(
         session, universe=universe, day=date, graph=answers.graph, artifacts=settings.artifacts_dir
@@ -209,7 +209,7 @@ def get_universe_explanation(
     related stocks' items that it read, each with its effect on P(up), the attention the
     network gave each related stock, their relation and the chain of company facts between
     them."""
-    from app.services.universe import explain
+    from app.services.universe_answers import explain
 
     return explain(
         session,

@@ -109,8 +109,9 @@ def evaluate_stocknet(
     import json
 
     from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
-    from evaluation.stocknet import BOOTSTRAP, Splits, run_protocols
+    from evaluation.stocknet import Splits, run_protocols
     from evaluation.stocknet_report import stocknet_markdown
+    from evaluation.stocknet_stats import BOOTSTRAP
 
     splits = Splits(
         **{k: dt.date.fromisoformat(v) for k, v in dates.items() if v is not None}  # type: ignore[arg-type]

@@ -31,6 +31,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The modules whose tests read the e2e world (the `e2e_world` fixture): pytest-xdist runs them
+# in one worker, so the world is built once (pytest_xdist_make_scheduler below).
+WORLD_MODULES = frozenset(
+    {
+        "tests/test_e2e_answers.py",
+        "tests/test_e2e_backtest.py",
+        "tests/test_e2e_explanations.py",
+        "tests/test_jobs_e2e.py",
+        "tests/test_stock_news_e2e.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the e2e world from a module not in WORLD_MODULES would make a
+    second worker build the world again: refused, naming the list."""
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if "e2e_world" in getattr(item, "fixturenames", ()) and module not in WORLD_MODULES:
+            raise pytest.UsageError(f"{module} reads e2e_world: add it to WORLD_MODULES")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist (`-n auto` in pyproject.toml; `-n 0` runs in this process) sends whole
+    modules to a worker, so each module's fixtures are built once, and the WORLD_MODULES
+    together. (`--dist loadgroup` cannot do this here: with pytest 9 its group marks are
+    ignored.)"""
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByModule(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return "e2e world" if module in WORLD_MODULES else module
+
+    return ByModule(config, log)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     server = started_server()

@@ -123,6 +123,7 @@ def fit_window_model(
     net: NetParams | None = None,
     pretrain: tuple[PriceHistory, np.ndarray] | None = None,
     values: np.ndarray | None = None,
+    prepared: tuple[Normaliser | None, Normaliser | None, Windows] | None = None,
 ) -> Fitted:
     """Normalise on the fitting rows, fit on the windows predicting `train_days`.
 
@@ -132,17 +133,22 @@ def fit_window_model(
     `spec.pretrain`; its rows are normalised with this fit's price normaliser.
     `values`: fit a regressor of these per-day values (standardised on `train_days`, MSE)
     instead of a classifier of `up`; `up` then only says which days have a window.
+    `prepared`: what `normalised_windows` gives for these same arguments, when several seeds
+    are fitted on one version's data (it does not depend on the seed; it is the costly part
+    of a model with event sets).
     """
-    pn, en, windows = normalised_windows(
-        spec,
-        price_rows,
-        event_rows,
-        up,
-        fit_mask_rows,
-        window=window,
-        target=target,
-        denoise=denoise,
-    )
+    if prepared is None:
+        prepared = normalised_windows(
+            spec,
+            price_rows,
+            event_rows,
+            up,
+            fit_mask_rows,
+            window=window,
+            target=target,
+            denoise=denoise,
+        )
+    pn, en, windows = prepared
     seed_everything(seed)  # the initial weights, too, come from the seed
     model = SequenceClassifier(
         encoder=spec.encoder,

@@ -36,7 +36,7 @@ from app.services.series import Series, load_series
 from app.tables import ModelVersion, Price
 from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES
-from models.fitting import Fitted, fit_window_model, predict_days
+from models.fitting import Fitted, fit_window_model, normalised_windows, predict_days
 from models.metrics import json_safe
 from models.targets import get_target
 from models.train import TrainConfig, split_validation
@@ -98,11 +98,17 @@ def fit_version(
     labels = rule.labels(series.close, threshold)
     values = rule.kind.fit_values(series.close)
     net, config, hyper = served_params(TUNED_FROM.get(name), target, series.dates[cut], config)
+    price_rows = series.inputs.price_rows
+    event_rows = series.inputs.event_rows(spec.event_slots) if spec.events else None
+    # the normalisers and windows do not depend on the seed: built once for the ensemble
+    prepared = normalised_windows(
+        spec, price_rows, event_rows, labels, fit_rows, window=WINDOW, target=target
+    )
     ensemble = [
         fit_window_model(
             spec,
-            series.inputs.price_rows,
-            series.inputs.event_rows(spec.event_slots) if spec.events else None,
+            price_rows,
+            event_rows,
             labels,
             fit_rows,
             train_days,
@@ -112,6 +118,7 @@ def fit_version(
             seed=seed,
             net=net,
             values=values,
+            prepared=prepared,
         )
         for seed in seeds
     ]

@@ -45,6 +45,7 @@ __all__ = [
     "event_rows",
     "Windows",
     "window_at",
+    "windows_at",
     "make_windows",
     "wavelet_denoise",
 ]
@@ -297,13 +298,28 @@ def window_at(
     A shifted target needs event rows up to `anchor + event_shift`: when it is asked about
     the day after the last price row, `event_rows` has that many more rows than prices.
     """
+    return windows_at(price_rows, event_rows, np.array([anchor]), window, target)[0]
+
+
+def windows_at(
+    price_rows: np.ndarray | None,
+    event_rows: np.ndarray | None,
+    anchors: np.ndarray,
+    window: int,
+    target: str,
+) -> np.ndarray:
+    """The (n, W, F) windows anchored on each of `anchors` (`window_at` for each, gathered
+    in one indexing step instead of a Python loop; each value is the same)."""
     shift = get_target(target).event_shift
+    rows = np.asarray(anchors, np.int64)[:, None] + np.arange(1 - window, 1)
+    if (rows < 0).any():
+        raise IndexError(f"a window of {window} rows needs anchors >= {window - 1}")
     parts = []
     if price_rows is not None:
-        parts.append(price_rows[anchor - window + 1 : anchor + 1])
+        parts.append(price_rows[rows])
     if event_rows is not None:
-        parts.append(event_rows[anchor - window + 1 + shift : anchor + 1 + shift])
-    return np.concatenate(parts, axis=1)
+        parts.append(event_rows[rows + shift])
+    return np.concatenate(parts, axis=2)
 
 
 def wavelet_denoise(window_rows: np.ndarray, *, wavelet: str = "db2", level: int = 3) -> np.ndarray:
@@ -353,7 +369,7 @@ def make_windows(
     if len(anchors) == 0:
         width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
         return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
-    x = np.stack([window_at(price_rows, event_rows, int(a), window, target) for a in anchors])
+    x = windows_at(price_rows, event_rows, anchors, window, target)
     if denoise and price_rows is not None:
         width = price_rows.shape[1]
         x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.features import Normaliser
-from models.inputs import DayEvents, model_event_rows, window_at
+from models.inputs import DayEvents, model_event_rows, windows_at
 
 __all__ = ["Inputs"]
 
@@ -75,4 +75,4 @@ class Inputs:
         p = price_norm.transform(self.price_rows) if price_norm is not None else None
         rows = self.event_rows(slots, drop=drop) if event_norm is not None else None
         e = event_norm.transform(rows) if event_norm is not None and rows is not None else None
-        return np.stack([window_at(p, e, int(a), window, target) for a in anchors])
+        return windows_at(p, e, np.asarray(anchors, np.int64), window, target)

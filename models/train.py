@@ -69,9 +69,11 @@ def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np
 def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]:
     """Chronological tail as validation (anchors are increasing)."""
     n_val = max(1, int(round(len(train.y) * fraction)))
-    cut = len(train.y) - n_val
-    idx = np.arange(len(train.y))
-    return train.subset(idx < cut), train.subset(idx >= cut)
+    cut = len(train.y) - n_val  # slices: views of the windows, not copies
+    return (
+        Windows(train.x[:cut], train.y[:cut], train.anchor[:cut]),
+        Windows(train.x[cut:], train.y[cut:], train.anchor[cut:]),
+    )
 
 
 def fit_classifier(

@@ -6,7 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["CrossSectionAnswer", "CrossSectionPublic", "UniverseExplanation"]
+__all__ = [
+    "CrossSectionAnswer",
+    "CrossSectionPublic",
+    "UniverseExplanation",
+    "UniverseStockPrediction",
+]
 
 
 class CrossSectionAnswer(BaseModel):
@@ -34,9 +39,43 @@ class CrossSectionPublic(BaseModel):
         description="timestamps when every item read carries a publication time"
     )
     tradable: bool = Field(description="True when every item read was published before D's close")
+    decision_cut: float = Field(description="The version's cut, chosen on its training samples")
     n: int
     missing: list[str] = Field(description="Stocks of the version without a bar on D")
     answers: list[CrossSectionAnswer]
+
+
+class UniverseStockPrediction(BaseModel):
+    """GET /v1/predictions/{symbol} answered by a universe network: the stock's answer within
+    its universe's cross-section for D (when the symbol has no version of its own, or
+    `universe=` asks for it)."""
+
+    symbol: str
+    universe: str = Field(description="The universe whose network answered")
+    date: str = Field(description="D: the answer is made at D's close")
+    target: Literal["next_day"]
+    p: float = Field(description="P(the next trading day closes at or above D's close)")
+    p_up: float = Field(description="= p (next_day is a direction target)")
+    call: Literal["up", "down"] = Field(description="up when p is at or above decision_cut")
+    direction: Literal["up", "down"] = Field(description="= call")
+    decision_cut: float = Field(description="The version's cut, chosen on its training samples")
+    rank: int = Field(
+        description="The stock's rank by p among the universe's stocks on D (1: highest)"
+    )
+    of: int = Field(description="How many stocks of the universe were ranked on D")
+    items_read: int = Field(
+        description="Items of the stock's own news with events in the window it read"
+    )
+    model: str
+    version: str
+    cut: str | None = Field(description="The version's last fitted label day (at most D)")
+    in_sample: Literal[False] = Field(
+        description="Always false: a universe version answers only days after its cut"
+    )
+    news_timing: Literal["timestamps", "dates only"] = Field(
+        description="timestamps when every item read carries a publication time"
+    )
+    tradable: bool = Field(description="True when every item read was published before D's close")
 
 
 class UniverseEvent(BaseModel):

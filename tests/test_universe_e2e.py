@@ -98,6 +98,36 @@ def test_the_cross_section_ranks_every_stock_from_the_version_of_its_day(http) -
     assert bad.status_code == 422 and "universe" in bad.text
 
 
+def test_a_stock_without_a_version_of_its_own_is_answered_by_its_universe(http) -> None:  # type: ignore[no-untyped-def]
+    ranked = {a["symbol"]: a for a in _ranked(http, D)["answers"]}
+    asked = http.get("/v1/predictions/SRE", params={"date": D.isoformat()})
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert body["universe"] == "stocknet" and body["cut"] == CUT.isoformat(), body
+    assert body["p"] == ranked["SRE"]["p"] and body["rank"] == ranked["SRE"]["rank"], body
+    assert body["of"] == len(STOCKS) and body["items_read"] == ranked["SRE"]["items_read"]
+    assert body["call"] == ("up" if body["p"] >= body["decision_cut"] else "down")
+    assert body["in_sample"] is False and body["tradable"] is True
+    named = http.get("/v1/predictions/SRE", params={"date": D.isoformat(), "universe": "stocknet"})
+    assert named.status_code == 200 and named.json() == body
+    # Its newest bar when no date is given (the slice ends in July 2015).
+    latest = http.get("/v1/predictions/SRE", params={"universe": "stocknet"})
+    assert latest.status_code == 200 and latest.json()["date"] > D.isoformat(), latest.text
+    # The universe network answers next_day only; other targets keep the per-symbol rule.
+    other = {"date": D.isoformat(), "universe": "stocknet", "target": "same_day"}
+    wrong = http.get("/v1/predictions/SRE", params=other)
+    assert wrong.status_code == 422 and "target" in wrong.text, wrong.text
+    own = http.get("/v1/predictions/SRE", params={"date": D.isoformat(), "target": "same_day"})
+    assert own.status_code == 409 and "kdtcn train" in own.text, own.text
+    # Before the cut no version answers; an unknown universe names the command.
+    early = http.get("/v1/predictions/SRE", params={"date": "2015-06-15"})
+    assert early.status_code == 409, early.text
+    unknown = http.get("/v1/predictions/SRE", params={"date": D.isoformat(), "universe": "nosuch"})
+    assert unknown.status_code == 409 and "kdtcn train-universe" in unknown.text
+    outside = http.get("/v1/predictions/SRE", params={"date": D.isoformat(), "universe": "all"})
+    assert outside.status_code == 409, outside.text
+
+
 def test_news_is_read_up_to_the_close_of_d_only(http) -> None:  # type: ignore[no-untyped-def]
     before = {a["symbol"]: a for a in _ranked(http, D)["answers"]}
     close = session_close(D)

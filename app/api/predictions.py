@@ -10,11 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import AnswersDep, SessionDep, SettingsDep
-from app.domain import InvalidInput
+from app.domain import InvalidInput, NoModel
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_public import ExplanationPublic, PredictionPublic
-from app.schemas_universe import CrossSectionPublic, UniverseExplanation
+from app.schemas_universe import (
+    CrossSectionPublic,
+    UniverseExplanation,
+    UniverseStockPrediction,
+)
 from app.services.answers import Ask
 from app.services.explanations import GraphOptions
 from app.services.plots import effects_png
@@ -81,26 +85,97 @@ async def ask(
 AskDep = Annotated[Ask, Depends(ask)]
 
 
-@router.get("/predictions/{symbol}", response_model=PredictionPublic)
-async def get_prediction(request: Request, answers: AnswersDep, query: AskDep) -> dict[str, Any]:
+UniverseQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^[A-Za-z0-9_\-]{1,15}$",
+        description="A stored universe (`kdtcn import stocknet` stores `stocknet`), or `all` "
+        "(every symbol with news of its own) as it was trained (`kdtcn train-universe`)",
+    ),
+]
+StockUniverseQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_\-]{1,15}$",
+        description="Answer from this universe's network (next_day only). Without it, a "
+        "symbol with no version of its own is answered by the universe network that holds "
+        "it (the one with the newest cut at most D), if any",
+    ),
+]
+
+
+@router.get("/predictions/{symbol}", response_model=PredictionPublic | UniverseStockPrediction)
+async def get_prediction(
+    request: Request,
+    answers: AnswersDep,
+    settings: SettingsDep,
+    query: AskDep,
+    universe: StockUniverseQuery = None,
+) -> dict[str, Any]:
     """The target's answer for the day it predicts (the probability of its positive outcome,
     or next_close's price and interval), with the model (point in time), its metrics and the
-    data used."""
+    data used. A stock answered by a universe network (`universe=`, or a symbol with no
+    version of its own) gives its answer within the universe's cross-section instead."""
+    factory = request.app.state.sessionmaker
+    if universe is not None:
+        return await run_in_threadpool(_from_universe, factory, answers, settings, query, universe)
     # A cached answer whose data is unchanged costs one query. On the embedded SQLite (a
     # local file, no network to wait on) that query runs right here on the event loop;
     # everything else (PostgreSQL, a miss) runs on a worker thread, as a plain handler would.
-    factory = request.app.state.sessionmaker
     if factory.kw["bind"].dialect.name == "sqlite":
         with factory() as session:
             hit = answers.cached(session, query, "prediction")
         if hit is not None:
             return hit
-    return await run_in_threadpool(_answer, factory, answers, query)
+    try:
+        return await run_in_threadpool(_answer, factory, answers, query)
+    except NoModel as no_version:
+        answer = await run_in_threadpool(_held_by_universe, factory, answers, settings, query)
+        if answer is None:
+            raise no_version from None
+        return answer
 
 
 def _answer(factory: Any, answers: Any, query: Ask) -> dict[str, Any]:
     with factory() as session, session.begin():
         return answers.get(session, query, "prediction")
+
+
+def _held_by_universe(
+    factory: Any, answers: Any, settings: Any, query: Ask
+) -> dict[str, Any] | None:
+    """A next_day answer from the universe network that holds the symbol (None: none does)."""
+    from app.services.universe import TARGET as UNIVERSE_TARGET
+    from app.services.universe_answers import universe_of
+
+    if query.rule.name != UNIVERSE_TARGET:
+        return None
+    with factory() as session:
+        held_by = universe_of(session, query.symbol, query.date)
+    if held_by is None:
+        return None
+    return _from_universe(factory, answers, settings, query, held_by)
+
+
+def _from_universe(
+    factory: Any, answers: Any, settings: Any, query: Ask, universe: str
+) -> dict[str, Any]:
+    from app.services.universe import TARGET as UNIVERSE_TARGET
+    from app.services.universe_answers import stock_answer
+
+    if query.rule.name != UNIVERSE_TARGET:
+        raise InvalidInput(
+            "target", f"a universe network answers {UNIVERSE_TARGET} only, not {query.rule.name}"
+        )
+    with factory() as session:
+        return stock_answer(
+            session,
+            universe=universe,
+            symbol=query.symbol,
+            day=query.date,
+            graph=answers.graph,
+            artifacts=settings.artifacts_dir,
+        )
 
 
 EventsQuery = Annotated[
@@ -158,16 +233,6 @@ def explanation_png(
     """The largest effects as a horizontal bar chart (PNG)."""
     body = answers.get(session, query, "explanation")
     return Response(effects_png(body, top=top), media_type="image/png")
-
-
-UniverseQuery = Annotated[
-    str,
-    Query(
-        pattern=r"^[A-Za-z0-9_\-]{1,15}$",
-        description="A stored universe (`kdtcn import stocknet` stores `stocknet`), or `all` "
-        "(every symbol with news of its own) as it was trained (`kdtcn train-universe`)",
-    ),
-]
 
 
 @router.get("/predictions", response_model=CrossSectionPublic)

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain import NoModel, NotFound, UnreadableModel
 from app.services.embeddings import embeddings_dir
 from app.services.stocknet_eval import item_vectors, load_stocks
 from app.services.universe import TARGET, UNIVERSE_MODEL
-from app.tables import Event, ModelVersion
+from app.tables import Event, ModelVersion, Price
 from kg.companies import RELATION_FEATURES
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.universe import UniverseConfig, UniverseNet, predict_universe
@@ -38,7 +38,7 @@ from models.universe_data import (
     universe_tables,
 )
 
-__all__ = ["cross_section", "explain"]
+__all__ = ["cross_section", "explain", "stock_answer", "universe_of"]
 
 
 def _version_for(session: Session, universe: str, day: dt.date) -> ModelVersion:
@@ -186,9 +186,68 @@ def cross_section(
     ]
     return {
         **_header(served, universe, day),
+        "decision_cut": float(served.meta["cut"]),
         "n": len(answers),
         "missing": served.missing,
         "answers": answers,
+    }
+
+
+def universe_of(session: Session, symbol: str, day: dt.date | None) -> str | None:
+    """The universe whose network answers `symbol` on `day` when asked without one: of the
+    universes with a version whose cut is at most `day` (any cut without a day) that holds the
+    symbol, the one with the newest such cut (ties: by name). None when no universe does."""
+    query = select(ModelVersion).where(ModelVersion.name == UNIVERSE_MODEL)
+    if day is not None:
+        query = query.where(ModelVersion.train_end <= day)
+    rows = session.scalars(
+        query.order_by(ModelVersion.train_end.desc(), ModelVersion.symbol, ModelVersion.id.desc())
+    )
+    for row in rows:
+        if symbol in (row.config or {}).get("symbols", ()):
+            return row.symbol
+    return None
+
+
+def stock_answer(
+    session: Session,
+    *,
+    universe: str,
+    symbol: str,
+    day: dt.date | None,
+    graph: Any,
+    artifacts: Path,
+) -> dict[str, Any]:
+    """`symbol`'s answer for `day` (default: its newest bar) within `universe`'s
+    cross-section: its P(up), call and rank among the universe's stocks that day."""
+    if day is None:
+        day = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
+        if day is None:
+            raise NotFound(f"no bars for symbol {symbol!r}")
+    section = cross_section(session, universe=universe, day=day, graph=graph, artifacts=artifacts)
+    mine = [a for a in section["answers"] if a["symbol"] == symbol]
+    if not mine:
+        raise NotFound(f"{symbol} is not a stock of universe {universe!r} with a bar on {day}")
+    answer = mine[0]
+    return {
+        "symbol": symbol,
+        "universe": universe,
+        "date": section["date"],
+        "target": section["target"],
+        "p": answer["p"],
+        "p_up": answer["p"],
+        "call": answer["call"],
+        "direction": answer["call"],
+        "decision_cut": section["decision_cut"],
+        "rank": answer["rank"],
+        "of": section["n"],
+        "items_read": answer["items_read"],
+        "model": section["model"],
+        "version": section["version"],
+        "cut": section["cut"],
+        "in_sample": False,
+        "news_timing": section["news_timing"],
+        "tradable": section["tradable"],
     }
 
 

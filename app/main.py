@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api import backtest, events, health, ingest, models, predictions
+from app.api import backtest, events, health, ingest, models, predictions, universes
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.metrics import install_metrics
@@ -109,5 +109,6 @@ def create_app(
     app.include_router(models.router)
     app.include_router(predictions.router)
     app.include_router(backtest.router)
+    app.include_router(universes.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
     return app

@@ -4,14 +4,57 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas import Symbol
 
 __all__ = [
+    "UniverseDefinition",
+    "UniverseList",
+    "UniverseMember",
+    "UniversePublic",
     "CrossSectionAnswer",
     "CrossSectionPublic",
     "UniverseExplanation",
     "UniverseStockPrediction",
 ]
+
+
+class UniverseMember(BaseModel):
+    """A stock of a universe; company and sector feed the knowledge of companies
+    (kg.companies: the sector relation, the company's entity)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: Symbol = Field(description="1-15 characters from A-Z 0-9 . ^ -; it must have bars")
+    company: str | None = Field(default=None, max_length=200)
+    sector: str | None = Field(default=None, max_length=64)
+
+
+class UniverseDefinition(BaseModel):
+    """PUT /v1/universes/{name}: the universe's stocks (replacing what it held)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[UniverseMember] = Field(min_length=2, max_length=2000)
+
+
+class UniversePublic(BaseModel):
+    """A stored universe and its stocks."""
+
+    universe: str
+    members: list[UniverseMember]
+
+
+class UniverseCount(BaseModel):
+    universe: str
+    n: int
+
+
+class UniverseList(BaseModel):
+    """GET /v1/universes."""
+
+    universes: list[UniverseCount]
 
 
 class CrossSectionAnswer(BaseModel):

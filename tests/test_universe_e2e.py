@@ -281,6 +281,30 @@ def test_a_universe_a_user_posts_trains_serves_and_evaluates(world, http) -> Non
         "/v1/explanations", params={"universe": "all", "symbol": "ZZA", "date": D.isoformat()}
     )
     assert explained.status_code == 200, explained.text
+    # A posted stock without a version of its own is answered by `all`, which holds it.
+    alone = http.get("/v1/predictions/ZZA", params={"date": D.isoformat()})
+    assert alone.status_code == 200 and alone.json()["universe"] == "all", alone.text
+
+    # A named universe of posted and imported stocks, defined over HTTP, evaluated by name.
+    mine = ["ZZA", "ZZB", "AEP", "EXC", "NEE", "PCG"]
+    members = [{"symbol": s, "sector": "Utilities"} for s in mine]
+    defined = http.put("/v1/universes/mine", json={"members": members})
+    assert defined.status_code == 200, defined.text
+    assert [m["symbol"] for m in defined.json()["members"]] == sorted(mine)
+    refused = [
+        ({"members": [*members, {"symbol": "NOBARS"}]}, "members[6].symbol"),
+        ({"members": [*members, members[0]]}, "members[6].symbol"),
+    ]
+    for body, field in refused:
+        answer = http.put("/v1/universes/mine", json=body)
+        assert answer.status_code == 422 and field in answer.text, answer.text
+    reserved = http.put("/v1/universes/all", json={"members": members})
+    assert reserved.status_code == 422 and "name" in reserved.text, reserved.text
+    kept = http.get("/v1/universes/mine").json()  # nothing of a refused request written
+    assert [m["symbol"] for m in kept["members"]] == sorted(mine)
+    listed = http.get("/v1/universes").json()["universes"]
+    assert {"universe": "mine", "n": 6} in listed and {"universe": "stocknet", "n": 7} in listed
+    assert http.get("/v1/universes/nosuch").status_code == 404
 
     out = Path(world["ARTIFACTS_DIR"]).parent / "posted-report"
     kdtcn(
@@ -288,7 +312,7 @@ def test_a_universe_a_user_posts_trains_serves_and_evaluates(world, http) -> Non
         "--dataset",
         "stocknet",
         "--universe",
-        "all",
+        "mine",
         "--quick",
         "--start",
         "2015-02-01",
@@ -304,8 +328,8 @@ def test_a_universe_a_user_posts_trains_serves_and_evaluates(world, http) -> Non
     result = json.loads((out / "results.json").read_text())
     assert {"ZZA", "ZZB"} <= set(result["header"]["symbols"])
     tradable = result["protocols"]["tradable"]
-    assert tradable["n_stocks"] == 9 and "KDTCN + related stocks" in tradable["models"]
-    # Seven utilities and two copies have too few tweets for the paper's eligible windows:
+    assert tradable["n_stocks"] == 6 and "KDTCN + related stocks" in tradable["models"]
+    # Four utilities and two copies have too few tweets for the paper's eligible windows:
     # that protocol is reported empty, the others are scored.
     assert result["protocols"]["paper_eligible"] == {
         "n": 0,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas import Symbol
 
 __all__ = [
+    "UniverseBacktest",
     "UniverseDefinition",
     "UniverseList",
     "UniverseMember",
@@ -176,3 +177,31 @@ class UniverseExplanation(BaseModel):
     call: Literal["up", "down"]
     own: OwnNews
     related: list[RelatedNews] = Field(description="By the size of their effect, largest first")
+
+
+class UniverseVersionUsed(BaseModel):
+    version: str
+    cut: str | None
+
+
+class UniverseBacktest(BaseModel):
+    """GET /v1/backtest?universe=: the served cross-section of each trading day, scored."""
+
+    universe: str
+    start: str
+    end: str
+    target: Literal["next_day"]
+    cost_bps: float = Field(description="Charged per unit of one-way turnover of the long-short")
+    days: int = Field(description="Days scored: a version's answers and each stock's next close")
+    samples: int = Field(description="Stock-days scored")
+    skipped_days: list[str] = Field(
+        description="Days without a version whose cut is at most the day (not answered)"
+    )
+    versions: list[UniverseVersionUsed]
+    accuracy: float = Field(description="Share of stock-days whose call matched the move")
+    always_up: float = Field(description="Share of stock-days that closed at or above D's close")
+    cross_section: dict[str, Any] = Field(
+        description="days, rank_ic (mean daily Spearman IC of P(up) against the next log "
+        "return) and its 95% date-resampled interval, long_short_daily_net / _gross, "
+        "long_short_annual_net, long_short_sharpe_net (top against bottom fifth, daily)"
+    )

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from models.cross_section import BOOTSTRAP, COST_BPS, QUANTILE, cross_section
+from models.cross_section import date_rows as _date_rows
 from models.metrics import fast_mcc
 
 __all__ = ["BOOTSTRAP", "COMPARISONS", "COST_BPS", "QUANTILE", "intervals", "cross_section"]
-
-BOOTSTRAP = 1000
 
 # Paired comparisons of MCC (first minus second), with date-resampled intervals and Holm.
 COMPARISONS = (
@@ -23,16 +23,6 @@ COMPARISONS = (
     ("KDTCN", "TCN, prices"),
     ("KDTCN", "TF-IDF logistic regression, news"),
 )
-
-
-def _date_rows(dates: list[dt.date]) -> list[np.ndarray]:
-    """Row indices of each distinct date, in date order."""
-    unique = sorted(set(dates))
-    where = {d: k for k, d in enumerate(unique)}
-    rows_of: list[list[int]] = [[] for _ in unique]
-    for j, d in enumerate(dates):
-        rows_of[where[d]].append(j)
-    return [np.array(r, dtype=np.int64) for r in rows_of]
 
 
 def intervals(
@@ -78,57 +68,3 @@ def intervals(
                 "p_holm": float(h),
             }
     return spread, compared
-
-
-COST_BPS = 5.0  # per unit of one-way turnover, as `kdtcn backtest` charges by default
-QUANTILE = 0.2  # long the top fifth of a day's scores, short the bottom fifth
-
-
-def cross_section(
-    dates: list[dt.date], symbols: list[str], scores: np.ndarray, moves: np.ndarray, seed: int
-) -> dict[str, Any]:
-    """What a quant reads of a score across stocks: each test day's Spearman rank IC of the
-    scores against that day's returns (days with at least 5 stocks), its mean with a
-    date-resampled interval, and a long-short portfolio of the top and bottom fifth (equal
-    weights, rebalanced daily, COST_BPS per unit of turnover): mean daily return, annualised
-    return and Sharpe ratio, net of costs."""
-    from arch.bootstrap import IIDBootstrap
-    from scipy.stats import spearmanr
-
-    ics, net, gross = [], [], []
-    prev: dict[str, float] = {}
-    for rows in _date_rows(dates):
-        if len(rows) < 5:
-            continue
-        s, m = scores[rows], moves[rows]
-        if np.ptp(s) > 0:
-            ics.append(float(np.asarray(spearmanr(s, m).statistic)))
-        order = np.argsort(s, kind="stable")
-        n = max(1, int(len(rows) * QUANTILE))
-        short, long = rows[order[:n]], rows[order[-n:]]
-        weights = {symbols[j]: -1.0 / n for j in short}
-        weights.update({symbols[j]: 1.0 / n for j in long})
-        ret = float(moves[long].mean() - moves[short].mean())
-        turnover = sum(
-            abs(weights.get(k, 0.0) - prev.get(k, 0.0)) for k in set(weights) | set(prev)
-        )
-        gross.append(ret)
-        net.append(ret - turnover * COST_BPS / 1e4)
-        prev = weights
-    if not ics:
-        return {"days": 0}
-    ic = np.array(ics)
-    lo, hi = IIDBootstrap(ic, seed=seed).conf_int(np.mean, reps=BOOTSTRAP, method="percentile")[
-        :, 0
-    ]
-    r = np.array(net)
-    sd = float(np.std(r, ddof=1)) if len(r) > 1 else 0.0
-    return {
-        "days": len(ics),
-        "rank_ic": float(ic.mean()),
-        "rank_ic_interval": [float(lo), float(hi)],
-        "long_short_daily_net": float(r.mean()),
-        "long_short_daily_gross": float(np.mean(gross)),
-        "long_short_annual_net": float(r.mean() * 252),
-        "long_short_sharpe_net": float(r.mean() / sd * np.sqrt(252)) if sd > 0 else None,
-    }

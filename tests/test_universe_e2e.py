@@ -98,6 +98,28 @@ def test_the_cross_section_ranks_every_stock_from_the_version_of_its_day(http) -
     assert bad.status_code == 422 and "universe" in bad.text
 
 
+def test_the_served_cross_section_is_backtested_day_by_day(http) -> None:  # type: ignore[no-untyped-def]
+    span = {"universe": "stocknet", "start": "2015-06-25", "end": "2015-07-17"}
+    free = http.get("/v1/backtest", params={**span, "cost_bps": 0})
+    assert free.status_code == 200, free.text
+    body = free.json()
+    # Days before the first cut have no version: listed, not answered in sample.
+    assert body["skipped_days"] == ["2015-06-25", "2015-06-26", "2015-06-29"]
+    assert body["versions"] == [{"version": body["versions"][0]["version"], "cut": CUT.isoformat()}]
+    assert body["days"] == 13 and body["samples"] == 13 * len(STOCKS)  # 2015-06-30..07-17
+    assert 0 <= body["accuracy"] <= 1 and 0 < body["always_up"] < 1
+    stats = body["cross_section"]
+    assert stats["days"] == 13 and -1 <= stats["rank_ic"] <= 1
+    assert stats["long_short_daily_net"] == stats["long_short_daily_gross"]
+    costly = http.get("/v1/backtest", params={**span, "cost_bps": 50}).json()
+    assert costly["cross_section"]["long_short_daily_net"] < stats["long_short_daily_net"]
+    assert costly["accuracy"] == body["accuracy"]  # costs change the returns, not the calls
+    backwards = http.get("/v1/backtest", params={**span, "start": "2015-07-20"})
+    assert backwards.status_code == 422 and "end" in backwards.text
+    unknown = http.get("/v1/backtest", params={**span, "universe": "nosuch"})
+    assert unknown.status_code == 409 and "kdtcn train-universe" in unknown.text
+
+
 def test_a_stock_without_a_version_of_its_own_is_answered_by_its_universe(http) -> None:  # type: ignore[no-untyped-def]
     ranked = {a["symbol"]: a for a in _ranked(http, D)["answers"]}
     asked = http.get("/v1/predictions/SRE", params={"date": D.isoformat()})

@@ -7,12 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from app.api.deps import AnswersDep, SessionDep
-from app.api.predictions import InSampleQuery, SymbolPath, TargetQuery, known_target
+from app.api.deps import AnswersDep, SessionDep, SettingsDep
+from app.api.predictions import (
+    InSampleQuery,
+    SymbolPath,
+    TargetQuery,
+    UniverseQuery,
+    known_target,
+)
 from app.domain import InvalidInput
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
 from app.schemas_backtest import BacktestPublic
+from app.schemas_universe import UniverseBacktest
 from app.services.answers import BacktestAsk
 from app.services.plots import equity_png
 from app.settings import DEFAULT_COST_BPS
@@ -66,3 +73,32 @@ def get_backtest_png(session: SessionDep, answers: AnswersDep, query: BacktestAs
     """The equity curves of the backtest (PNG)."""
     body = answers.backtest(session, query)
     return Response(equity_png(body), media_type="image/png")
+
+
+@router.get("/backtest", response_model=UniverseBacktest)
+def get_universe_backtest(
+    session: SessionDep,
+    answers: AnswersDep,
+    settings: SettingsDep,
+    universe: UniverseQuery,
+    start: StartQuery,
+    end: EndQuery,
+    cost_bps: CostQuery = DEFAULT_COST_BPS,
+) -> dict[str, Any]:
+    """A universe's served cross-section on each trading day of the range (each day from the
+    version whose cut is at most that day), scored against every stock's next move: accuracy
+    beside always-up, the daily rank IC, and a top/bottom-fifth long-short net of `cost_bps`.
+    About 0.3 s a day."""
+    from app.services.universe_backtest import backtest_universe
+
+    if end < start:
+        raise InvalidInput("end", f"end {end} is before start {start}")
+    return backtest_universe(
+        session,
+        universe=universe,
+        start=start,
+        end=end,
+        cost_bps=cost_bps,
+        graph=answers.graph,
+        artifacts=settings.artifacts_dir,
+    )

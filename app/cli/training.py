@@ -12,6 +12,15 @@ from app.settings import DEFAULT_COST_BPS
 
 __all__ = ["backtest", "train", "train_universe"]
 
+# The walk-forward options of `kdtcn train` and `kdtcn train-universe`.
+WalkForward = Annotated[
+    bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
+]
+WalkForwardStart = Annotated[
+    str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
+]
+WalkForwardEvery = Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")]
+
 
 def train(
     symbol: str = "DJIA",
@@ -22,13 +31,9 @@ def train(
     until: Annotated[
         str | None, typer.Option(help="Cut: the last day whose label is fitted (default: last bar)")
     ] = None,
-    walk_forward: Annotated[
-        bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
-    ] = False,
-    start: Annotated[
-        str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
-    ] = None,
-    every: Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")] = 63,
+    walk_forward: WalkForward = False,
+    start: WalkForwardStart = None,
+    every: WalkForwardEvery = 63,
     embedding: Annotated[
         str | None, typer.Option(help="Embedding version (must be built up to the cut)")
     ] = None,
@@ -215,13 +220,9 @@ def train_universe(
     until: Annotated[
         str | None, typer.Option(help="Cut: the last target day fitted (default: newest bar)")
     ] = None,
-    walk_forward: Annotated[
-        bool, typer.Option(help="A chain of versions, one per cut from --start every --every days")
-    ] = False,
-    start: Annotated[
-        str | None, typer.Option(help="Walk-forward: the first day predicted out of sample")
-    ] = None,
-    every: Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")] = 63,
+    walk_forward: WalkForward = False,
+    start: WalkForwardStart = None,
+    every: WalkForwardEvery = 63,
     kg_epochs: Annotated[int, typer.Option(help="Epochs of the TransE embedding")] = 25,
     seeds: Annotated[
         int, typer.Option(help="Networks of the version (seeds 0..K-1), P averaged")

@@ -10,6 +10,7 @@ without a version whose cut is at most D is listed as skipped, not answered in s
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ def backtest_universe(
         .order_by(Price.date)
     ):
         closes.setdefault(symbol, {})[day] = close
+    bar_days = {s: list(c) for s, c in closes.items()}  # ascending: the query's order
     days = sorted({d for c in closes.values() for d in c if d <= end})
     if not days:
         raise NotFound(f"no bar of universe {universe!r} between {start} and {end}")
@@ -87,15 +89,15 @@ def backtest_universe(
             continue
         versions.setdefault(section["version"], section["cut"])
         for answer in section["answers"]:
-            own = closes.get(answer["symbol"], {})
-            later = [d for d in own if d > day]
-            if not later:
+            own, bars = closes.get(answer["symbol"], {}), bar_days.get(answer["symbol"], [])
+            k = bisect.bisect_right(bars, day)
+            if k == len(bars):
                 continue  # its next close is not in the database yet
             dates.append(day)
             names.append(answer["symbol"])
             p.append(answer["p"])
             calls.append(1 if answer["call"] == "up" else 0)
-            moves.append(float(np.log(own[min(later)] / own[day])))
+            moves.append(float(np.log(own[bars[k]] / own[day])))
     if not dates:
         raise NoModel(
             f"no day between {start} and {end} has a version of universe {universe!r} and a "

@@ -9,6 +9,8 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${1:-base}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch is pinned (torch==2.13.0, a CPU build): never let a resolver pick a CUDA build.
-  .venv/bin/python -m pip install --quiet -e ".${1:+[$1]}"
+  # --no-compile: Python compiles a module when it is first imported instead of pip
+  # compiling all of them (torch ships thousands); 53 s -> 34 s on 2 cores.
+  .venv/bin/python -m pip install --quiet --no-compile -e ".${1:+[$1]}"
   touch "$stamp"
 fi

@@ -2,6 +2,9 @@
 # The whole test suite on SQLite and on a private PostgreSQL server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup-system.sh
+# The Debian packages (apt) and the Python ones (pip) are installed side by side.
+scripts/setup-system.sh &
+system=$!
 scripts/setup-venv.sh dev
+wait "$system"
 exec .venv/bin/python -m pytest "$@"

@@ -227,7 +227,7 @@ def test_openapi_describes_the_real_error_bodies(http) -> None:  # type: ignore[
     for path, names in [
         # a symbol's own version, or its universe network's answer (issue 31)
         ("/v1/predictions/{symbol}", {"PredictionPublic", "UniverseStockPrediction"}),
-        ("/v1/explanations/{symbol}", {"ExplanationPublic"}),
+        ("/v1/explanations/{symbol}", {"ExplanationPublic", "UniverseExplanation"}),
         ("/v1/events", {"EventsOfDay"}),
         ("/v1/models", {"ModelList"}),
     ]:

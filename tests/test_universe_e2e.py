@@ -150,6 +150,70 @@ def test_a_stock_without_a_version_of_its_own_is_answered_by_its_universe(http) 
     assert outside.status_code == 409, outside.text
 
 
+def test_a_stock_without_a_version_of_its_own_is_explained_by_its_universe(http) -> None:  # type: ignore[no-untyped-def]
+    day = {"date": D.isoformat()}
+    universal = http.get(
+        "/v1/explanations", params={**day, "universe": "stocknet", "symbol": "SRE"}
+    )
+    assert universal.status_code == 200, universal.text
+    asked = http.get("/v1/explanations/SRE", params=day)
+    assert asked.status_code == 200, asked.text
+    assert asked.json() == universal.json()
+    assert asked.json()["universe"] == "stocknet" and asked.json()["cut"] == CUT.isoformat()
+    predicted = http.get("/v1/predictions/SRE", params=day).json()
+    assert asked.json()["p"] == predicted["p"] and asked.json()["call"] == predicted["call"]
+    named = http.get("/v1/explanations/SRE", params={**day, "universe": "stocknet"})
+    assert named.status_code == 200 and named.json() == universal.json()
+    latest = http.get("/v1/explanations/SRE", params={"universe": "stocknet"})
+    assert latest.status_code == 200 and latest.json()["date"] > D.isoformat(), latest.text
+    # Other targets keep the per-symbol rule; before the cut no version explains it.
+    own = http.get("/v1/explanations/SRE", params={**day, "target": "same_day"})
+    assert own.status_code == 409 and "kdtcn train" in own.text, own.text
+    early = http.get("/v1/explanations/SRE", params={"date": "2015-06-15"})
+    assert early.status_code == 409, early.text
+    wrong = http.get(
+        "/v1/explanations/SRE", params={**day, "universe": "stocknet", "target": "same_day"}
+    )
+    assert wrong.status_code == 422 and "target" in wrong.text, wrong.text
+
+
+@pytest.mark.browser
+def test_the_explanation_page_draws_a_universe_answer(http) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import chromium_driver
+
+    body = http.get("/v1/explanations/SRE", params={"date": D.isoformat()}).json()
+    driver = chromium_driver()
+    if driver is None:
+        pytest.skip("chromium/chromedriver not installed (scripts/setup-system.sh)")
+    try:
+        driver.get(f"{http.base_url}/v1/explanations/SRE/view?date={D.isoformat()}")
+        WebDriverWait(driver, 60).until(
+            lambda d: (
+                d.find_element(By.ID, "status").get_attribute("data-state") in {"drawn", "error"}
+            )
+        )
+        assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
+        summary = driver.find_element(By.ID, "summary").text
+        assert f"P = {body['p']:.3f}" in summary and body["version"] in summary, summary
+        rows = driver.find_elements(By.CSS_SELECTOR, "#effects li.headline")
+        assert len(rows) == 1 + len(body["related"])  # its own news, then each related stock
+        assert "SRE's own news" in rows[0].text
+        for row, related in zip(rows[1:], body["related"], strict=True):
+            assert related["symbol"] in row.text
+        stocks = driver.execute_script(
+            "return window.kdtcnGraph.nodes(\"[kind = 'event']\").map(n => n.data('label'))"
+        )
+        assert set(stocks) == {"SRE", *(r["symbol"] for r in body["related"])}
+        shots = PROJECT_ROOT / "var" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shots / "universe-explanation-SRE.png"))
+    finally:
+        driver.quit()
+
+
 def test_news_is_read_up_to_the_close_of_d_only(http) -> None:  # type: ignore[no-untyped-def]
     before = {a["symbol"]: a for a in _ranked(http, D)["answers"]}
     close = session_close(D)

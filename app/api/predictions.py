@@ -118,7 +118,9 @@ async def get_prediction(
     version of its own) gives its answer within the universe's cross-section instead."""
     factory = request.app.state.sessionmaker
     if universe is not None:
-        return await run_in_threadpool(_from_universe, factory, answers, settings, query, universe)
+        return await run_in_threadpool(
+            _in_session, factory, _by_universe, answers, settings, query, universe, "prediction"
+        )
     # A cached answer whose data is unchanged costs one query. On the embedded SQLite (a
     # local file, no network to wait on) that query runs right here on the event loop;
     # everything else (PostgreSQL, a miss) runs on a worker thread, as a plain handler would.
@@ -130,7 +132,9 @@ async def get_prediction(
     try:
         return await run_in_threadpool(_answer, factory, answers, query)
     except NoModel as no_version:
-        answer = await run_in_threadpool(_held_by_universe, factory, answers, settings, query)
+        answer = await run_in_threadpool(
+            _in_session, factory, _held_by_universe, answers, settings, query, "prediction"
+        )
         if answer is None:
             raise no_version from None
         return answer
@@ -141,41 +145,51 @@ def _answer(factory: Any, answers: Any, query: Ask) -> dict[str, Any]:
         return answers.get(session, query, "prediction")
 
 
+def _in_session(factory: Any, function: Any, *args: Any) -> Any:
+    """`function(session, *args)` in a session of its own (for a worker thread)."""
+    with factory() as session:
+        return function(session, *args)
+
+
+UniverseKind = Literal["prediction", "explanation"]
+
+
 def _held_by_universe(
-    factory: Any, answers: Any, settings: Any, query: Ask
+    session: Any, answers: Any, settings: Any, query: Ask, kind: UniverseKind
 ) -> dict[str, Any] | None:
-    """A next_day answer from the universe network that holds the symbol (None: none does)."""
+    """A next_day answer (or its explanation) from the universe network that holds the
+    symbol, for a symbol without a version of its own (None: no universe holds it)."""
     from app.services.universe import TARGET as UNIVERSE_TARGET
     from app.services.universe_answers import universe_of
 
     if query.rule.name != UNIVERSE_TARGET:
         return None
-    with factory() as session:
-        held_by = universe_of(session, query.symbol, query.date)
+    held_by = universe_of(session, query.symbol, query.date)
     if held_by is None:
         return None
-    return _from_universe(factory, answers, settings, query, held_by)
+    return _by_universe(session, answers, settings, query, held_by, kind)
 
 
-def _from_universe(
-    factory: Any, answers: Any, settings: Any, query: Ask, universe: str
+def _by_universe(
+    session: Any, answers: Any, settings: Any, query: Ask, universe: str, kind: UniverseKind
 ) -> dict[str, Any]:
+    """The stock's answer within `universe`'s cross-section, or its explanation."""
     from app.services.universe import TARGET as UNIVERSE_TARGET
-    from app.services.universe_answers import stock_answer
+    from app.services.universe_answers import explain, stock_answer
 
     if query.rule.name != UNIVERSE_TARGET:
         raise InvalidInput(
             "target", f"a universe network answers {UNIVERSE_TARGET} only, not {query.rule.name}"
         )
-    with factory() as session:
-        return stock_answer(
-            session,
-            universe=universe,
-            symbol=query.symbol,
-            day=query.date,
-            graph=answers.graph,
-            artifacts=settings.artifacts_dir,
-        )
+    answer = stock_answer if kind == "prediction" else explain
+    return answer(
+        session,
+        universe=universe,
+        symbol=query.symbol,
+        day=query.date,
+        graph=answers.graph,
+        artifacts=settings.artifacts_dir,
+    )
 
 
 EventsQuery = Annotated[
@@ -199,21 +213,35 @@ DetailQuery = Annotated[
 ]
 
 
-@router.get("/explanations/{symbol}", response_model=ExplanationPublic)
+@router.get("/explanations/{symbol}", response_model=ExplanationPublic | UniverseExplanation)
 def get_explanation(
     session: SessionDep,
     answers: AnswersDep,
+    settings: SettingsDep,
     query: AskDep,
     events: EventsQuery = GraphOptions.events,
     nodes: NodesQuery = GraphOptions.nodes,
     detail: DetailQuery = GraphOptions.detail,
     permutations: PermutationsQuery = GraphOptions.permutations,
+    universe: StockUniverseQuery = None,
 ) -> dict[str, Any]:
     """Each headline's Shapley value on the answer (adding up to the answer with every
     event minus the answer with none), each event's occlusion effect, KG groups, and a graph
-    of the most important events (at most `nodes` nodes unless detail=full)."""
+    of the most important events (at most `nodes` nodes unless detail=full). A stock
+    answered by a universe network (`universe=`, or a symbol with no version of its own) is
+    explained as `GET /v1/explanations?universe=` explains it: its own and its related
+    stocks' items with their effects, attention and the company facts between (the graph
+    options do not apply)."""
+    if universe is not None:
+        return _by_universe(session, answers, settings, query, universe, "explanation")
     options = GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations)
-    return answers.get(session, query, "explanation", options)
+    try:
+        return answers.get(session, query, "explanation", options)
+    except NoModel as no_version:
+        answer = _held_by_universe(session, answers, settings, query, "explanation")
+        if answer is None:
+            raise no_version from None
+        return answer
 
 
 @router.get("/explanations/{symbol}/view", response_class=HTMLResponse)

@@ -220,10 +220,7 @@ def stock_answer(
 ) -> dict[str, Any]:
     """`symbol`'s answer for `day` (default: its newest bar) within `universe`'s
     cross-section: its P(up), call and rank among the universe's stocks that day."""
-    if day is None:
-        day = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
-        if day is None:
-            raise NotFound(f"no bars for symbol {symbol!r}")
+    day = day or _newest_bar(session, symbol)
     section = cross_section(session, universe=universe, day=day, graph=graph, artifacts=artifacts)
     mine = [a for a in section["answers"] if a["symbol"] == symbol]
     if not mine:
@@ -249,6 +246,14 @@ def stock_answer(
         "news_timing": section["news_timing"],
         "tradable": section["tradable"],
     }
+
+
+def _newest_bar(session: Session, symbol: str) -> dt.date:
+    """The day of `symbol`'s newest bar: the day an answer asked without a date is for."""
+    day = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
+    if day is None:
+        raise NotFound(f"no bars for symbol {symbol!r}")
+    return day
 
 
 MAX_ITEMS = 5  # items listed per stock in an explanation
@@ -301,14 +306,21 @@ def _path(facts: list[list[str]], nodes: dict[str, str], a: str, b: str) -> list
 
 
 def explain(
-    session: Session, *, universe: str, symbol: str, day: dt.date, graph: Any, artifacts: Path
+    session: Session,
+    *,
+    universe: str,
+    symbol: str,
+    day: dt.date | None,
+    graph: Any,
+    artifacts: Path,
 ) -> dict[str, Any]:
-    """One stock's answer for `day` from the universe network, explained: its own items and
-    each related stock's that it read, each with its effect (P(up) minus P(up) with those
-    items left out), the attention the network gave the related stock, the relation and the
-    chain of company facts that connects the two."""
+    """One stock's answer for `day` (default: its newest bar) from the universe network,
+    explained: its own items and each related stock's that it read, each with its effect
+    (P(up) minus P(up) with those items left out), the attention the network gave the
+    related stock, the relation and the chain of company facts that connects the two."""
     import torch
 
+    day = day or _newest_bar(session, symbol)
     served = _served(session, universe=universe, day=day, graph=graph, artifacts=artifacts)
     where = {s.symbol: k for k, s in enumerate(served.stocks)}
     if symbol not in where:

@@ -43,7 +43,8 @@ function drawReasons(headlines, unit) {
     for (const h of list.slice(0, TOP_REASONS)) {
       const li = element("li");
       li.appendChild(element("span", "amount", formatEffect(h.effect, unit)));
-      li.appendChild(document.createTextNode(`${h.text} (${h.date}, #${h.rank ?? "?"})`));
+      li.appendChild(document.createTextNode(
+        h.note === undefined ? `${h.text} (${h.date}, #${h.rank ?? "?"})` : `${h.text} (${h.note})`));
       ol.appendChild(li);
     }
   }
@@ -151,6 +152,76 @@ function drawGraph(graph) {
   return cy;
 }
 
+// A stock answered by a universe network: its own news and each related stock's news that
+// it read, with their effects, and the chains of company facts between the stocks.
+function drawUniverse(body) {
+  document.getElementById("title").textContent =
+    `${body.symbol} · ${body.target} · ${body.date} · universe ${body.universe}`;
+  document.getElementById("summary").textContent =
+    `P = ${body.p.toFixed(3)} that it rises the next trading day: call ${body.call}, from ` +
+    `${body.model} ${body.version} (cut ${body.cut ?? "–"}; news ${body.news_timing}).`;
+  document.getElementById("additivity").textContent =
+    "Each effect is P(up) minus P(up) with that stock's items left out of the window.";
+  const groups = [{ symbol: body.symbol, own: true, effect: body.own.effect, items: body.own.items }]
+    .concat(body.related.map((r) => ({ ...r, own: false })));
+  const label = (g) => (g.own ? `${g.symbol}'s own news` : g.symbol);
+  drawReasons(groups.map((g) => ({ effect: g.effect, text: label(g), note: g.own
+    ? `${g.items.length} item(s)` : `attention ${(100 * g.attention).toFixed(0)}%` })), "p");
+  document.querySelector("#effects-panel h2").textContent = "Each stock's news and its effect";
+  document.querySelector("#effects-panel .hint").textContent =
+    "The stock's own items, then each related stock whose items the answer read (attention: " +
+    "the network's mean weight on it over the window).";
+  const list = document.getElementById("effects");
+  const maxAbs = Math.max(1e-12, ...groups.map((g) => Math.abs(g.effect)));
+  for (const g of groups) {
+    const li = element("li", "headline");
+    const row = element("div", "row");
+    const text = element("div", "", label(g));
+    const relation = g.own ? "" : Object.entries(g.relation).filter(([, v]) => v > 0)
+      .map(([k, v]) => (k === "co_mentions" ? `${k} ${v.toFixed(2)}` : k)).join(", ");
+    text.appendChild(element("div", "figure", `${formatEffect(g.effect, "p")}` +
+      (g.own ? "" : ` · attention ${(100 * g.attention).toFixed(0)}%`) +
+      (relation ? ` · ${relation}` : "")));
+    const track = element("div", "bar-track");
+    const bar = element("div", "bar " + (g.effect >= 0 ? "up" : "down"));
+    bar.style.width = `${(50 * Math.abs(g.effect)) / maxAbs}%`;
+    track.appendChild(bar);
+    row.appendChild(text);
+    row.appendChild(track);
+    li.appendChild(row);
+    const ul = element("ul", "events");
+    for (const item of g.items) {
+      ul.appendChild(element("li", "", `${item.text} (${item.published_at ?? "–"})`));
+    }
+    li.appendChild(ul);
+    li.addEventListener("click", () => li.classList.toggle("selected"));
+    list.appendChild(li);
+  }
+  document.querySelector("#graph-panel h2").textContent = "How the stocks connect";
+  // Stocks are the facts' `stock:SYMBOL` nodes, so the chains join them.
+  const stock = (symbol) => [`stock:${symbol}`, { data: { id: `stock:${symbol}`, label: symbol,
+                                                          kind: "event" } }];
+  const nodes = new Map([stock(body.symbol)]);
+  const edges = [];
+  for (const r of body.related) {
+    nodes.set(...stock(r.symbol));
+    edges.push({ data: { id: `read:${r.symbol}`, source: `stock:${r.symbol}`,
+                         target: `stock:${body.symbol}`, label: formatEffect(r.effect, "p"),
+                         kind: "read" } });
+    for (const [head, relation, tail] of r.path) {
+      for (const name of [head, tail]) {
+        if (!nodes.has(name)) nodes.set(name, { data: { id: name, label: name, kind: "entity" } });
+      }
+      edges.push({ data: { id: `${head}|${relation}|${tail}`, source: head, target: tail,
+                           label: relation, kind: "relation" } });
+    }
+  }
+  document.getElementById("graph-note").textContent =
+    `${body.related.length} related stock(s) read; company facts between them`;
+  const unique = [...new Map(edges.map((e) => [e.data.id, e])).values()];
+  return drawGraph({ nodes: [...nodes.values()], edges: unique });
+}
+
 async function main() {
   const resp = await fetch(apiUrl());
   const body = await resp.json();
@@ -161,6 +232,10 @@ async function main() {
     return;
   }
   window.kdtcnExplanation = body;
+  if (body.universe) {
+    drawUniverse(body);
+    return;
+  }
   const p = body.prediction;
   const unit = body.effect_unit;
   document.getElementById("title").textContent =

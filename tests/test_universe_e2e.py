@@ -164,6 +164,8 @@ def test_a_stock_without_a_version_of_its_own_is_explained_by_its_universe(http)
     assert asked.json()["p"] == predicted["p"] and asked.json()["call"] == predicted["call"]
     named = http.get("/v1/explanations/SRE", params={**day, "universe": "stocknet"})
     assert named.status_code == 200 and named.json() == universal.json()
+    chart = http.get("/v1/explanations/SRE/effects.png", params=day)
+    assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG"), chart.text[:200]
     latest = http.get("/v1/explanations/SRE", params={"universe": "stocknet"})
     assert latest.status_code == 200 and latest.json()["date"] > D.isoformat(), latest.text
     # Other targets keep the per-symbol rule; before the cut no version explains it.

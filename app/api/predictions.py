@@ -232,9 +232,22 @@ def get_explanation(
     explained as `GET /v1/explanations?universe=` explains it: its own and its related
     stocks' items with their effects, attention and the company facts between (the graph
     options do not apply)."""
+    options = GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations)
+    return _explanation(session, answers, settings, query, universe, options)
+
+
+def _explanation(
+    session: Any,
+    answers: Any,
+    settings: Any,
+    query: Ask,
+    universe: str | None,
+    options: GraphOptions | None = None,
+) -> dict[str, Any]:
+    """The symbol's explanation, or its universe network's (`universe`, or the one that
+    holds a symbol without a version of its own)."""
     if universe is not None:
         return _by_universe(session, answers, settings, query, universe, "explanation")
-    options = GraphOptions(events=events, nodes=nodes, detail=detail, permutations=permutations)
     try:
         return answers.get(session, query, "explanation", options)
     except NoModel as no_version:
@@ -255,11 +268,14 @@ def view_explanation(symbol: SymbolPath) -> HTMLResponse:
 def explanation_png(
     session: SessionDep,
     answers: AnswersDep,
+    settings: SettingsDep,
     query: AskDep,
     top: Annotated[int, Query(ge=1, le=100)] = 25,
+    universe: StockUniverseQuery = None,
 ) -> Response:
-    """The largest effects as a horizontal bar chart (PNG)."""
-    body = answers.get(session, query, "explanation")
+    """The largest effects as a horizontal bar chart (PNG): each headline's, or for a stock
+    its universe answers, its own news' and each related stock's."""
+    body = _explanation(session, answers, settings, query, universe)
     return Response(effects_png(body, top=top), media_type="image/png")
 
 

@@ -16,18 +16,21 @@ __all__ = ["effects_png", "equity_png"]
 def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
     """The `top` headlines of an explanation by |Shapley value| as horizontal bars, largest
     at the top: in percentage points of the probability, or in price points for
-    next_close."""
-    from matplotlib.figure import Figure
-
-    rows = sorted(explanation.get("headlines", []), key=lambda h: -abs(h["effect"]))[:top][::-1]
-    fig = Figure(figsize=(10, 0.35 * max(4, len(rows)) + 1.2), dpi=100)
-    ax = fig.add_subplot()
-    labels = [textwrap.shorten(f"#{h['rank']} {h['text']}", 70) for h in rows]
+    next_close. A universe network's explanation: its own news and each related stock's."""
+    if "universe" in explanation:
+        symbol = explanation["symbol"]
+        groups = [(f"{symbol}'s own news", explanation["own"]["effect"])] + [
+            (f"{r['symbol']} (attention {100 * r['attention']:.0f}%)", r["effect"])
+            for r in explanation["related"]
+        ]
+        return _bars_png(
+            [(label, 100 * effect) for label, effect in groups],
+            top=top,
+            xlabel="effect on P(up), percentage points (P(up) minus P(up) without the items)",
+            title=f"{symbol} {explanation['target']} {explanation['date']} (universe "
+            f"{explanation['universe']}): P(up) = {explanation['p']:.3f} ({explanation['call']})",
+        )
     price = explanation.get("effect_unit") == "price"
-    values = [h["effect"] * (1 if price else 100) for h in rows]
-    ax.barh(range(len(rows)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    ax.axvline(0, color="#555", linewidth=0.8)
     p = explanation["prediction"]
     if price:
         name, answer = "the predicted close", f"{p['price']['predicted_close']:.2f}"
@@ -35,12 +38,31 @@ def effects_png(explanation: dict[str, Any], *, top: int = 25) -> bytes:
     else:
         name = "P(up)" if p.get("p_up") is not None else "P(big move)"
         answer, unit = f"{p['p']:.3f}", "percentage points"
-    ax.set_xlabel(f"effect on {name}, {unit} (Shapley value per headline)")
-    ax.set_title(
-        f"{explanation['symbol']} {explanation['target']} {explanation['date']}: "
+    return _bars_png(
+        [
+            (textwrap.shorten(f"#{h['rank']} {h['text']}", 70), h["effect"] * (1 if price else 100))
+            for h in explanation.get("headlines", [])
+        ],
+        top=top,
+        xlabel=f"effect on {name}, {unit} (Shapley value per headline)",
+        title=f"{explanation['symbol']} {explanation['target']} {explanation['date']}: "
         f"{name} = {answer} ({p['call']})",
-        fontsize=10,
     )
+
+
+def _bars_png(rows: list[tuple[str, float]], *, top: int, xlabel: str, title: str) -> bytes:
+    """The `top` (label, value) rows by |value| as horizontal bars, largest at the top."""
+    from matplotlib.figure import Figure
+
+    rows = sorted(rows, key=lambda r: -abs(r[1]))[:top][::-1]
+    fig = Figure(figsize=(10, 0.35 * max(4, len(rows)) + 1.2), dpi=100)
+    ax = fig.add_subplot()
+    values = [value for _, value in rows]
+    ax.barh(range(len(rows)), values, color=["#2e7d32" if v >= 0 else "#c62828" for v in values])
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=8)
+    ax.axvline(0, color="#555", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

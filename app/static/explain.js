@@ -112,7 +112,7 @@ function drawHeadlines(body, cy) {
   }
 }
 
-function drawGraph(graph) {
+function drawGraph(graph, layout) {
   const cy = cytoscape({
     container: document.getElementById("graph"),
     elements: graph.nodes.concat(graph.edges),
@@ -137,8 +137,9 @@ function drawGraph(graph) {
     ],
     // strong repulsion and room around labelled nodes: the UK, Great Britain and Scotland
     // no longer print over each other on the Brexit day
-    layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 30000,
-              idealEdgeLength: 100, nodeOverlap: 20, padding: 20 },
+    maxZoom: 2.5,  // a graph of a few nodes is not blown up to fill the panel
+    layout: layout || { name: "cose", animate: false, randomize: false, nodeRepulsion: 30000,
+                        idealEdgeLength: 100, nodeOverlap: 20, padding: 20 },
   });
   cy.on("tap", "node[kind = 'event']", (evt) => {
     const id = Number(evt.target.id().split(":")[1]);
@@ -219,7 +220,13 @@ function drawUniverse(body) {
   document.getElementById("graph-note").textContent =
     `${body.related.length} related stock(s) read; company facts between them`;
   const unique = [...new Map(edges.map((e) => [e.data.id, e])).values()];
-  return drawGraph({ nodes: [...nodes.values()], edges: unique });
+  // The stock in the middle, its related stocks around it, the facts' other nodes outside.
+  const ring = (n) => (n.id() === `stock:${body.symbol}` ? 3 : n.data("kind") === "event" ? 2 : 1);
+  const cy = drawGraph({ nodes: [...nodes.values()], edges: unique },
+                       { name: "concentric", concentric: ring, levelWidth: () => 1,
+                         minNodeSpacing: 80, animate: false, padding: 30 });
+  cy.edges("[kind = 'relation']").addClass("highlighted");  // a few facts: name them all
+  return cy;
 }
 
 async function main() {

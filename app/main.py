@@ -78,7 +78,7 @@ def create_app(
         # and the collections that allocating a request's ORM rows triggered added 0.6 s to
         # one answer in ten. Frozen objects are left out of collections for the rest of the
         # process: they are not thawed at shutdown, so a process that starts the app again
-        # (the tests start it ~150 times over one loaded pipeline) collects only what is new
+        # (the tests start it over 100 times over one loaded pipeline) collects only what is new
         # since, not the 800k objects again (0.44 s a start). What was frozen and dies in a
         # reference cycle later is not reclaimed; a served process ends with its app.
         gc.collect()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["chromium_driver"]
+from app.settings import PROJECT_ROOT
+
+__all__ = ["chromium_driver", "draw", "screenshot"]
 
 
 def chromium_driver():  # type: ignore[no-untyped-def]
@@ -34,3 +37,23 @@ def chromium_driver():  # type: ignore[no-untyped-def]
     ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+
+
+def draw(driver: Any, url: str) -> str:
+    """Open an explanation page and wait until it has drawn or failed: its status state."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    state = (By.ID, "status")
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_element(*state).get_attribute("data-state") in {"drawn", "error"}
+    )
+    return str(driver.find_element(*state).get_attribute("data-state"))
+
+
+def screenshot(driver: Any, name: str) -> None:
+    """Save the page as var/screenshots/NAME (to look at after a run)."""
+    shots = PROJECT_ROOT / "var" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(shots / name))

@@ -13,7 +13,6 @@ from app.services.daily import collect_days
 from app.services.explanations import GraphOptions, explain
 from app.services.predictions import ModelRegistry, prepare
 from app.services.prices import load_prices
-from app.settings import PROJECT_ROOT
 from models.features import price_features
 from models.inputs import make_windows, model_event_rows, window_at
 from models.targets import TARGETS
@@ -251,21 +250,15 @@ def test_effects_png_is_an_image(client) -> None:  # type: ignore[no-untyped-def
 @pytest.mark.browser
 def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.browser import chromium_driver
+    from tests.browser import chromium_driver, draw, screenshot
 
     driver = chromium_driver()
     if driver is None:
         pytest.skip("chromium/chromedriver not installed (scripts/setup-system.sh)")
     try:
-        driver.get(f"{built[0].base_url}/v1/explanations/DJIA/view?date={BREXIT}&target=same_day")
-        WebDriverWait(driver, 60).until(
-            lambda d: (
-                d.find_element(By.ID, "status").get_attribute("data-state") in {"drawn", "error"}
-            )
-        )
-        assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
+        page = f"{built[0].base_url}/v1/explanations/DJIA/view?date={BREXIT}&target=same_day"
+        assert draw(driver, page) == "drawn"
         items = driver.find_elements(By.CSS_SELECTOR, "#effects li.headline")
         assert len(items) > 20
         page = driver.find_element(By.ID, "effects").text
@@ -282,8 +275,6 @@ def test_explanation_page_draws_in_headless_chromium(built) -> None:  # type: ig
             "id => window.kdtcnGraph.getElementById('event:' + id).nonempty())"
         )
         assert lit > 0 or not drawn
-        shots = PROJECT_ROOT / "var" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(shots / "explanation-2016-06-24.png"))
+        screenshot(driver, "explanation-2016-06-24.png")
     finally:
         driver.quit()

@@ -182,22 +182,16 @@ def test_a_stock_without_a_version_of_its_own_is_explained_by_its_universe(http)
 @pytest.mark.browser
 def test_the_explanation_page_draws_a_universe_answer(http) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    from tests.browser import chromium_driver
+    from tests.browser import chromium_driver, draw, screenshot
 
     body = http.get("/v1/explanations/SRE", params={"date": D.isoformat()}).json()
     driver = chromium_driver()
     if driver is None:
         pytest.skip("chromium/chromedriver not installed (scripts/setup-system.sh)")
     try:
-        driver.get(f"{http.base_url}/v1/explanations/SRE/view?date={D.isoformat()}")
-        WebDriverWait(driver, 60).until(
-            lambda d: (
-                d.find_element(By.ID, "status").get_attribute("data-state") in {"drawn", "error"}
-            )
-        )
-        assert driver.find_element(By.ID, "status").get_attribute("data-state") == "drawn"
+        page = f"{http.base_url}/v1/explanations/SRE/view?date={D.isoformat()}"
+        assert draw(driver, page) == "drawn"
         summary = driver.find_element(By.ID, "summary").text
         assert f"P = {body['p']:.3f}" in summary and body["version"] in summary, summary
         rows = driver.find_elements(By.CSS_SELECTOR, "#effects li.headline")
@@ -209,9 +203,7 @@ def test_the_explanation_page_draws_a_universe_answer(http) -> None:  # type: ig
             "return window.kdtcnGraph.nodes(\"[kind = 'event']\").map(n => n.data('label'))"
         )
         assert set(stocks) == {"SRE", *(r["symbol"] for r in body["related"])}
-        shots = PROJECT_ROOT / "var" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(shots / "universe-explanation-SRE.png"))
+        screenshot(driver, "universe-explanation-SRE.png")
     finally:
         driver.quit()
 

@@ -50,6 +50,15 @@ function drawReasons(headlines, unit) {
   }
 }
 
+// A bar for an effect, scaled to the largest |effect| of the list (half the track each way).
+function barTrack(effect, maxAbs) {
+  const track = element("div", "bar-track");
+  const bar = element("div", "bar " + (effect >= 0 ? "up" : "down"));
+  bar.style.width = `${(50 * Math.abs(effect)) / maxAbs}%`;
+  track.appendChild(bar);
+  return track;
+}
+
 function select(cy, headline, li) {
   document.querySelectorAll("#effects li.selected").forEach((el) => {
     if (el !== li) el.classList.remove("selected");
@@ -88,12 +97,8 @@ function drawHeadlines(body, cy) {
       `${formatEffect(h.effect, unit)} (Shapley) · occlusion ${formatEffect(h.occlusion, unit)}` +
       (h.attention == null ? "" : ` · attention ${(100 * h.attention).toFixed(0)}% of its day`) +
       ` · ${h.date}`));
-    const track = element("div", "bar-track");
-    const bar = element("div", "bar " + (h.effect >= 0 ? "up" : "down"));
-    bar.style.width = `${(50 * Math.abs(h.effect)) / maxAbs}%`;
-    track.appendChild(bar);
     row.appendChild(text);
-    row.appendChild(track);
+    row.appendChild(barTrack(h.effect, maxAbs));
     li.appendChild(row);
     const ul = element("ul", "events");
     for (const id of h.events) {
@@ -183,12 +188,8 @@ function drawUniverse(body) {
     text.appendChild(element("div", "figure", `${formatEffect(g.effect, "p")}` +
       (g.own ? "" : ` · attention ${(100 * g.attention).toFixed(0)}%`) +
       (relation ? ` · ${relation}` : "")));
-    const track = element("div", "bar-track");
-    const bar = element("div", "bar " + (g.effect >= 0 ? "up" : "down"));
-    bar.style.width = `${(50 * Math.abs(g.effect)) / maxAbs}%`;
-    track.appendChild(bar);
     row.appendChild(text);
-    row.appendChild(track);
+    row.appendChild(barTrack(g.effect, maxAbs));
     li.appendChild(row);
     const ul = element("ul", "events");
     for (const item of g.items) {

@@ -38,7 +38,14 @@ from models.fitting import PriceHistory
 from models.networks import NetParams
 from models.train import TrainConfig
 
-__all__ = ["Plan", "confirmation_config", "fixed_tuning", "load_bars", "run_confirmation"]
+__all__ = [
+    "Plan",
+    "confirmation_config",
+    "fixed_tuning",
+    "load_bars",
+    "protocol_config",
+    "run_confirmation",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,20 +72,44 @@ def confirmation_config(protocol: dict[str, Any], plan: Plan) -> EvalConfig:
     """The harness's configuration under the frozen protocol, on the plan's days: its
     settings, training defaults and statistics; the plan's price-only models; no search and
     no variant choice (the searched settings come from `fixed_tuning`)."""
-    harness = dict(protocol["harness"])
     c = protocol["confirmation"]
-    fields = {f.name for f in dataclasses.fields(EvalConfig)}
-    unknown = set(harness) - fields
-    if unknown:
-        raise ProtocolError(f"the protocol's harness names settings the code lacks: {unknown}")
-    tuples: dict[str, Any] = {k: _tuple(v) for k, v in harness.items()}
-    tuples.update(
+    return protocol_config(
+        protocol,
         train_end=plan.train_end,
         test_start=plan.test_start,
         test_end=plan.test_end,
         models=tuple(c["models"]),
         rolling_models=tuple(c["rolling_models"]),
         compared=tuple(c["compared"]),
+    )
+
+
+def protocol_config(
+    protocol: dict[str, Any],
+    *,
+    train_end: str,
+    test_start: str,
+    test_end: str,
+    models: tuple[str, ...],
+    rolling_models: tuple[str, ...],
+    compared: tuple[str, ...],
+) -> EvalConfig:
+    """The harness's configuration under the frozen protocol (its settings, training
+    defaults and statistics) for `models` on the given days, with no search and no variant
+    choice: the searched settings come from `fixed_tuning`."""
+    harness = dict(protocol["harness"])
+    fields = {f.name for f in dataclasses.fields(EvalConfig)}
+    unknown = set(harness) - fields
+    if unknown:
+        raise ProtocolError(f"the protocol's harness names settings the code lacks: {unknown}")
+    tuples: dict[str, Any] = {k: _tuple(v) for k, v in harness.items()}
+    tuples.update(
+        train_end=train_end,
+        test_start=test_start,
+        test_end=test_end,
+        models=models,
+        rolling_models=rolling_models,
+        compared=compared,
         tune_trials=0,
         tune_storage=None,
         select_variant=False,

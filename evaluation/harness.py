@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -61,13 +61,16 @@ def run_evaluation(
     progress: Callable[[str], None] | None = None,
     history: PriceHistory | None = None,
     fixed_tuning: Mapping[str, Mapping[str, Any]] | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Run every model of `config` and return a JSON-serialisable result dict. Models that
     pre-train run only when the price `history` before the news is given. `fixed_tuning`:
     {target: {tuned model: evaluation.tune.Tuned}}, the hyper-parameters to use without a search
-    (a frozen protocol's); read only when `config.tune_trials` is 0."""
+    (a frozen protocol's); read only when `config.tune_trials` is 0. `pairs`: (model, other)
+    compared by the same paired bootstrap besides `config.compared`'s comparisons (an
+    ablation's), in the same Holm family."""
     started = time.perf_counter()
-    run = _Run(prices, inputs, config or EvalConfig(), progress, history)
+    run = _Run(prices, inputs, config or EvalConfig(), progress, history, pairs)
     result: dict[str, Any] = {"protocol": run.protocol(), "results": {}, "tuning": {}}
     for target in run.cfg.targets:
         rule = get_target(target)
@@ -113,8 +116,10 @@ class _Run:
         cfg: EvalConfig,
         progress: Callable[[str], None] | None,
         history: PriceHistory | None,
+        pairs: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.cfg = cfg
+        self.pairs = tuple(pairs)
         self.inputs = combined_inputs(inputs)
         self.say = progress or (lambda _line: None)
         self.history = history
@@ -242,16 +247,14 @@ class _Run:
             }
             ensembles[name] = (p, calls)
         self.neural(rule, scheme, folds, y, specs, tuned, rows, ensembles)
+        pairs = [(m, o) for m in cfg.compared for o in rule.kind.compared_with if o != m]
         cis = {}
-        for model in cfg.compared:
-            if model not in ensembles:
-                continue
-            for other in rule.kind.compared_with:
-                if other in ensembles and other != model:
-                    pair = f"{model} - {other}"
-                    cis[pair] = compare(y, ensembles[model], ensembles[other], cfg)
-                    for metric, ci in cis[pair].items():
-                        self.comparisons[f"{rule.name} {scheme} {pair} {metric}"] = ci
+        for model, other in [*pairs, *self.pairs]:
+            if model in ensembles and other in ensembles:
+                pair = f"{model} - {other}"
+                cis[pair] = compare(y, ensembles[model], ensembles[other], cfg)
+                for metric, ci in cis[pair].items():
+                    self.comparisons[f"{rule.name} {scheme} {pair} {metric}"] = ci
         return {
             "models": rows,
             "bootstrap": cis,

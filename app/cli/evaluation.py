@@ -5,7 +5,7 @@ the frozen evaluation protocol (evaluation.protocol) and its one confirmation
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,9 +13,29 @@ from app.cli.common import console, opened, progress_bar
 from app.settings import PROJECT_ROOT, get_settings
 from evaluation.protocol import TUNE_TRIALS
 
-__all__ = ["confirm_protocol", "evaluate", "protocol_cli"]
+__all__ = ["ablate_knowledge", "confirm_protocol", "evaluate", "protocol_cli"]
 
 protocol_cli = typer.Typer(help="The frozen evaluation protocol.", no_args_is_help=True)
+
+
+def _frozen_protocol(option: str) -> tuple[dict[str, Any], str]:
+    """(the frozen protocol, its hash), refused (naming `option`) when the file is altered or
+    the code no longer runs it."""
+    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
+
+    try:
+        protocol, digest = load_protocol()
+    except ProtocolError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+    drift = differences(protocol, current_protocol())
+    if drift:
+        raise typer.BadParameter(
+            "the code no longer runs the frozen protocol (changed: "
+            + ", ".join(drift[:8])
+            + "); freeze it anew (`kdtcn protocol freeze`) and confirm on a new period",
+            param_hint=option,
+        )
+    return protocol, digest
 
 
 def confirm_protocol(out: Path, symbols: list[str] | None, again: bool) -> None:
@@ -25,20 +45,8 @@ def confirm_protocol(out: Path, symbols: list[str] | None, again: bool) -> None:
 
     from evaluation.confirm import Plan, run_confirmation
     from evaluation.confirm_report import confirmation_markdown
-    from evaluation.protocol import ProtocolError, current_protocol, differences, load_protocol
 
-    try:
-        protocol, digest = load_protocol()
-    except ProtocolError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--confirm") from exc
-    drift = differences(protocol, current_protocol())
-    if drift:
-        raise typer.BadParameter(
-            "the code no longer runs the frozen protocol (changed: "
-            + ", ".join(drift[:8])
-            + "); freeze it anew (`kdtcn protocol freeze`) and confirm on a new period",
-            param_hint="--confirm",
-        )
+    protocol, digest = _frozen_protocol("--confirm")
     target = out / "confirmation.json"
     if target.exists() and not again:
         done = json.loads(target.read_text()).get("protocol_sha256")
@@ -63,6 +71,52 @@ def confirm_protocol(out: Path, symbols: list[str] | None, again: bool) -> None:
     target.write_text(json.dumps(run, indent=1))
     (out / "confirmation.md").write_text(confirmation_markdown(run))
     console.print(f"wrote {out / 'confirmation.md'} in {run['seconds'] / 60:.1f} min")
+
+
+def ablate_knowledge(out: Path, symbol: str) -> None:
+    """`kdtcn evaluate --ablation knowledge`: KDTCN with and without the WD40k facts under
+    the frozen protocol, on the stored data of `symbol` (evaluation.ablation)."""
+    import datetime as dt
+    import json
+
+    from app.services.evaluation import evaluation_inputs, input_digests
+    from evaluation.ablation import knowledge_markdown, run_knowledge_ablation
+    from kg.graph import KnowledgeGraph
+
+    protocol, digest = _frozen_protocol("--ablation")
+    train_end = dt.date.fromisoformat(protocol["development"]["train_end"])
+    with opened() as (settings, factory, _):
+        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+        with factory() as session:
+            prices, inputs = evaluation_inputs(
+                session=session,
+                symbol=symbol,
+                graph=graph,
+                artifacts=settings.artifacts_dir,
+                train_end=train_end,
+                say=console.print,
+                text=False,
+            )
+    if len(prices) == 0:
+        raise typer.BadParameter(f"no stored bars of {symbol}", param_hint="--symbol")
+    with progress_bar() as bar:
+        task = bar.add_task("model runs", total=3 * 2 * len(protocol["harness"]["seeds"]))
+        try:
+            result = run_knowledge_ablation(
+                prices,
+                inputs,
+                protocol=protocol,
+                digest=digest,
+                progress=lambda label: bar.update(task, advance=1, description=label),
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--ablation") from None
+    result["protocol"]["symbol"] = symbol
+    result["protocol"]["input_digests"] = input_digests(prices, inputs)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "knowledge.json").write_text(json.dumps(result, indent=1))
+    (out / "knowledge.md").write_text(knowledge_markdown(result))
+    console.print(f"wrote {out / 'knowledge.md'} in {result['protocol']['seconds'] / 60:.1f} min")
 
 
 @protocol_cli.command("freeze")
@@ -248,6 +302,13 @@ def evaluate(
     networks: Annotated[
         bool, typer.Option(help="stocknet: also fit the network rows (TCN, KDTCN, ...)")
     ] = True,
+    ablation: Annotated[
+        str | None,
+        typer.Option(
+            help="knowledge: KDTCN with and without the WD40k facts under the frozen "
+            "protocol, with paired intervals (default --out: docs/ablation)"
+        ),
+    ] = None,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
 
@@ -255,6 +316,11 @@ def evaluate(
     add trials to one study); otherwise in memory."""
     if confirm:
         confirm_protocol(out or PROJECT_ROOT / "docs" / "confirmation", confirm_symbols, again)
+        return
+    if ablation is not None:
+        if ablation != "knowledge":
+            raise typer.BadParameter("the one ablation is `knowledge`", param_hint="--ablation")
+        ablate_knowledge(out or Path("docs") / "ablation", symbol)
         return
     import json
 

@@ -89,12 +89,13 @@ def evaluation_inputs(
     train_end: dt.date,
     epochs: int = 25,
     say: Callable[[str], None] = print,
+    text: bool = True,
 ) -> tuple[Any, dict[str, np.ndarray]]:
     """The stored bars of `symbol` (a DataFrame indexed by date) and, per trading day of
     them, every input channel the harness reads, by name: the events embedded with and
     without the KG ("kg_events" and its sets "kg_event_sets", "events_nokg"; embeddings of
-    `epochs` epochs trained on events dated up to `train_end`) and the headline channels
-    of `_headline_channels`."""
+    `epochs` epochs trained on events dated up to `train_end`) and, with `text`, the
+    headline channels of `_headline_channels`."""
     prices = load_prices(session=session, symbol=symbol)
     dates = [d.date() for d in prices.index]
     inputs: dict[str, np.ndarray] = {}
@@ -112,9 +113,10 @@ def evaluation_inputs(
         inputs[kind] = event_rows(days, embedder.dim)
         if kind == "kg_events":  # the same events as sets, for attention pooling
             inputs["kg_event_sets"] = event_set_rows(days, embedder.dim)
-    inputs.update(
-        _headline_channels(session, dates, train_end, artifacts / "cache" / "sentences", say)
-    )
+    if text:
+        inputs.update(
+            _headline_channels(session, dates, train_end, artifacts / "cache" / "sentences", say)
+        )
     return prices, inputs
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.tune import Tuned, inner_plan, search
-from models.fitting import fit_regressor, normalised_windows, standardised_targets
+from models.features import Normaliser
+from models.fitting import fit_regressor, fit_window_model, normalised_windows, predict_days
 from models.inputs import Windows
 from models.kinds import implied_close
 from models.networks import NetParams, SequenceClassifier
@@ -24,7 +25,7 @@ from models.zoo import NeuralSpec
 __all__ = [
     "FoldData",
     "fold_windows",
-    "fit_predict",
+    "fit_level",
     "network_returns",
     "level_returns",
     "tune_next_close",
@@ -35,15 +36,21 @@ Plan = Sequence[tuple[np.ndarray, np.ndarray]]  # (fit days, test block) per fol
 
 @dataclass
 class FoldData:
-    """A fold's windows for one input set: training windows with standardised targets, the
-    test block's windows (ordered by day), and how to undo the standardisation."""
+    """A fold of next_close for one input set, as the one fitting step (models.fitting
+    .fit_window_model) reads it: the inputs normalised on the rows observable before the
+    test block and cut into next_day's windows (`prepared`), the fit days whose values a
+    network regresses, and the test block."""
 
-    train: Windows
-    test_x: np.ndarray
-    mean: float
-    std: float
-    price_dim: int
-    event_dim: int
+    price_rows: np.ndarray
+    event_rows: np.ndarray | None
+    up: np.ndarray
+    values: np.ndarray
+    fit_rows: np.ndarray
+    fit_days: np.ndarray
+    block: np.ndarray
+    prepared: tuple[Normaliser | None, Normaliser | None, Windows]
+    window: int
+    denoise: bool
 
     def predict(
         self,
@@ -54,21 +61,27 @@ class FoldData:
         net: NetParams | None = None,
         epochs: list[int] | None = None,
     ) -> np.ndarray:
-        """Fit a fresh `spec` network on the training windows; the test block's predicted log
-        returns (the standardisation undone)."""
-        z = fit_predict(
-            spec.encoder,
-            spec.highway,
-            self.train,
-            self.test_x,
-            price_dim=self.price_dim,
-            event_dim=self.event_dim,
-            config=config,
+        """Fit a fresh `spec` network on the fit days' standardised values (fit_window_model
+        with `values`); the test block's predicted log returns, in day order."""
+        fitted = fit_window_model(
+            spec,
+            self.price_rows,
+            self.event_rows,
+            self.up,
+            self.fit_rows,
+            self.fit_days,
+            window=self.window,
+            target=NEXT_CLOSE.name,
+            train=config,
             seed=seed,
+            denoise=self.denoise,
             net=net,
-            epochs=epochs,
+            values=self.values,
+            prepared=self.prepared,
         )
-        return self.mean + self.std * z
+        if epochs is not None:
+            epochs.append(len(fitted.history.val_loss))
+        return predict_days(fitted, np.sort(self.block))
 
 
 def fold_windows(
@@ -83,12 +96,12 @@ def fold_windows(
     window: int,
     denoise: bool,
 ) -> FoldData:
-    """Normalise on the rows observable before the block (as evaluation.folds.fit_fold), cut
-    next_day's windows (labels `up` only select which windows exist), attach the
-    standardised log return of each window's day."""
+    """A fold's data: normalise on the rows observable before the block (as evaluation.folds
+    .fit_fold) and cut next_day's windows (labels `up` only select which windows exist), once
+    for every seed and configuration fitted on it."""
     fit_rows = np.zeros(len(up), bool)
     fit_rows[1 : int(block[0])] = True
-    pn, en, windows = normalised_windows(
+    prepared = normalised_windows(
         spec,
         price_rows,
         event_rows,
@@ -98,42 +111,26 @@ def fold_windows(
         target=NEXT_CLOSE.name,
         denoise=denoise,
     )
-    train, mean, std = standardised_targets(windows, values, fit_days)
-    test = windows.subset(np.isin(windows.day, block))
-    order = np.argsort(test.day)
-    if not np.array_equal(test.day[order], np.sort(block)):
-        raise AssertionError("test days misaligned")
     return FoldData(
-        train,
-        test.x[order],
-        mean,
-        std,
-        len(pn.mean) if pn else 0,
-        len(en.mean) if en else 0,
+        price_rows, event_rows, up, values, fit_rows, fit_days, block, prepared, window, denoise
     )
 
 
-def fit_predict(
+def fit_level(
     encoder: str,
-    highway: int,
     train: Windows,
     test_x: np.ndarray,
     *,
-    price_dim: int,
-    event_dim: int,
     config: TrainConfig,
     seed: int,
-    net: NetParams | None = None,
-    epochs: list[int] | None = None,
+    epochs: list[int],
 ) -> np.ndarray:
-    """Fit a fresh network on `train`, predict `test_x`; appends the epochs run to `epochs`."""
+    """The tutorials' framing: fit a fresh network on min-max scaled closes (one input
+    column, no linear path), predict `test_x`; appends the epochs run to `epochs`."""
     seed_everything(seed)  # the initial weights, too, come from the seed
-    model = SequenceClassifier(
-        encoder=encoder, price_dim=price_dim, event_dim=event_dim, params=net, highway=highway
-    )
+    model = SequenceClassifier(encoder=encoder, price_dim=1, event_dim=0, params=None, highway=0)
     model, history = fit_regressor(model, train, config=config, seed=seed)
-    if epochs is not None:
-        epochs.append(len(history.val_loss))
+    epochs.append(len(history.val_loss))
     return predict_outputs(model, test_x).astype(np.float64)
 
 
@@ -202,13 +199,10 @@ def _level_block(
     test = minmax_windows(close, fit_rows, block, window=window)
     if not np.array_equal(test.day, block):
         raise AssertionError("level windows misaligned")
-    scaled = fit_predict(
+    scaled = fit_level(
         spec.encoder,
-        0,
         Windows(train.x, train.y.astype(np.float32), train.day - 1),
         test.x,
-        price_dim=1,
-        event_dim=0,
         config=config,
         seed=seed,
         epochs=epochs,

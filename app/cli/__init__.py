@@ -11,8 +11,9 @@ import logging
 import typer
 
 from app.cli.data import db_cli, import_cli
-from app.cli.evaluation import evaluate, protocol_cli
+from app.cli.evaluation import evaluate
 from app.cli.knowledge import kg_cli, worker
+from app.cli.protocol import protocol_cli
 from app.cli.service import init, serve
 from app.cli.training import backtest, train, train_universe
 

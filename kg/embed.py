@@ -130,9 +130,6 @@ def train_embeddings(
     mean loss of each epoch.
     """
     import torch
-    from pykeen.models import ERModel, model_resolver
-    from pykeen.training import SLCWATrainingLoop
-    from pykeen.training.callbacks import TrainingCallback
     from pykeen.triples import TriplesFactory
 
     started = time.perf_counter()
@@ -141,8 +138,70 @@ def train_embeddings(
     labelled = np.asarray(sorted(set(triples)), dtype=str).reshape(-1, 3)
     train, held = _hold_out(labelled, eval_sample, seed)
     factory = TriplesFactory.from_labeled_triples(train)
-    # every model trained here (TransE, RotatE, ...) is an ERModel: its representations
-    kge = cast(
+    kge = _make_model(model, factory, dim=dim, seed=seed, model_kwargs=model_kwargs)
+    losses = _fit(
+        kge,
+        factory,
+        model=model,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        num_negs=num_negs,
+        progress=progress,
+    )
+    train_seconds = time.perf_counter() - started
+    kge.eval()
+    with torch.no_grad():
+        entities = _real(kge.entity_representations[0](indices=None).cpu().numpy())
+        relations = _real(kge.relation_representations[0](indices=None).cpu().numpy())
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "model": model,
+        "dim": dim,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "num_negs": num_negs,
+        "seed": seed,
+        "n_triples": int(len(train)),
+        "n_entities": factory.num_entities,
+        "n_relations": factory.num_relations,
+        "train_seconds": round(train_seconds, 1),
+        "rss_before_mb": round(rss_before),
+        "peak_rss_mb": round(_peak_rss_mb()),
+        "losses": [round(float(x), 5) for x in losses or []],
+    }
+    _score_and_log(meta, kge, factory, held)
+    return KGEmbeddings(
+        dict(factory.entity_to_id), dict(factory.relation_to_id), entities, relations, meta
+    )
+
+
+def _score_and_log(meta: dict[str, Any], kge: Any, factory: Any, held: np.ndarray) -> None:
+    """Score the held-out triples into `meta["eval"]` (filtered rank metrics, when any were
+    held out) and log the training's figures."""
+    if len(held):
+        eval_started = time.perf_counter()
+        meta["eval"] = _evaluate(kge, factory, held, batch_size=32)
+        meta["eval"]["seconds"] = round(time.perf_counter() - eval_started, 1)
+    log.info(
+        "%s on %d triples: %.1f s, peak RSS %d MiB%s",
+        meta["model"],
+        meta["n_triples"],
+        meta["train_seconds"],
+        meta["peak_rss_mb"],
+        f", held-out {meta['eval']}" if "eval" in meta else "",
+    )
+
+
+def _make_model(
+    model: str, factory: Any, *, dim: int, seed: int, model_kwargs: dict[str, Any] | None
+) -> Any:
+    """A fresh PyKEEN `model` over the factory's entities and relations (every model trained
+    here, TransE, RotatE, ..., is an ERModel: its representations are read after training)."""
+    from pykeen.models import ERModel, model_resolver
+
+    return cast(
         ERModel,
         model_resolver.make(
             model,
@@ -152,6 +211,25 @@ def train_embeddings(
             **(model_kwargs or {}),
         ),
     )
+
+
+def _fit(
+    kge: Any,
+    factory: Any,
+    *,
+    model: str,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    num_negs: int,
+    progress: bool | Progress,
+) -> list[float]:
+    """Train `kge` in place (Adam, PyKEEN's sLCWA loop with `num_negs` basic negatives per
+    positive); the mean loss of each epoch, each also logged and passed to `progress`."""
+    import torch
+    from pykeen.training import SLCWATrainingLoop
+    from pykeen.training.callbacks import TrainingCallback
+
     optimizer = torch.optim.Adam(kge.parameters(), lr=learning_rate)
     loop = SLCWATrainingLoop(
         model=kge,
@@ -178,40 +256,4 @@ def train_embeddings(
             use_tqdm_batch=False,
             callbacks=[_Report()],
         )
-    train_seconds = time.perf_counter() - started
-    kge.eval()
-    with torch.no_grad():
-        entities = _real(kge.entity_representations[0](indices=None).cpu().numpy())
-        relations = _real(kge.relation_representations[0](indices=None).cpu().numpy())
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "model": model,
-        "dim": dim,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
-        "num_negs": num_negs,
-        "seed": seed,
-        "n_triples": int(len(train)),
-        "n_entities": factory.num_entities,
-        "n_relations": factory.num_relations,
-        "train_seconds": round(train_seconds, 1),
-        "rss_before_mb": round(rss_before),
-        "peak_rss_mb": round(_peak_rss_mb()),
-        "losses": [round(float(x), 5) for x in losses or []],
-    }
-    if len(held):
-        eval_started = time.perf_counter()
-        meta["eval"] = _evaluate(kge, factory, held, batch_size=32)
-        meta["eval"]["seconds"] = round(time.perf_counter() - eval_started, 1)
-    log.info(
-        "%s on %d triples: %.1f s, peak RSS %d MiB%s",
-        model,
-        len(train),
-        train_seconds,
-        meta["peak_rss_mb"],
-        f", held-out {meta['eval']}" if "eval" in meta else "",
-    )
-    return KGEmbeddings(
-        dict(factory.entity_to_id), dict(factory.relation_to_id), entities, relations, meta
-    )
+    return list(losses or [])

@@ -34,6 +34,44 @@ def _default_pipeline(settings: Settings) -> Any:
     return EventPipeline.load(data_dir=settings.data_dir)
 
 
+def _open_state(
+    app: FastAPI, settings: Settings, pipeline_factory: Callable[[Settings], Any] | None
+) -> Any:
+    """The service's state on `app.state`: settings, database, the event pipeline and its
+    extractor thread, the model registry, the trainer processes and the answers; the engine."""
+    settings.ensure_dirs()
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
+    # Headlines are stored pending; this thread extracts their events after the commit
+    # (app.services.extraction). On PostgreSQL, `kdtcn worker` processes may share it.
+    app.state.extractor = None
+    if app.state.pipeline is not None and settings.extract_in_process:
+        app.state.extractor = Extractor(
+            app.state.sessionmaker, app.state.pipeline, on_chunk=app.state.metrics.extracted
+        )
+    graph = app.state.pipeline.graph if app.state.pipeline is not None else None
+    app.state.registry = ModelRegistry(
+        settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
+    )
+    # Training jobs (versions queued by the first start or `kdtcn train --enqueue`) are
+    # trained by processes of this service, newest cut first, while it answers.
+    app.state.trainer = None
+    if app.state.pipeline is not None and settings.train_in_process:
+        app.state.trainer = TrainerProcesses(
+            settings,
+            app.state.sessionmaker,
+            settings.train_workers,
+            threads=settings.train_threads,
+        )
+    app.state.answers = Answers(
+        registry=app.state.registry, graph=graph, cache=AnswerCache(), metrics=app.state.metrics
+    )
+    return engine
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -44,36 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.ensure_dirs()
-        engine = make_engine(settings.database_url)
-        app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.pipeline = pipeline_factory(settings) if pipeline_factory else None
-        # Headlines are stored pending; this thread extracts their events after the commit
-        # (app.services.extraction). On PostgreSQL, `kdtcn worker` processes may share it.
-        app.state.extractor = None
-        if app.state.pipeline is not None and settings.extract_in_process:
-            app.state.extractor = Extractor(
-                app.state.sessionmaker, app.state.pipeline, on_chunk=app.state.metrics.extracted
-            )
-        graph = app.state.pipeline.graph if app.state.pipeline is not None else None
-        app.state.registry = ModelRegistry(
-            settings.artifacts_dir, graph, on_load=app.state.metrics.model_load_seconds.observe
-        )
-        # Training jobs (versions queued by the first start or `kdtcn train --enqueue`) are
-        # trained by processes of this service, newest cut first, while it answers.
-        app.state.trainer = None
-        if app.state.pipeline is not None and settings.train_in_process:
-            app.state.trainer = TrainerProcesses(
-                settings,
-                app.state.sessionmaker,
-                settings.train_workers,
-                threads=settings.train_threads,
-            )
-        app.state.answers = Answers(
-            registry=app.state.registry, graph=graph, cache=AnswerCache(), metrics=app.state.metrics
-        )
+        engine = _open_state(app, settings, pipeline_factory)
         # The KG and spaCy are ~800k long-lived objects: a full collection walked them all,
         # and the collections that allocating a request's ORM rows triggered added 0.6 s to
         # one answer in ten. Frozen objects are left out of collections for the rest of the

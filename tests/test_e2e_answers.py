@@ -263,7 +263,7 @@ def test_a_newly_trained_version_is_served_without_restart(
             artifacts=server.app.state.settings.artifacts_dir,
             graph=pipeline.graph,
             symbol="DJIA",
-            target="next_day",
+            rule=TARGETS["next_day"],
             name="TCN",
             until=dt.date(2016, 6, 10),
             config=TrainConfig(epochs=2, patience=1),
@@ -292,7 +292,7 @@ def test_target_contract_no_input_after_what_the_target_allows(built, target, da
             registry=server.app.state.registry,
             symbol="DJIA",
             date=day,
-            target=target,
+            rule=rule,
         )
         return p.window(), p.loaded.embedder is not None
 
@@ -379,7 +379,7 @@ def test_data_after_d_and_a_newer_version_leave_the_answer_for_d_unchanged(  # t
             artifacts=server.app.state.settings.artifacts_dir,
             graph=pipeline.graph,
             symbol="DJIA",
-            target="same_day",
+            rule=TARGETS["same_day"],
             name="TCN",
             config=TrainConfig(epochs=2, patience=1),
         )

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from app.db import make_engine
 from app.services.training import train_and_register
 from app.tables import Headline
+from models.targets import get_target
 from models.train import TrainConfig
 from tests.liveserver import service_process
 from tests.test_workers import _committed
@@ -69,7 +70,7 @@ def initialised(pg_server, pipeline, tmp_path_factory) -> dict[str, Any]:  # typ
             artifacts=world.artifacts,
             graph=pipeline.graph,
             symbol="DJIA",
-            target="same_day",
+            rule=get_target("same_day"),
             until=TRAIN_UNTIL,
             embedding_version=embedding,
             n_seeds=1,

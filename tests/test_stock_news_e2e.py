@@ -17,6 +17,7 @@ from app.services.walk_forward import train_walk_forward
 from app.tables import Price
 from evaluation.stocknet import Splits, run_protocols
 from models.calendar import session_close
+from models.targets import get_target
 from models.train import TrainConfig
 from tests.samples import wait_until_processed
 from tests.worlds import FIRST_CUT
@@ -115,7 +116,7 @@ def test_timed_news_of_a_posted_stock_is_cut_at_the_close(
             artifacts=artifacts,
             graph=pipeline.graph,
             symbol=SYMBOL,
-            targets=("next_day",),
+            rules=(get_target("next_day"),),
             start=FIRST_CUT + dt.timedelta(days=1),
             every=42,
             embedding_version=embedding,

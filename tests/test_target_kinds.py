@@ -78,7 +78,7 @@ def served(rally: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             artifacts=root / "artifacts",
             graph=None,
             symbol="GSPC",
-            targets=(rally.name,),
+            rules=(rally,),
             start=dt.date(2014, 12, 31),
             every=63,
             name="TCN",

@@ -19,6 +19,7 @@ from models.artifact import (
     save_artifact,
 )
 from models.networks import HIGHWAY_CLIP, NetParams, SequenceClassifier
+from models.targets import get_target
 from models.train import TrainConfig
 from models.tuned import served_params, write_tuned
 
@@ -174,12 +175,15 @@ def test_served_kdtcn_uses_the_variant_chosen_before_its_cut(tmp_path) -> None: 
     assert served_variant("same_day", dt.date(2015, 3, 31), path=path) == (None, {})
     # training resolves the spec; a variant serving cannot feed falls back, and says so
     cut = dt.date(2015, 3, 31)
-    spec, why = _variant_spec("KDTCN", "big_move", cut, path=path)
+    spec, why = _variant_spec("KDTCN", get_target("big_move"), cut, path=path)
     assert spec == NEURAL_MODELS["KDTCN (attention)"] and spec.event_slots > 0
-    spec, why = _variant_spec("KDTCN", "next_day", cut, path=path)
+    spec, why = _variant_spec("KDTCN", get_target("next_day"), cut, path=path)
     assert spec == NEURAL_MODELS["KDTCN"] and "cannot feed" in why["variant_not_used"]
     assert "variant" not in why and why["variant_chosen"] == "KDTCN+VADER"
-    assert _variant_spec("TCN", "big_move", cut, path=path) == (NEURAL_MODELS["TCN"], {})
+    assert _variant_spec("TCN", get_target("big_move"), cut, path=path) == (
+        NEURAL_MODELS["TCN"],
+        {},
+    )
 
 
 def test_an_attention_version_loads_with_its_event_slots(tmp_path) -> None:  # type: ignore[no-untyped-def]

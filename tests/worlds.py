@@ -147,7 +147,7 @@ def build_e2e_world(root: Path, pipeline: Any) -> World:
                 artifacts=world.artifacts,
                 graph=pipeline.graph,
                 symbol=symbol,
-                targets=targets,
+                rules=[get_target(t) for t in targets],
                 start=FIRST_CUT + dt.timedelta(days=1),
                 every=21,
                 embedding_version=embedding,

@@ -63,6 +63,7 @@ def train(
     for name in targets:
         if name not in TARGETS:
             raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
+    rules = [TARGETS[name] for name in targets]  # resolved once: queued jobs store the names
     if walk_forward and start is None:
         raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
     if enqueue and not walk_forward:
@@ -76,7 +77,6 @@ def train(
             "artifacts": settings.artifacts_dir,
             "graph": graph,
             "symbol": symbol,
-            "targets": targets,
             "start": dt.date.fromisoformat(start) if start else None,
             "every": every,
             "name": model,
@@ -87,7 +87,7 @@ def train(
         if enqueue:
             with progress_bar() as bar, transaction(factory) as session:
                 bar.add_task(f"embedding for {symbol}", total=None)
-                added, version = enqueue_walk_forward(session=session, **chain)
+                added, version = enqueue_walk_forward(session=session, targets=targets, **chain)
             console.print(
                 f"queued {added} versions of {symbol} (embedding {version}); `kdtcn serve` or "
                 "`kdtcn worker` processes train them, newest cut first (GET /readyz)"
@@ -96,7 +96,7 @@ def train(
         with progress_bar() as bar, transaction(factory) as session:
             bar.add_task(f"training {model} {', '.join(targets)}", total=None)
             if walk_forward:
-                rows = train_walk_forward(session=session, say=console.print, **chain)
+                rows = train_walk_forward(session=session, rules=rules, say=console.print, **chain)
             else:
                 rows = [
                     train_and_register(
@@ -104,14 +104,14 @@ def train(
                         artifacts=settings.artifacts_dir,
                         graph=graph,
                         symbol=symbol,
-                        target=name,
+                        rule=rule,
                         name=model,
                         until=dt.date.fromisoformat(until) if until else None,
                         embedding_version=embedding,
                         seed=seed,
                         n_seeds=seeds,
                     )
-                    for name in targets
+                    for rule in rules
                 ]
     for row in rows:
         console.print(

@@ -228,6 +228,7 @@ class JobRunner:
 
         from app.services.training import record_trained, save_trained
         from app.services.walk_forward import fit_cut
+        from models.targets import get_target
         from models.train import TrainConfig
 
         torch.set_num_threads(self.threads)
@@ -243,7 +244,7 @@ class JobRunner:
             trained = fit_cut(
                 series=series,
                 symbol=job.symbol,
-                target=job.target,
+                rule=get_target(job.target),  # the claimed job names its target
                 cut=job.cut,
                 score_end=job.score_end,
                 name=job.name,

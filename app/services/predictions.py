@@ -28,7 +28,7 @@ from app.tables import Headline, Price
 from models.calendar import is_trading_day
 from models.inputs import DayEvents, news_timing
 from models.sources import Inputs
-from models.targets import NewsTiming, Target, get_target
+from models.targets import NewsTiming, Target
 
 __all__ = ["ModelRegistry", "Prediction", "build", "prepare", "resolve_date"]
 
@@ -256,14 +256,14 @@ def prepare(
     registry: ModelRegistry,
     symbol: str,
     date: dt.date | None,
-    target: str,
+    rule: Target,
     allow_in_sample: bool = False,
 ) -> Prediction:
-    """The prediction of the served model for `date` (default: the latest allowed)."""
-    rule = get_target(target)
+    """The prediction of the served model of the target `rule` for `date` (default: the
+    latest allowed)."""
     date = resolve_date(session, symbol, date, rule)
     loaded = registry.get(
-        session=session, symbol=symbol, target=target, date=date, allow_in_sample=allow_in_sample
+        session=session, symbol=symbol, target=rule.name, date=date, allow_in_sample=allow_in_sample
     )
     return build(session=session, loaded=loaded, symbol=symbol, date=date, rule=rule)
 

@@ -38,7 +38,8 @@ from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES
 from models.fitting import Fitted, fit_window_model, normalised_windows, predict_days
 from models.metrics import json_safe
-from models.targets import get_target
+from models.networks import NetParams
+from models.targets import Target
 from models.train import TrainConfig, split_validation
 from models.tuned import TUNED_PATH, served_params, served_variant
 from models.zoo import NEURAL_MODELS, SERVABLE, TUNED_FROM, NeuralSpec, model_key
@@ -75,69 +76,25 @@ def fit_version(
     *,
     series: Series,
     symbol: str,
-    target: str,
+    rule: Target,
     name: str,
     cut: int,
     score_days: np.ndarray,
     seeds: Sequence[int],
     config: TrainConfig,
 ) -> Trained:
-    """Fit one network per seed on rows up to `cut` (labels up to dates[cut]); the version
-    serves their mean probability. Score `score_days`."""
-    spec, variant = _variant_spec(name, target, series.dates[cut])
-    rule = get_target(target)
-    n = len(series.dates)
-    fit_rows = np.zeros(n, bool)
-    fit_rows[1 : cut + 1] = True
-    train_days = np.arange(WINDOW + 1, cut + 1)
-    if len(train_days) < 30:
-        raise ValueError(
-            f"{symbol} has {cut + 1} trading days up to {series.dates[cut]}; need {WINDOW + 31}"
-        )
+    """Fit one network per seed for the target `rule` on rows up to `cut` (labels up to
+    dates[cut]); the version serves their mean probability. Score `score_days`."""
+    spec, variant = _variant_spec(name, rule, series.dates[cut])
+    train_days = _train_days(series, symbol, cut)
     threshold = rule.fit_threshold(series.close, train_days)
     labels = rule.labels(series.close, threshold)
-    values = rule.kind.fit_values(series.close)
-    net, config, hyper = served_params(TUNED_FROM.get(name), target, series.dates[cut], config)
-    price_rows = series.inputs.price_rows
-    event_rows = series.inputs.event_rows(spec.event_slots) if spec.events else None
-    # the normalisers and windows do not depend on the seed: built once for the ensemble
-    prepared = normalised_windows(
-        spec, price_rows, event_rows, labels, fit_rows, window=WINDOW, target=target
+    net, config, hyper = served_params(TUNED_FROM.get(name), rule.name, series.dates[cut], config)
+    ensemble = _fit_ensemble(
+        series, spec, rule, labels, cut, train_days, seeds=seeds, net=net, config=config
     )
-    ensemble = [
-        fit_window_model(
-            spec,
-            price_rows,
-            event_rows,
-            labels,
-            fit_rows,
-            train_days,
-            window=WINDOW,
-            target=target,
-            train=config,
-            seed=seed,
-            net=net,
-            values=values,
-            prepared=prepared,
-        )
-        for seed in seeds
-    ]
-    fitted = ensemble[0]  # the windows and normalisers are the same for every seed
-    train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
-    _, tail = split_validation(train_windows, config.val_fraction)
-    days = _Days(series, train_windows.day, tail.day, score_days)
-
-    def predict(on: np.ndarray) -> np.ndarray:
-        """The ensemble's answers for the days `on` (ascending)."""
-        return np.mean([predict_days(f, on) for f in ensemble], axis=0)
-
-    decision_cut, interval, scores = rule.kind.version_figures(
-        series.close,
-        labels,
-        {"train": days.train, "tail": days.tail, "score": days.score},
-        predict,
-        days.span,
-        {"tail": _TAIL_NOTE, "score": _OOS_NOTE},
+    decision_cut, interval, scores = _version_figures(
+        series, rule, labels, ensemble, train_days, score_days, config
     )
     metrics: dict[str, Any] = {
         "hyper_parameters": {**hyper, **variant},
@@ -146,7 +103,9 @@ def fit_version(
         **scores,
     }
     metrics["early_stopping_tail"]["best_epochs"] = [f.history.best_epoch for f in ensemble]
-    saved = _saved_config(series, spec, fitted, name=name, target=target, symbol=symbol, cut=cut)
+    saved = _saved_config(
+        series, spec, ensemble[0], name=name, target=rule.name, symbol=symbol, cut=cut
+    )
     saved = dataclasses.replace(
         saved,
         variant=variant.get("variant"),
@@ -156,6 +115,90 @@ def fit_version(
         seeds=tuple(seeds),
     )
     return Trained(saved, ensemble, json_safe(metrics))
+
+
+def _train_days(series: Series, symbol: str, cut: int) -> np.ndarray:
+    """The rows of the days a version fitted up to row `cut` learns (each with a full
+    window); ValueError when there are fewer than 30."""
+    train_days = np.arange(WINDOW + 1, cut + 1)
+    if len(train_days) < 30:
+        raise ValueError(
+            f"{symbol} has {cut + 1} trading days up to {series.dates[cut]}; need {WINDOW + 31}"
+        )
+    return train_days
+
+
+def _fit_ensemble(
+    series: Series,
+    spec: NeuralSpec,
+    rule: Target,
+    labels: np.ndarray,
+    cut: int,
+    train_days: np.ndarray,
+    *,
+    seeds: Sequence[int],
+    net: NetParams,
+    config: TrainConfig,
+) -> list[Fitted]:
+    """One network per seed, each fitted on the rows up to `cut` (normalisers fitted on
+    those rows) and the windows predicting `train_days`."""
+    fit_rows = np.zeros(len(series.dates), bool)
+    fit_rows[1 : cut + 1] = True
+    values = rule.kind.fit_values(series.close)
+    price_rows = series.inputs.price_rows
+    event_rows = series.inputs.event_rows(spec.event_slots) if spec.events else None
+    # the normalisers and windows do not depend on the seed: built once for the ensemble
+    prepared = normalised_windows(
+        spec, price_rows, event_rows, labels, fit_rows, window=WINDOW, target=rule.name
+    )
+    return [
+        fit_window_model(
+            spec,
+            price_rows,
+            event_rows,
+            labels,
+            fit_rows,
+            train_days,
+            window=WINDOW,
+            target=rule.name,
+            train=config,
+            seed=seed,
+            net=net,
+            values=values,
+            prepared=prepared,
+        )
+        for seed in seeds
+    ]
+
+
+def _version_figures(
+    series: Series,
+    rule: Target,
+    labels: np.ndarray,
+    ensemble: list[Fitted],
+    train_days: np.ndarray,
+    score_days: np.ndarray,
+    config: TrainConfig,
+) -> tuple[float, dict[str, Any] | None, dict[str, Any]]:
+    """The ensemble's decision cut, interval and scores (by the target's kind) on its
+    training days, their early-stopping tail and `score_days`."""
+    fitted = ensemble[0]  # the windows and normalisers are the same for every seed
+    train_windows = fitted.windows.subset(np.isin(fitted.windows.day, train_days))
+    _, tail = split_validation(train_windows, config.val_fraction)
+    days = _Days(series, train_windows.day, tail.day, score_days)
+
+    def predict(on: np.ndarray) -> np.ndarray:
+        """The ensemble's answers for the days `on` (ascending)."""
+        return np.mean([predict_days(f, on) for f in ensemble], axis=0)
+
+    return rule.kind.version_figures(
+        series.close,
+        labels,
+        {"train": days.train, "tail": days.tail, "score": days.score},
+        predict,
+        days.span,
+        {"tail": _TAIL_NOTE, "score": _OOS_NOTE},
+    )
 
 
 def _saved_config(
@@ -259,15 +302,15 @@ _OOS_NOTE = "trading days after the cut, before the next version's cut"
 
 
 def _variant_spec(
-    name: str, target: str, cut: dt.date, *, path: Path = TUNED_PATH
+    name: str, rule: Target, cut: dt.date, *, path: Path = TUNED_PATH
 ) -> tuple[Any, dict[str, Any]]:
     """The spec a version of `name` fits: for KDTCN the variant `kdtcn evaluate` chose for
-    `target` on validation folds (models.tuned.served_variant) when serving can feed it,
-    else the 1/rank mean; and the provenance of that choice."""
+    the target `rule` on validation folds (models.tuned.served_variant) when serving can
+    feed it, else the 1/rank mean; and the provenance of that choice."""
     spec = NEURAL_MODELS[name]
-    if name != "KDTCN" or get_target(target).is_regression:
+    if name != "KDTCN" or rule.is_regression:
         return spec, {}
-    variant, why = served_variant(target, cut, path=path)
+    variant, why = served_variant(rule.name, cut, path=path)
     if variant is None:
         return spec, why
     if variant not in SERVABLE:
@@ -305,7 +348,7 @@ def train_and_register(
     artifacts: Path,
     graph: Any,
     symbol: str,
-    target: str,
+    rule: Target,
     name: str = "KDTCN",
     until: dt.date | None = None,
     embedding_version: str | None = None,
@@ -313,8 +356,8 @@ def train_and_register(
     n_seeds: int = SERVED_SEEDS,
     config: TrainConfig | None = None,
 ) -> ModelVersion:
-    """Fit one version on `symbol`'s data up to `until` (default: the last bar), an
-    ensemble of `n_seeds` networks (seeds seed, seed+1, ...).
+    """Fit one version of the target `rule` on `symbol`'s data up to `until` (default: the
+    last bar), an ensemble of `n_seeds` networks (seeds seed, seed+1, ...).
 
     Its embedding is built from data up to `until` (or the named one, checked). When days
     after `until` are stored, up to OOS_DAYS of them are scored as out-of-sample figures.
@@ -339,7 +382,7 @@ def train_and_register(
     trained = fit_version(
         series=series,
         symbol=symbol,
-        target=target,
+        rule=rule,
         name=name,
         cut=cut,
         score_days=score_days,

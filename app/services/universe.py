@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -26,8 +26,17 @@ from app.domain import NotFound
 from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
 from app.tables import ModelVersion, Price
 from models.metrics import decision_cut
-from models.universe import UniverseConfig, fit_universe, predict_universe
-from models.universe_data import fit_scales, item_means, on_calendar, universe_tables
+from models.universe import UniverseConfig, UniverseTables, fit_universe, predict_universe
+from models.universe_data import (
+    Scales,
+    fit_scales,
+    item_means,
+    on_calendar,
+    universe_tables,
+)
+
+if TYPE_CHECKING:
+    from evaluation.stocknet_neural import NeuralInputs
 
 __all__ = ["UNIVERSE_MODEL", "TARGET", "train_universe", "universe_cuts", "recorded_cuts"]
 
@@ -68,15 +77,7 @@ def train_universe(
     """Train, save and record the version of `universe` (a stored universe, or `all`: every
     symbol with news of its own) with cut `until` (default: its newest bar; see the module
     docstring)."""
-    symbols = universe_symbols(session, None if universe == "all" else universe)
-    if not symbols:
-        raise NotFound(f"universe {universe!r} has no stock with bars")
-    if until is None:
-        until = session.scalar(select(func.max(Price.date)).where(Price.symbol.in_(symbols)))
-        assert until is not None
-    stocks = [s for s in load_stocks(session, symbols, end=until) if len(s.dates) > 10]
-    if not stocks:
-        raise NotFound(f"universe {universe!r} has no stock with more than 10 bars up to {until}")
+    stocks, until = _stocks(session, universe, until)
     knowledge = universe_knowledge(
         session,
         stocks,
@@ -91,21 +92,10 @@ def train_universe(
     )
     config = UniverseConfig()
     s_idx, rows, y = _labels(stocks, on_calendar(stocks)[1], until, config.window)
-    days, _ = on_calendar(stocks)  # row i is the same day for every stock
-    t = len(days[0].dates)
-    means, counts = item_means(days, knowledge.kg_vectors, "tradable", t)
-    scales = fit_scales(days, until + dt.timedelta(days=1), means)
-    tables = universe_tables(days, scales, means=means, counts=counts, related=knowledge.related)
+    tables, scales = _tables(stocks, knowledge, until)
     if len(y) == 0:
         raise NotFound(f"universe {universe!r} has no sample up to {until}")
-    probs, states = [], []
-    for seed in seeds:
-        net = fit_universe(
-            tables, s_idx, rows, y, use_events=True, use_related=True, config=config, seed=seed
-        )
-        probs.append(predict_universe(net, s_idx, rows))
-        states.append(net.state_dict())
-    p = np.mean(probs, axis=0)
+    p, states = _fit_seeds(tables, s_idx, rows, y, config, seeds)
     cut = decision_cut(p, y)
     meta = {
         "universe": universe,
@@ -125,26 +115,101 @@ def train_universe(
         "n_samples": len(y),
         "train_accuracy": float(np.mean((p >= cut) == (y == 1))),
     }
-    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:8]
-    version = f"{universe}-{until}-{digest}"
-    folder = Path(artifacts) / "universe" / version
-    folder.mkdir(parents=True, exist_ok=True)
+    version, folder = _save(artifacts, meta, states)
+    return _record(
+        session, meta, version, folder, train_start=stocks[0].dates[0], until=until, say=say
+    )
+
+
+def _stocks(session: Session, universe: str, until: dt.date | None) -> tuple[list[Any], dt.date]:
+    """The universe's stocks with more than 10 bars up to the cut, and the cut (`until`, by
+    default the universe's newest bar); NotFound when there are none."""
+    symbols = universe_symbols(session, None if universe == "all" else universe)
+    if not symbols:
+        raise NotFound(f"universe {universe!r} has no stock with bars")
+    if until is None:
+        until = session.scalar(select(func.max(Price.date)).where(Price.symbol.in_(symbols)))
+        assert until is not None
+    stocks = [s for s in load_stocks(session, symbols, end=until) if len(s.dates) > 10]
+    if not stocks:
+        raise NotFound(f"universe {universe!r} has no stock with more than 10 bars up to {until}")
+    return stocks, until
+
+
+def _tables(
+    stocks: Sequence[Any], knowledge: NeuralInputs, until: dt.date
+) -> tuple[UniverseTables, Scales]:
+    """The universe's input tables on its shared calendar (normalised with scales fitted on
+    the days up to `until`), and those scales."""
+    days, _ = on_calendar(stocks)  # row i is the same day for every stock
+    t = len(days[0].dates)
+    means, counts = item_means(days, knowledge.kg_vectors, "tradable", t)
+    scales = fit_scales(days, until + dt.timedelta(days=1), means)
+    tables = universe_tables(days, scales, means=means, counts=counts, related=knowledge.related)
+    return tables, scales
+
+
+def _fit_seeds(
+    tables: UniverseTables,
+    s_idx: np.ndarray,
+    rows: np.ndarray,
+    y: np.ndarray,
+    config: UniverseConfig,
+    seeds: Sequence[int],
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """One network per seed fitted on the samples; their mean P(up) on those samples, and
+    their weights (in the order of `seeds`)."""
+    probs, states = [], []
+    for seed in seeds:
+        net = fit_universe(
+            tables, s_idx, rows, y, use_events=True, use_related=True, config=config, seed=seed
+        )
+        probs.append(predict_universe(net, s_idx, rows))
+        states.append(net.state_dict())
+    return np.mean(probs, axis=0), states
+
+
+def _save(
+    artifacts: Path, meta: dict[str, Any], states: Sequence[dict[str, Any]]
+) -> tuple[str, Path]:
+    """Write a version's networks and `meta` under a name that its universe, cut and a digest
+    of `meta` make; the name and the folder."""
     import torch
 
-    for seed, state in zip(seeds, states, strict=True):
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:8]
+    version = f"{meta['universe']}-{meta['until']}-{digest}"
+    folder = Path(artifacts) / "universe" / version
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, state in zip(meta["seeds"], states, strict=True):
         torch.save(state, folder / f"net-{seed}.pt")
     (folder / "meta.json").write_text(json.dumps(meta))
+    return version, folder
+
+
+def _record(
+    session: Session,
+    meta: dict[str, Any],
+    version: str,
+    folder: Path,
+    *,
+    train_start: dt.date,
+    until: dt.date,
+    say: Callable[[str], None],
+) -> ModelVersion:
+    """The recorded row of a saved version: the one already recorded under its name, else a
+    new one (flushed in the caller's transaction)."""
+    universe = meta["universe"]
     row = ModelVersion(
         name=UNIVERSE_MODEL,
         symbol=universe,
         target=TARGET,
         version=version,
         artifact_path=str(folder),
-        embedding_version=knowledge.embedding_version,
-        train_start=stocks[0].dates[0],
+        embedding_version=meta["embedding_version"],
+        train_start=train_start,
         train_end=until,
-        metrics={"n_samples": len(y), "train_accuracy": meta["train_accuracy"]},
-        config={"symbols": meta["symbols"], "seeds": list(seeds), "cut": cut},
+        metrics={"n_samples": meta["n_samples"], "train_accuracy": meta["train_accuracy"]},
+        config={"symbols": meta["symbols"], "seeds": meta["seeds"], "cut": meta["cut"]},
     )
     existing = session.scalar(
         select(ModelVersion).where(
@@ -157,7 +222,8 @@ def train_universe(
         return existing
     session.add(row)
     session.flush()
-    say(f"{version}: {len(stocks)} stocks, {len(y)} samples, cut {cut:.3f}")
+    stocks, samples = len(meta["symbols"]), meta["n_samples"]
+    say(f"{version}: {stocks} stocks, {samples} samples, cut {meta['cut']:.3f}")
     return row
 
 

@@ -33,6 +33,7 @@ from app.services.training import (
     servable,
 )
 from app.tables import ModelVersion
+from models.targets import Target
 from models.train import TrainConfig
 from models.zoo import NEURAL_MODELS
 
@@ -68,7 +69,7 @@ def fit_cut(
     *,
     series: Series,
     symbol: str,
-    target: str,
+    rule: Target,
     cut: dt.date,
     score_end: dt.date | None,
     name: str = "KDTCN",
@@ -76,8 +77,8 @@ def fit_cut(
     n_seeds: int = SERVED_SEEDS,
     config: TrainConfig | None = None,
 ) -> Trained:
-    """The version of a chain fitted up to the trading day `cut` and scored on the days
-    after it up to `score_end` (a training job's work; not saved)."""
+    """The version of the target `rule` of a chain, fitted up to the trading day `cut` and
+    scored on the days after it up to `score_end` (a training job's work; not saved)."""
     dates = series.dates
     if cut not in dates or (score_end is not None and score_end not in dates):
         raise ValueError(f"{symbol}: the cut {cut} or {score_end} is not a stored trading day")
@@ -86,7 +87,7 @@ def fit_cut(
     return fit_version(
         series=series,
         symbol=symbol,
-        target=target,
+        rule=rule,
         name=servable(name),
         cut=row,
         score_days=np.arange(row + 1, end + 1),
@@ -171,7 +172,7 @@ def train_walk_forward(
     artifacts: Path,
     graph: Any,
     symbol: str,
-    targets: Sequence[str],
+    rules: Sequence[Target],
     start: dt.date,
     every: int = 63,
     name: str = "KDTCN",
@@ -182,7 +183,7 @@ def train_walk_forward(
     say: Callable[[str], None] = print,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> list[ModelVersion]:
-    """A chain of versions per target, one per cut (see `walk_forward_cuts`).
+    """A chain of versions per target of `rules`, one per cut (see `walk_forward_cuts`).
 
     One embedding serves the whole chain: built from data up to the first cut, so it
     precedes every cut. Each version is scored on the days up to the next cut.
@@ -203,12 +204,12 @@ def train_walk_forward(
     if series.embedding_version:
         say(f"embedding {series.embedding_version} (data up to {first_cut})")
     out = []
-    for target in targets:
+    for rule in rules:
         for cut, score_end in cuts:
             trained = fit_cut(
                 series=series,
                 symbol=symbol,
-                target=target,
+                rule=rule,
                 cut=cut,
                 score_end=score_end,
                 name=name,
@@ -217,6 +218,6 @@ def train_walk_forward(
                 config=config,
             )
             row = save_and_record(session, artifacts, trained)
-            say(f"{target} up to {row.train_end}: {out_of_sample_line(row.metrics)}")
+            say(f"{rule.name} up to {row.train_end}: {out_of_sample_line(row.metrics)}")
             out.append(row)
     return out

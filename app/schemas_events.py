@@ -1,14 +1,49 @@
-"""Response schemas of GET /v1/events and GET /v1/ingest (see app.schemas_public)."""
+"""Response schemas of GET /v1/events and GET /v1/ingest (see app.schemas_public), and the
+public form of a stored event, which explanations list too."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import Field
 
-from app.schemas_public import EventPublic, ResponseBody
+from app.schemas_public import ResponseBody
 
-__all__ = ["EventsOfDay", "HeadlinePublic", "IngestStatus"]
+__all__ = ["EventPublic", "EventsOfDay", "HeadlinePublic", "IngestStatus", "event_public"]
+
+
+class Span(ResponseBody):
+    text: str
+    head: str | None
+    span: list[int | None]
+
+
+class PredicateSpan(ResponseBody):
+    text: str
+    lemma: str
+    span: list[int | None]
+
+
+class EntityMention(ResponseBody):
+    role: str
+    mention: str
+    span: list[int]
+    id: str
+    label: str | None
+    score: float
+
+
+class EventPublic(ResponseBody):
+    """An event of a headline: subject, predicate and object with their character spans,
+    its negation and its linked entities."""
+
+    id: int
+    subject: Span
+    predicate: PredicateSpan
+    object: Span | None
+    negated: bool
+    entities: list[EntityMention]
 
 
 class HeadlinePublic(ResponseBody):
@@ -52,4 +87,35 @@ class IngestStatus(ResponseBody):
     rate_per_second: float = Field(description="processed_last_minute / 60, every worker's")
     in_process_extractor: bool = Field(
         description="Whether this API process extracts in the background (else workers do)"
+    )
+
+
+def event_public(row: Any) -> EventPublic:
+    """The one mapping from a stored event (app.tables.Event with its entities loaded) to
+    its public form; /v1/events and explanations both use it."""
+    return EventPublic(
+        id=row.id,
+        subject=Span(
+            text=row.subject, head=row.subject_head, span=[row.subject_start, row.subject_end]
+        ),
+        predicate=PredicateSpan(
+            text=row.predicate_text,
+            lemma=row.predicate,
+            span=[row.predicate_start, row.predicate_end],
+        ),
+        object=None
+        if row.object is None
+        else Span(text=row.object, head=row.object_head, span=[row.object_start, row.object_end]),
+        negated=row.negated,
+        entities=[
+            EntityMention(
+                role=x.role,
+                mention=x.mention,
+                span=[x.start, x.end],
+                id=x.entity_id,
+                label=x.label,
+                score=round(x.score, 4),
+            )
+            for x in row.entities
+        ],
     )

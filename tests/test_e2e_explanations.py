@@ -15,7 +15,7 @@ from app.services.predictions import ModelRegistry, prepare
 from app.services.prices import load_prices
 from models.features import price_features
 from models.inputs import make_windows, model_event_rows, window_at
-from models.targets import TARGETS
+from models.targets import TARGETS, get_target
 from models.tuned import served_variant
 from models.zoo import NEURAL_MODELS
 from tests.worlds import BREXIT, up_labels
@@ -126,7 +126,7 @@ def test_removing_the_top_headlines_moves_the_answer_more_than_random_ones(built
                 registry=server.app.state.registry,
                 symbol="DJIA",
                 date=dt.date.fromisoformat(date),
-                target="same_day",
+                rule=get_target("same_day"),
             )
             coalitions, index = coalitions_of(prediction)
             ids = list(dict.fromkeys(stored.headline.id for _, stored in index))
@@ -152,9 +152,9 @@ def test_occlusion_effect_is_the_drop_in_p_up_when_removed(built, pipeline) -> N
             registry=registry,
             symbol="DJIA",
             date=dt.date(2016, 6, 24),
-            target="same_day",
+            rule=get_target("same_day"),
         )
-        body = explain(prediction, pipeline.graph, GraphOptions(detail="full"))
+        body = explain(prediction, pipeline.graph, GraphOptions(detail="full")).model_dump()
         top = max(body["events"], key=lambda e: e["effect"])
         assert top["effect"] > 0
         drop = {
@@ -182,7 +182,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
         for date in ("2016-04-15", "2016-05-20", "2016-06-10", "2016-06-23", BREXIT):
             day = dt.date.fromisoformat(date)
             served = prepare(
-                session=session, registry=registry, symbol="DJIA", date=day, target=target
+                session=session, registry=registry, symbol="DJIA", date=day, rule=get_target(target)
             )
             loaded = served.loaded
             model, cfg = loaded.model, loaded.model.config
@@ -210,7 +210,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             if days is None:
                 continue
             graph = server.app.state.pipeline.graph
-            full = explain(served, graph, GraphOptions(detail="full"))
+            full = explain(served, graph, GraphOptions(detail="full")).model_dump()
             effects = {ev["id"]: ev["effect"] for ev in full["events"]}
             anchor, shift = int(windows.anchor[k]), TARGETS[target].event_shift
             # Every day whose event row the window reads, its first event left out.

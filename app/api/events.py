@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Request
 from app.api.deps import SessionDep
 from app.errors import READ_ERRORS
 from app.schemas import BoundedDate, Symbol
-from app.schemas_events import EventsOfDay, IngestStatus
-from app.schemas_public import event_public
+from app.schemas_events import EventsOfDay, IngestStatus, event_public
 from app.services.extraction import ingest_status
 from app.services.headlines import events_for_date
 

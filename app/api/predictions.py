@@ -13,7 +13,8 @@ from app.api.deps import AnswersDep, SessionDep, SettingsDep
 from app.domain import InvalidInput, NoModel
 from app.errors import READ_ERRORS, error_doc
 from app.schemas import BoundedDate
-from app.schemas_public import ExplanationPublic, PredictionPublic
+from app.schemas_explanations import ExplanationPublic
+from app.schemas_public import PredictionPublic
 from app.schemas_universe import (
     CrossSectionPublic,
     UniverseExplanation,

@@ -188,11 +188,13 @@ class Answers:
         prediction = build(
             session=session, loaded=loaded, symbol=symbol, date=resolved, rule=ask.rule
         )
-        body = (
-            prediction.public().model_dump(mode="json")
+        # The cache keeps the answer's JSON form; a hit serves it with `cached` set.
+        typed = (
+            prediction.public()
             if kind == "prediction"
             else explain(prediction, self.graph, options)
         )
+        body = typed.model_dump(mode="json")
         if self.metrics is not None:
             elapsed = time.perf_counter() - started
             self.metrics.answer_seconds.labels(kind, target).observe(elapsed)

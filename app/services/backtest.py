@@ -5,19 +5,21 @@ RMSE and Theil's U against the random walk; its implied up/down calls are traded
 
 Each version predicts its own days in one batch, from the same inputs a served answer
 reads (the window cut by models.inputs; tests check that the two agree), so a backtest of
-a year costs seconds, not a request per day. The figures are models.backtest's.
+a year costs seconds, not a request per day. The figures are models.backtest's; the answer
+is an app.schemas_backtest.BacktestPublic (`backtest`), and `run_backtest` its JSON form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from app.domain import NotFound
+from app.schemas_backtest import BacktestDay, BacktestPublic, BacktestVersion
 from app.services.daily import collect_days
 from app.services.prices import load_prices
 from app.services.registry import Loaded, ModelRegistry, choose
@@ -33,7 +35,10 @@ from models.metrics import json_safe
 from models.sources import Inputs
 from models.targets import NewsTiming, Target
 
-__all__ = ["run_backtest"]
+__all__ = ["backtest", "run_backtest"]
+
+# models.backtest gives its figures as floats; the schema's may also be ints or None.
+Figures = dict[str, float | int | None]
 
 
 def _predict(
@@ -91,7 +96,35 @@ def run_backtest(
     cost_bps: float = DEFAULT_COST_BPS,
     allow_in_sample: bool = False,
 ) -> dict[str, Any]:
-    """Per-day point-in-time predictions of `rule` over [start, end] and their figures."""
+    """`backtest`'s answer in its JSON form (the keys as served: `return` for return_) with
+    NaN and infinite figures as None (models.metrics.json_safe): what GET /v1/backtest
+    serves, the answer cache keeps and `kdtcn backtest` prints."""
+    answer = backtest(
+        session=session,
+        registry=registry,
+        symbol=symbol,
+        start=start,
+        end=end,
+        rule=rule,
+        cost_bps=cost_bps,
+        allow_in_sample=allow_in_sample,
+    )
+    return json_safe(answer.model_dump(mode="json", by_alias=True))
+
+
+def backtest(
+    *,
+    session: Session,
+    registry: ModelRegistry,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    rule: Target,
+    cost_bps: float = DEFAULT_COST_BPS,
+    allow_in_sample: bool = False,
+) -> BacktestPublic:
+    """Per-day point-in-time predictions of `rule` over [start, end] and their figures
+    (which may be NaN, e.g. a score of no day: `run_backtest` gives them as None)."""
     target = rule.name
     prices = load_prices(session=session, symbol=symbol)
     if prices.empty:
@@ -125,51 +158,68 @@ def run_backtest(
         else "no news"
     )
     traded = rule.tradable and rule.kind.directional
-    return json_safe(
-        {
-            "symbol": symbol,
-            "target": target,
-            "start": dates[predicted[0]].isoformat(),
-            "end": dates[predicted[-1]].isoformat(),
-            "cost_bps": cost_bps,
-            "tradable": rule.tradable_with(timing),
-            "news_timing": timing,
-            "timing_note": rule.timing_note(timing)
-            + (" (trades at the asked date's close)" if traded else ""),
-            "n_days": len(predicted),
-            "in_sample_days": sum(r["in_sample"] for r in day_rows),
-            "versions": _version_rows(by_version, versions, loaded),
-            "classification": classification_figures(
-                answered.label,
-                None if price else answered.output,
-                calls,
-                rule.kind.reference_calls(answered.prev_label),
-            ),
-            "regression": regression_figures(
-                close[idx - 1], close[idx], price["pred"], price["low"], price["high"]
-            )
-            if price
-            else None,
-            "strategy": strategy_figures([dates[t] for t in predicted], net) if traded else None,
-            "note": _note(rule, target),
-            "days": day_rows,
-        }
+    classification, regression = _skill(rule, answered, calls, close, idx, price)
+    return BacktestPublic(
+        symbol=symbol,
+        target=target,
+        start=dates[predicted[0]],
+        end=dates[predicted[-1]],
+        cost_bps=cost_bps,
+        tradable=rule.tradable_with(timing),
+        news_timing=timing,
+        timing_note=rule.timing_note(timing)
+        + (" (trades at the asked date's close)" if traded else ""),
+        n_days=len(predicted),
+        in_sample_days=sum(r.in_sample for r in day_rows),
+        versions=_version_rows(by_version, versions, loaded),
+        classification=classification,
+        regression=regression,
+        strategy=cast(
+            dict[str, Figures] | None,
+            strategy_figures([dates[t] for t in predicted], net) if traded else None,
+        ),
+        note=_note(rule, target),
+        days=day_rows,
     )
+
+
+def _skill(
+    rule: Target,
+    answered: _Answered,
+    calls: np.ndarray,
+    close: np.ndarray,
+    idx: np.ndarray,
+    price: dict[str, Any] | None,
+) -> tuple[dict[str, Figures], Figures | None]:
+    """The calls' scores beside the target kind's reference rules, and a price target's
+    errors (None for a classifier)."""
+    classification = classification_figures(
+        answered.label,
+        None if price else answered.output,
+        calls,
+        rule.kind.reference_calls(answered.prev_label),
+    )
+    regression = (
+        regression_figures(close[idx - 1], close[idx], price["pred"], price["low"], price["high"])
+        if price
+        else None
+    )
+    return cast(dict[str, Figures], classification), cast(Figures | None, regression)
 
 
 def _version_rows(
     by_version: dict[int, list[int]], versions: dict[int, Any], loaded: dict[int, Loaded]
-) -> list[dict[str, Any]]:
+) -> list[BacktestVersion]:
     """The versions that answered, in the order of their first day, with their cut,
     threshold and number of days."""
     return [
-        {
-            "version": versions[vid].version,
-            "train_until": str(versions[vid].train_end),
-            "decision_cut": loaded[vid].model.decision_cut,
-            "label_threshold": loaded[vid].model.label_threshold,
-            "days": len(rows),
-        }
+        BacktestVersion(
+            version=versions[vid].version,
+            train_until=versions[vid].train_end,
+            decision_cut=loaded[vid].model.decision_cut,
+            label_threshold=loaded[vid].model.label_threshold,
+            days=len(rows),
+        )
         for vid, rows in sorted(by_version.items(), key=lambda kv: kv[1][0])
     ]
 
@@ -248,30 +298,33 @@ def _day_row(
     close: np.ndarray,
     net: dict[str, np.ndarray],
     price: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> BacktestDay:
     """Day `t` (the i-th predicted): the answer served then, by version `row`, and the
     realised move."""
     positive, negative = rule.calls
     asked = rule.asked_date(dates[t - 1], dates[t])
-    return {
-        "date": dates[t].isoformat(),
-        "asked": asked.isoformat(),
-        **rule.kind.probability_fields(float(answered.output[i])),
-        "close": float(close[t]),
-        "predicted_close": float(price["pred"][i]) if price else None,
-        "low": float(price["low"][i]) if price else None,
-        "high": float(price["high"][i]) if price else None,
-        "decision_cut": round(float(answered.cut[i]), 6),
-        "call": positive if calls[i] else negative,
-        "label": bool(answered.label[i]),
-        "up": bool(close[t] >= close[t - 1]),
-        "return": float(close[t] / close[t - 1] - 1.0),
-        "version": row.version,
-        "train_until": row.train_end.isoformat() if row.train_end else None,
-        "in_sample": rule.in_sample(row.train_end, asked),
-        "long_short_return": float(net["long_short"][i]),
-        "long_flat_return": float(net["long_flat"][i]),
-    }
+    probability = rule.kind.probability_fields(float(answered.output[i]))
+    return BacktestDay(
+        date=dates[t],
+        asked=asked,
+        p=probability["p"],
+        p_up=probability["p_up"],
+        close=float(close[t]),
+        predicted_close=float(price["pred"][i]) if price else None,
+        low=float(price["low"][i]) if price else None,
+        high=float(price["high"][i]) if price else None,
+        decision_cut=round(float(answered.cut[i]), 6),
+        call=positive if calls[i] else negative,
+        label=bool(answered.label[i]),
+        up=bool(close[t] >= close[t - 1]),
+        # `return` is a Python keyword: the field is return_, set by its alias
+        **{"return": float(close[t] / close[t - 1] - 1.0)},
+        version=row.version,
+        train_until=row.train_end,
+        in_sample=rule.in_sample(row.train_end, asked),
+        long_short_return=float(net["long_short"][i]),
+        long_flat_return=float(net["long_flat"][i]),
+    )
 
 
 def _note(rule: Target, target: str) -> str | None:

@@ -18,16 +18,24 @@ The graph (app.services.graph_view) draws by default the events of the headlines
 largest absolute effects, their entities and the KG paths between them within a node
 budget; `detail="full"` draws every event. `explain` computes the effects here (the
 headlines' Shapley values, the events' and the groups' occlusion effects) and has the
-answer's rows and fields arranged by app.services.explanation_parts.
+answer's rows and fields arranged by app.services.explanation_parts; the answer is an
+app.schemas_explanations.ExplanationBody.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
+from app.schemas_explanations import (
+    EffectUnit,
+    EventGroup,
+    ExplanationBody,
+    GraphDetail,
+    GraphElements,
+)
 from app.services.explanation_parts import (
     attribution_fields,
     event_rows,
@@ -165,7 +173,7 @@ def _event_effects(
 
 
 def _group_effects(
-    coalitions: Coalitions, index: list[tuple[Any, Any]], group_list: list[dict[str, Any]]
+    coalitions: Coalitions, index: list[tuple[Any, Any]], group_list: list[EventGroup]
 ) -> None:
     """Each group's `effect`, set on its row: the answer minus the answer with all of its
     readable events left out together (one batch)."""
@@ -174,55 +182,53 @@ def _group_effects(
     position = {stored.id: i for i, (_, stored) in enumerate(index)}
     keep = np.ones((len(group_list) + 1, coalitions.n_events))
     for row, g in enumerate(group_list, start=1):
-        keep[row, [position[i] for i in g["events"] if i in position]] = 0.0
+        keep[row, [position[i] for i in g.events if i in position]] = 0.0
     out = coalitions(keep)
     for g, value in zip(group_list, out[0] - out[1:], strict=True):
-        g["effect"] = float(value)
+        g.effect = float(value)
 
 
 def _graph_detail(
     options: GraphOptions, elements: dict[str, list[dict[str, Any]]], events_total: int
-) -> dict[str, Any]:
+) -> GraphDetail:
     """The answer's `graph_detail`: how much of the window's events the graph draws and
     whose own effects were computed."""
     summary = options.detail == "summary"
     drawn = sum(1 for n in elements["nodes"] if n["data"]["kind"] == "event")
-    return {
-        "detail": options.detail,
-        "events_drawn": drawn,
-        "events_total": events_total,
-        "nodes": len(elements["nodes"]),
-        "max_nodes": options.nodes if summary else None,
-        "max_events": options.events if summary else None,
-        "event_effects": "every event"
+    return GraphDetail(
+        detail=options.detail,
+        events_drawn=drawn,
+        events_total=events_total,
+        nodes=len(elements["nodes"]),
+        max_nodes=options.nodes if summary else None,
+        max_events=options.events if summary else None,
+        event_effects="every event"
         if not summary
         else f"events of the {DETAIL_HEADLINES} headlines with the largest |effect| "
         "(only those are listed in events; detail=full lists and computes all)",
-    }
+    )
 
 
 def explain(
     prediction: Prediction, graph: Any, options: GraphOptions | None = None
-) -> dict[str, Any]:
+) -> ExplanationBody:
     """The prediction, each headline's Shapley value with its events beneath, groups and
     the graph (see the module docstring)."""
     options = options or GraphOptions()
-    answer: dict[str, Any] = {
-        "symbol": prediction.symbol,
-        "target": prediction.target,
-        "date": prediction.date.isoformat(),
-        "prediction": prediction.public().model_dump(mode="json"),
-        "method": "shapley",
-        "effect_unit": prediction.unit,
-    }
+    answer = ExplanationBody(
+        symbol=prediction.symbol,
+        target=prediction.target,
+        date=prediction.date,
+        prediction=prediction.public(),
+        method="shapley",
+        effect_unit=cast(EffectUnit, prediction.unit),
+        headlines=[],
+        events=[],
+        groups=[],
+        graph=GraphElements(nodes=[], edges=[]),
+    )
     if prediction.loaded.embedder is None or prediction.event_rows is None:
-        answer.update(
-            headlines=[],
-            events=[],
-            groups=[],
-            graph={"nodes": [], "edges": []},
-            note="this model reads prices only; no event has an effect",
-        )
+        answer.note = "this model reads prices only; no event has an effect"
         return answer
     coalitions, index = coalitions_of(prediction)
     headline_ids, player, owners, result = _headline_effects(
@@ -248,23 +254,22 @@ def explain(
     )
     group_list = group_rows(events, groups)
     _group_effects(coalitions, index, group_list)
-    answer.update(
-        headlines=headlines,
-        events=sorted(events, key=lambda e: (e["effect"] is None, -abs(e["effect"] or 0))),
-        groups=group_list,
-        graph=elements,
-        total_effect=float(result.full - result.empty),
-        attribution=attribution_fields(
-            result,
-            len(headline_ids),
-            int(len(coalitions.rows_used)),
-            attention,
-            prediction.loaded.model.event_slots,
-        ),
-        graph_detail=_graph_detail(options, elements, len(every)),
+    answer.headlines = headlines
+    answer.events = sorted(events, key=lambda e: (e.effect is None, -abs(e.effect or 0)))
+    answer.groups = group_list
+    answer.graph = GraphElements(nodes=elements["nodes"], edges=elements["edges"])
+    answer.total_effect = float(result.full - result.empty)
+    answer.attribution = attribution_fields(
+        result,
+        len(headline_ids),
+        int(len(coalitions.rows_used)),
+        attention,
+        prediction.loaded.model.event_slots,
     )
-    if answer["prediction"]["p"] is not None:  # the batch's own answer, to the last digit
-        answer["prediction"]["p"] = round(result.full, 6)
-    if answer["prediction"]["p_up"] is not None:
-        answer["prediction"]["p_up"] = round(result.full, 6)
+    answer.graph_detail = _graph_detail(options, elements, len(every))
+    body = answer.prediction  # the batch's own answer, to the last digit
+    if body.p is not None:
+        body.p = round(result.full, 6)
+    if body.p_up is not None:
+        body.p_up = round(result.full, 6)
     return answer

@@ -15,7 +15,8 @@ from app.services.embeddings import build_embeddings
 from app.services.stocknet_eval import load_stocks, universe_symbols
 from app.services.walk_forward import train_walk_forward
 from app.tables import Price
-from evaluation.stocknet import Splits, run_protocols
+from evaluation.stocknet import run_protocols
+from evaluation.stocknet_samples import Splits
 from models.calendar import session_close
 from models.targets import get_target
 from models.train import TrainConfig

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from evaluation.stocknet import Splits, StockData, build_samples
+from evaluation.stocknet_samples import Splits, StockData, build_samples
 from models.calendar import session_close
 from tests.conftest import DATA_DIR
 from tests.samples import cli_env, run_kdtcn

@@ -4,8 +4,9 @@ protocol (app.cli.protocol)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +14,9 @@ from app.cli.common import console, opened, progress_bar
 from app.cli.protocol import ablate_knowledge, confirm_protocol
 from app.settings import PROJECT_ROOT
 from evaluation.protocol import TUNE_TRIALS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["evaluate", "evaluate_demo", "evaluate_stocknet"]
 
@@ -27,11 +31,12 @@ def evaluate_stocknet(
     quick: bool = False,
 ) -> None:
     """`kdtcn evaluate --dataset stocknet`: the universe's protocols, baselines and (with
-    `networks`) network rows; `quick`: one seed and a 3-epoch embedding."""
+    `networks`) network rows; `quick`: one seed, a 3-epoch embedding and no MiniLM row."""
     import datetime as dt
 
     from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
-    from evaluation.stocknet import Splits, run_protocols
+    from evaluation.stocknet import run_protocols
+    from evaluation.stocknet_samples import Splits
     from evaluation.stocknet_stats import BOOTSTRAP
 
     splits = Splits(
@@ -70,8 +75,11 @@ def evaluate_stocknet(
             )
             if quick:
                 neural.seeds = (0,)
+        sentences = None if quick else _sentences(settings.artifacts_dir)
     try:
-        protocols = run_protocols(stocks, splits, neural=neural, seed=seed, say=console.print)
+        protocols = run_protocols(
+            stocks, splits, neural=neural, seed=seed, say=console.print, sentences=sentences
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     header = {
@@ -85,8 +93,27 @@ def evaluate_stocknet(
         "seed": seed,
         "network_seeds": list(neural.seeds) if neural else [],
         "quick": quick,
+        "sentences": "all-MiniLM-L6-v2" if sentences else "not run (--quick)",
     }
     _write_stocknet(out, {"header": header, "protocols": protocols})
+
+
+def _sentences(artifacts: Path) -> Callable[[Sequence[str]], np.ndarray]:
+    """all-MiniLM-L6-v2 vectors of texts, through the disk cache under `artifacts` (a text
+    encoded once is not encoded again by a later run); the count encoded is printed."""
+    from models.text.sentences import SentenceEncoder
+
+    encoder = SentenceEncoder()
+    cache = artifacts / "cache" / "sentences"
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        before = encoder.n_encoded
+        vectors = encoder.encode_cached(texts, cache)
+        if encoder.n_encoded > before:
+            console.print(f"MiniLM: {encoder.n_encoded - before} texts encoded (the rest cached)")
+        return vectors
+
+    return encode
 
 
 def _write_stocknet(out: Path, result: dict[str, Any]) -> None:

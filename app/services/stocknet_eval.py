@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 from app.services.daily import to_kg_event
 from app.services.embeddings import build_embeddings
 from app.tables import Event, Headline, HeadlineSymbol, Price, UniverseStock
-from evaluation.stocknet import StockData
 from evaluation.stocknet_neural import NeuralInputs
+from evaluation.stocknet_samples import StockData
 from kg.companies import (
     co_mentions,
     companies_of,

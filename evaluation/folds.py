@@ -19,7 +19,7 @@ from models.baselines import Baseline, BaselineData
 from models.fitting import Fitted, PriceHistory, fit_window_model, predict_days
 from models.metrics import decision_cut
 from models.networks import NetParams
-from models.targets import Target, get_target
+from models.targets import Target
 from models.train import TrainConfig
 from models.zoo import NEURAL_MODELS, NeuralSpec
 
@@ -106,7 +106,7 @@ def scheme_predictions(
     *,
     scheme: str,
     cfg: EvalConfig,
-    target: str,
+    rule: Target,
     seed: int,
     net: NetParams | None = None,
     train: TrainConfig | None = None,
@@ -124,7 +124,7 @@ def scheme_predictions(
             event_rows,
             fold,
             window=cfg.window,
-            target=target,
+            rule=rule,
             train=train or cfg.train,
             seed=seed,
             net=net,
@@ -143,7 +143,7 @@ def fit_fold(
     fold: Fold,
     *,
     window: int,
-    target: str,
+    rule: Target,
     train: TrainConfig,
     seed: int,
     net: NetParams | None = None,
@@ -162,7 +162,7 @@ def fit_fold(
     if spec.pretrain:
         if history is None:
             raise ValueError("a pre-trained model needs the price history before the news")
-        pretrain = (history, get_target(target).labels(history.close, fold.threshold))
+        pretrain = (history, rule.labels(history.close, fold.threshold))
     return fit_window_model(
         spec,
         price_rows,
@@ -171,7 +171,7 @@ def fit_fold(
         fit_rows,
         fold.fit,
         window=window,
-        target=target,
+        rule=rule,
         train=train,
         seed=seed,
         denoise=denoise,

@@ -339,7 +339,7 @@ class _Run:
                 folds,
                 scheme=scheme,
                 cfg=self.cfg,
-                target=rule.name,
+                rule=rule,
                 seed=seed,
                 net=source.net if source else None,
                 train=source.train if source else None,

@@ -71,7 +71,7 @@ class FoldData:
             self.fit_rows,
             self.fit_days,
             window=self.window,
-            target=NEXT_CLOSE.name,
+            rule=NEXT_CLOSE,
             train=config,
             seed=seed,
             denoise=self.denoise,
@@ -108,7 +108,7 @@ def fold_windows(
         up,
         fit_rows,
         window=window,
-        target=NEXT_CLOSE.name,
+        rule=NEXT_CLOSE,
         denoise=denoise,
     )
     return FoldData(

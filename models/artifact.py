@@ -27,6 +27,7 @@ from torch.nn.utils import parametrize
 from models.features import LEGACY_PRICE_FEATURES, Normaliser, price_features
 from models.networks import NetParams, SequenceClassifier
 from models.sources import Inputs
+from models.targets import Target, get_target
 from models.train import predict_outputs
 
 __all__ = [
@@ -78,6 +79,11 @@ class SavedConfig:
     net: NetParams = field(default_factory=NetParams)
     n_networks: int = 1
     format: int = ARTIFACT_FORMAT
+
+    @property
+    def rule(self) -> Target:
+        """The target this version predicts, resolved from its stored name."""
+        return get_target(self.target)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, where: str = "config.json") -> SavedConfig:
@@ -151,7 +157,7 @@ class ServedModel:
         return inputs.windows(
             anchors,
             window=self.config.window,
-            target=self.config.target,
+            rule=self.config.rule,
             price_norm=self.price_norm,
             event_norm=self.event_norm,
             slots=self.event_slots,

@@ -17,6 +17,7 @@ from torch import nn
 from models.features import Normaliser
 from models.inputs import Windows, make_windows, set_normaliser
 from models.networks import NetParams, SequenceClassifier
+from models.targets import Target
 from models.train import (
     History,
     M,
@@ -88,7 +89,7 @@ def normalised_windows(
     fit_mask_rows: np.ndarray,
     *,
     window: int,
-    target: str,
+    rule: Target,
     denoise: bool = False,
 ) -> tuple[Normaliser | None, Normaliser | None, Windows]:
     """The inputs `spec` reads, normalised with statistics of the fitting rows only, cut into
@@ -104,7 +105,7 @@ def normalised_windows(
         )
     p = pn.transform(price_rows) if pn else None
     e = en.transform(event_rows) if en and event_rows is not None else None
-    return pn, en, make_windows(p, e, labels, window=window, target=target, denoise=denoise)
+    return pn, en, make_windows(p, e, labels, window=window, rule=rule, denoise=denoise)
 
 
 def fit_window_model(
@@ -116,7 +117,7 @@ def fit_window_model(
     train_days: np.ndarray,
     *,
     window: int,
-    target: str,
+    rule: Target,
     train: TrainConfig,
     seed: int,
     denoise: bool = False,
@@ -145,7 +146,7 @@ def fit_window_model(
             up,
             fit_mask_rows,
             window=window,
-            target=target,
+            rule=rule,
             denoise=denoise,
         )
     pn, en, windows = prepared
@@ -163,7 +164,7 @@ def fit_window_model(
     if spec.pretrain and values is not None:
         raise ValueError("pre-training fits classifiers only")
     if spec.pretrain and pretrain is not None and pn is not None:
-        model = _pretrain(model, pretrain, pn, en, event_rows, window, target, train, seed)
+        model = _pretrain(model, pretrain, pn, en, event_rows, window, rule, train, seed)
     if values is None:
         model, history = fit_classifier(
             model, windows.subset(np.isin(windows.day, train_days)), config=train, seed=seed
@@ -181,7 +182,7 @@ def _pretrain(
     en: Normaliser | None,
     event_rows: np.ndarray | None,
     window: int,
-    target: str,
+    rule: Target,
     train: TrainConfig,
     seed: int,
 ) -> SequenceClassifier:
@@ -193,7 +194,7 @@ def _pretrain(
     if en is not None and event_rows is not None:
         quiet = en.transform(np.zeros((1, event_rows.shape[1]), np.float32))
         e = np.repeat(quiet, len(p), axis=0)
-    windows = make_windows(p, e, labels, window=window, target=target)
+    windows = make_windows(p, e, labels, window=window, rule=rule)
     config = dataclasses.replace(train, epochs=history.epochs, batch_size=history.batch_size)
     model, _ = fit_classifier(model, windows, config=config, seed=seed)
     return model

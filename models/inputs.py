@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from models.features import Normaliser
-from models.targets import NewsTiming, get_target
+from models.targets import NewsTiming, Target
 
 __all__ = [
     "assign_days",
@@ -290,7 +290,7 @@ def window_at(
     event_rows: np.ndarray | None,
     anchor: int,
     window: int,
-    target: str,
+    rule: Target,
 ) -> np.ndarray:
     """One (W, F) window anchored on row `anchor` (see the module docstring): the one place
     where a model input is cut, for training, evaluation, prediction and explanation.
@@ -298,7 +298,7 @@ def window_at(
     A shifted target needs event rows up to `anchor + event_shift`: when it is asked about
     the day after the last price row, `event_rows` has that many more rows than prices.
     """
-    return windows_at(price_rows, event_rows, np.array([anchor]), window, target)[0]
+    return windows_at(price_rows, event_rows, np.array([anchor]), window, rule)[0]
 
 
 def windows_at(
@@ -306,11 +306,11 @@ def windows_at(
     event_rows: np.ndarray | None,
     anchors: np.ndarray,
     window: int,
-    target: str,
+    rule: Target,
 ) -> np.ndarray:
     """The (n, W, F) windows anchored on each of `anchors` (`window_at` for each, gathered
     in one indexing step instead of a Python loop; each value is the same)."""
-    shift = get_target(target).event_shift
+    shift = rule.event_shift  # the target `rule`'s event rows lead its prices by this
     rows = np.asarray(anchors, np.int64)[:, None] + np.arange(1 - window, 1)
     if (rows < 0).any():
         raise IndexError(f"a window of {window} rows needs anchors >= {window - 1}")
@@ -354,7 +354,7 @@ def make_windows(
     labels: np.ndarray,
     *,
     window: int,
-    target: str,
+    rule: Target,
     first: int = 1,
     denoise: bool = False,
 ) -> Windows:
@@ -369,7 +369,7 @@ def make_windows(
     if len(anchors) == 0:
         width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
         return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
-    x = windows_at(price_rows, event_rows, anchors, window, target)
+    x = windows_at(price_rows, event_rows, anchors, window, rule)
     if denoise and price_rows is not None:
         width = price_rows.shape[1]
         x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])

@@ -25,6 +25,7 @@ import numpy as np
 
 from models.features import Normaliser
 from models.inputs import DayEvents, model_event_rows, windows_at
+from models.targets import Target
 
 __all__ = ["Inputs"]
 
@@ -63,7 +64,7 @@ class Inputs:
         anchors: Sequence[int],
         *,
         window: int,
-        target: str,
+        rule: Target,
         price_norm: Normaliser | None,
         event_norm: Normaliser | None,
         slots: int = 0,
@@ -75,4 +76,4 @@ class Inputs:
         p = price_norm.transform(self.price_rows) if price_norm is not None else None
         rows = self.event_rows(slots, drop=drop) if event_norm is not None else None
         e = event_norm.transform(rows) if event_norm is not None and rows is not None else None
-        return windows_at(p, e, np.asarray(anchors, np.int64), window, target)
+        return windows_at(p, e, np.asarray(anchors, np.int64), window, rule)

@@ -15,7 +15,10 @@ from models.attribution import Coalitions, deletion, shapley
 from models.features import Normaliser
 from models.inputs import DayEvents, event_rows, event_set_rows, set_normaliser, window_at
 from models.networks import SequenceClassifier
+from models.targets import get_target
 from models.train import predict_proba
+
+NEXT_DAY = get_target("next_day")
 
 WINDOW, DIM, PRICE = 4, 6, 4
 
@@ -39,10 +42,10 @@ def _game(n_days: int = 5, per_day: int = 3, seed: int = 0):  # type: ignore[no-
     anchor = len(rows) - 1
 
     def window(raw: np.ndarray) -> np.ndarray:
-        return window_at(prices, norm.transform(raw), anchor, WINDOW, "next_day")
+        return window_at(prices, norm.transform(raw), anchor, WINDOW, NEXT_DAY)
 
     numbers = np.arange(len(rows), dtype=np.float32)[:, None]
-    used = window_at(None, numbers, anchor, WINDOW, "next_day")[:, 0].astype(np.int64)
+    used = window_at(None, numbers, anchor, WINDOW, NEXT_DAY)[:, 0].astype(np.int64)
     coalitions = Coalitions(
         base_window=window(rows),
         rows_used=used,
@@ -85,12 +88,12 @@ def _set_game(slots: int, per_day: int, n_days: int):  # type: ignore[no-untyped
     anchor = len(rows) - 1
 
     def window(raw: np.ndarray) -> np.ndarray:
-        return window_at(prices, norm.transform(raw), anchor, WINDOW, "next_day")
+        return window_at(prices, norm.transform(raw), anchor, WINDOW, NEXT_DAY)
 
     numbers = np.arange(len(rows), dtype=np.float32)[:, None]
     coalitions = Coalitions(
         base_window=window(rows),
-        rows_used=window_at(None, numbers, anchor, WINDOW, "next_day")[:, 0].astype(np.int64),
+        rows_used=window_at(None, numbers, anchor, WINDOW, NEXT_DAY)[:, 0].astype(np.int64),
         event_row=np.repeat(np.arange(n_days) + 1, per_day),
         weight=np.concatenate([1.0 / np.asarray(d.ranks, float) for d in days]),
         vectors=np.concatenate([d.vectors for d in days]),

@@ -100,7 +100,7 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
         prices = load_prices(session=session, symbol="DJIA")
         dates = [d.date() for d in prices.index]
         loaded = server.app.state.registry.get(
-            session=session, symbol="DJIA", target="same_day", date=dt.date(2016, 6, 24)
+            session=session, symbol="DJIA", rule=get_target("same_day"), date=dt.date(2016, 6, 24)
         )
         embedder = loaded.embedder
         days = collect_days(session=session, dates=dates, embed=embedder.embed, dim=embedder.dim)
@@ -126,7 +126,7 @@ def test_backtest_and_the_rolling_origin_evaluation_are_one_harness(built, clien
         folds,
         scheme="rolling_origin",
         cfg=cfg,
-        target="same_day",
+        rule=get_target("same_day"),
         seed=0,
         # the hyper-parameters every served version after the search's last day uses
         net=net,

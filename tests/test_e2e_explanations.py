@@ -198,7 +198,7 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
             )
             p, e = model.normalise(price_features(prices).to_numpy(np.float32), raw_events)
             p = p if cfg.price_dim else None
-            windows = make_windows(p, e, up_labels(prices), window=cfg.window, target=target)
+            windows = make_windows(p, e, up_labels(prices), window=cfg.window, rule=TARGETS[target])
             # The training window that predicts the same day as the served answer.
             if TARGETS[target].bar_of_date_is_input:
                 k = int(np.flatnonzero(windows.anchor == dates.index(day))[0])
@@ -218,7 +218,9 @@ def test_served_inputs_and_effects_equal_the_training_path(built, target) -> Non
                 if not days[j].event_ids:
                     continue
                 pooled = model_event_rows(days, loaded.embedder.dim, slots, drop={j: (0,)})
-                x = window_at(p, model.normalise(None, pooled)[1], anchor, cfg.window, target)
+                x = window_at(
+                    p, model.normalise(None, pooled)[1], anchor, cfg.window, TARGETS[target]
+                )
                 # effects are in the answer's units: a probability, or next_close's price
                 answer = served.reported(np.array([served.p, model.predict(x[None])[0]]))
                 drop = float(answer[0] - answer[1])

@@ -131,7 +131,7 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
     rows = price_features(prices).to_numpy(np.float32)
     close = prices["adj_close"].to_numpy(float)
     cut = {
-        t: make_windows(rows, None, get_target(t).labels(close), window=10, target=t)
+        t: make_windows(rows, None, get_target(t).labels(close), window=10, rule=get_target(t))
         for t in ("same_day", "next_day")
     }
     assert np.array_equal(cut["same_day"].x, cut["next_day"].x)
@@ -204,7 +204,7 @@ def test_tuning_starts_from_the_defaults_and_reads_no_test_day() -> None:
             None,
             folds,
             window=10,
-            target="big_move",
+            rule=get_target("big_move"),
             train=config,
             net=net,
         )

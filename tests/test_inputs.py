@@ -27,6 +27,8 @@ from models.inputs import (
 )
 from models.targets import get_target
 
+NEXT_DAY = get_target("next_day")
+
 
 def up_labels(prices: pd.DataFrame) -> np.ndarray:
     """The direction labels of every day (models.targets)."""
@@ -56,7 +58,7 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
     events = np.random.default_rng(1).normal(size=(len(prices), 3)).astype(np.float32)
     up = up_labels(prices)
     rows = price_features(prices).to_numpy(np.float32)
-    w = make_windows(rows, events, up, window=10, target=target)
+    w = make_windows(rows, events, up, window=10, rule=get_target(target))
     k = 25  # a sample in the middle; its label is the move of day anchor + 1
     anchor = int(w.anchor[k])
     assert w.y[k] == up[anchor + 1]
@@ -68,7 +70,7 @@ def test_windows_never_contain_the_labelled_move(target: str) -> None:
     if target == "next_day":
         later_events[anchor + 1 :] += 100.0  # next_day may not see the label day's news
     rows2 = price_features(moved).to_numpy(np.float32)
-    x2 = window_at(rows2, later_events, anchor, 10, target)
+    x2 = window_at(rows2, later_events, anchor, 10, get_target(target))
     np.testing.assert_array_equal(w.x[k], x2)
     if target == "same_day":  # ...but same_day does read the label day's headlines
         assert np.array_equal(w.x[k][-1, len(PRICE_FEATURES) :], events[anchor + 1])
@@ -87,14 +89,12 @@ def test_a_folds_normalisers_read_only_its_fitting_rows() -> None:
     mask = np.zeros(60, bool)
     mask[1:40] = True
     spec = NEURAL_MODELS["KDTCN"]
-    pn, en, _ = normalised_windows(spec, prices, events, labels, mask, window=5, target="next_day")
+    pn, en, _ = normalised_windows(spec, prices, events, labels, mask, window=5, rule=NEXT_DAY)
     assert pn is not None and en is not None
     np.testing.assert_allclose(pn.mean, prices[1:40].mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(en.std, events[1:40].std(axis=0), rtol=1e-6)
     prices[40:], events[40:], prices[0] = np.nan, 1e6, 1e6
-    pn2, en2, _ = normalised_windows(
-        spec, prices, events, labels, mask, window=5, target="next_day"
-    )
+    pn2, en2, _ = normalised_windows(spec, prices, events, labels, mask, window=5, rule=NEXT_DAY)
     assert pn2 is not None and en2 is not None
     assert np.array_equal(pn.mean, pn2.mean) and np.array_equal(pn.std, pn2.std)
     assert np.array_equal(en.mean, en2.mean) and np.array_equal(en.std, en2.std)
@@ -116,10 +116,10 @@ def test_wavelet_denoising_is_causal_and_smooths() -> None:
     rows = price_features(prices).to_numpy(np.float32).copy()
     rows[1:] = (rows[1:] - rows[1:].mean(0)) / rows[1:].std(0)
     up = up_labels(prices)
-    w = make_windows(rows, None, up, window=16, target="next_day", denoise=True)
+    w = make_windows(rows, None, up, window=16, rule=NEXT_DAY, denoise=True)
     later = rows.copy()
     later[50:] = rng.normal(size=later[50:].shape) * 50
-    w2 = make_windows(later, None, up, window=16, target="next_day", denoise=True)
+    w2 = make_windows(later, None, up, window=16, rule=NEXT_DAY, denoise=True)
     early = w.anchor < 50
     np.testing.assert_allclose(w.x[early], w2.x[early], atol=1e-6)
     noisy = np.sin(np.linspace(0, 3, 32))[:, None] + rng.normal(0, 0.3, (32, 1))

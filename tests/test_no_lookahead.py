@@ -81,7 +81,7 @@ def _fit(
         event_rows,
         fold,
         window=10,
-        target=target,
+        rule=rule,
         train=TrainConfig(epochs=3, patience=2, batch_size=32),
         seed=0,
     )

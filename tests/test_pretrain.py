@@ -49,7 +49,7 @@ def test_a_pretrained_model_needs_the_history_and_reads_it() -> None:
     torch.set_num_threads(1)
     rows, _, folds, history = _setup()
     train = TrainConfig(epochs=3, patience=2)
-    kwargs = dict(window=10, target="big_move", train=train, seed=0)
+    kwargs = dict(window=10, rule=get_target("big_move"), train=train, seed=0)
     with pytest.raises(ValueError, match="history"):
         fit_fold(NEURAL_MODELS["TCN (pre-trained)"], rows, None, folds[0], **kwargs)
     plain = fit_fold(NEURAL_MODELS["TCN"], rows, None, folds[0], **kwargs)

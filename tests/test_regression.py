@@ -286,7 +286,7 @@ def test_a_window_regressor_learns_an_autoregressive_return_out_of_sample() -> N
         fit_rows,
         train_days,
         window=20,
-        target="next_close",
+        rule=NEXT_CLOSE,
         train=TrainConfig(epochs=15, patience=4),
         seed=0,
         values=values,

@@ -68,7 +68,7 @@ def _fit(spec: NeuralSpec, *, regress: bool) -> tuple[Fitted, np.ndarray, np.nda
         fit_rows,
         train_days,
         window=WINDOW,
-        target=target.name,
+        rule=target,
         train=QUICK,
         seed=0,
         denoise=spec.denoise,

@@ -180,7 +180,7 @@ class Answers:
         loaded = self.registry.get(
             session=session,
             symbol=symbol,
-            target=target,
+            rule=ask.rule,
             date=resolved,
             allow_in_sample=ask.allow_in_sample,
         )

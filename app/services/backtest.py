@@ -238,7 +238,7 @@ def _versions(
     versions: dict[int, Any] = {}
     for t in predicted:
         asked = rule.asked_date(dates[t - 1], dates[t])
-        row = choose(session, symbol, rule.name, asked, allow_in_sample=allow_in_sample)
+        row = choose(session, symbol, rule, asked, allow_in_sample=allow_in_sample)
         versions[row.id] = row
         by_version.setdefault(row.id, []).append(t)
     return by_version, versions

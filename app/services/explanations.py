@@ -71,7 +71,7 @@ def _rows_used(prediction: Prediction) -> np.ndarray:
     assert prediction.event_rows is not None
     numbers = np.arange(len(prediction.event_rows), dtype=np.float32)[:, None]
     anchor = len(prediction.price_dates) - 1
-    return window_at(None, numbers, anchor, cfg.window, cfg.target)[:, 0]
+    return window_at(None, numbers, anchor, cfg.window, cfg.rule)[:, 0]
 
 
 def coalitions_of(prediction: Prediction) -> tuple[Coalitions, list[tuple[Any, Any]]]:

@@ -263,7 +263,7 @@ def prepare(
     latest allowed)."""
     date = resolve_date(session, symbol, date, rule)
     loaded = registry.get(
-        session=session, symbol=symbol, target=rule.name, date=date, allow_in_sample=allow_in_sample
+        session=session, symbol=symbol, rule=rule, date=date, allow_in_sample=allow_in_sample
     )
     return build(session=session, loaded=loaded, symbol=symbol, date=date, rule=rule)
 

@@ -34,7 +34,7 @@ from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.artifact import ArtifactError, ServedModel, load_artifact
-from models.targets import get_target
+from models.targets import Target
 
 __all__ = ["Loaded", "ModelRegistry", "VersionRecord", "choose"]
 
@@ -75,11 +75,12 @@ class Loaded:
 
 
 def choose(
-    session: Session, symbol: str, target: str, date: dt.date, *, allow_in_sample: bool = False
+    session: Session, symbol: str, rule: Target, date: dt.date, *, allow_in_sample: bool = False
 ) -> ModelVersion:
-    """The recorded version that answers for `date` under the serving rule (module
-    docstring); NoModel names the commands that train one."""
-    until = get_target(target).last_label_date(date)
+    """The recorded version of the target `rule` that answers for `date` under the serving
+    rule (module docstring); NoModel names the commands that train one."""
+    target = rule.name  # versions and jobs are stored under the target's name
+    until = rule.last_label_date(date)
     row = version_for(session=session, symbol=symbol, target=target, trained_until=until)
     job = pending_job(
         session, symbol=symbol, target=target, after=row.train_end if row else None, until=until
@@ -135,12 +136,12 @@ class ModelRegistry:
         *,
         session: Session,
         symbol: str,
-        target: str,
+        rule: Target,
         date: dt.date,
         allow_in_sample: bool = False,
     ) -> Loaded:
-        """The loaded version that answers for `date` (see `choose`)."""
-        return self.load(choose(session, symbol, target, date, allow_in_sample=allow_in_sample))
+        """The loaded version of the target `rule` that answers for `date` (see `choose`)."""
+        return self.load(choose(session, symbol, rule, date, allow_in_sample=allow_in_sample))
 
     def load(self, row: ModelVersion) -> Loaded:
         """The loaded form of a recorded version (from memory when already loaded)."""

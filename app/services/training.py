@@ -149,7 +149,7 @@ def _fit_ensemble(
     event_rows = series.inputs.event_rows(spec.event_slots) if spec.events else None
     # the normalisers and windows do not depend on the seed: built once for the ensemble
     prepared = normalised_windows(
-        spec, price_rows, event_rows, labels, fit_rows, window=WINDOW, target=rule.name
+        spec, price_rows, event_rows, labels, fit_rows, window=WINDOW, rule=rule
     )
     return [
         fit_window_model(
@@ -160,7 +160,7 @@ def _fit_ensemble(
             fit_rows,
             train_days,
             window=WINDOW,
-            target=rule.name,
+            rule=rule,
             train=config,
             seed=seed,
             net=net,

@@ -22,32 +22,57 @@ WalkForwardStart = Annotated[
 WalkForwardEvery = Annotated[int, typer.Option(help="Walk-forward: trading days between cuts")]
 
 
+TargetNames = Annotated[
+    list[str] | None, typer.Option(help="Targets of models.targets (repeat; default all)")
+]
+Until = Annotated[
+    str | None, typer.Option(help="Cut: the last day whose label is fitted (default: last bar)")
+]
+Embedding = Annotated[
+    str | None, typer.Option(help="Embedding version (must be built up to the cut)")
+]
+Seeds = Annotated[int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P averaged")]
+Enqueue = Annotated[
+    bool,
+    typer.Option(
+        help="Walk-forward: queue the chain as training jobs for `kdtcn serve` and `kdtcn "
+        "worker` processes to train (newest cut first) instead of training it here"
+    ),
+]
+
+
+def _checked_targets(
+    target: list[str] | None, walk_forward: bool, start: str | None, enqueue: bool
+) -> list[str]:
+    """The targets asked (default: every target), after the options' checks; a clear error
+    naming the option otherwise."""
+    from models.targets import TARGETS
+
+    targets = target or list(TARGETS)
+    for name in targets:
+        if name not in TARGETS:
+            raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
+    if walk_forward and start is None:
+        raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
+    if enqueue and not walk_forward:
+        raise typer.BadParameter(
+            "--enqueue queues a chain: add --walk-forward", param_hint="--enqueue"
+        )
+    return targets
+
+
 def train(
     symbol: str = "DJIA",
     model: str = "kdtcn",
-    target: Annotated[
-        list[str] | None, typer.Option(help="Targets of models.targets (repeat; default all)")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Cut: the last day whose label is fitted (default: last bar)")
-    ] = None,
+    target: TargetNames = None,
+    until: Until = None,
     walk_forward: WalkForward = False,
     start: WalkForwardStart = None,
     every: WalkForwardEvery = 63,
-    embedding: Annotated[
-        str | None, typer.Option(help="Embedding version (must be built up to the cut)")
-    ] = None,
+    embedding: Embedding = None,
     seed: int = 0,
-    seeds: Annotated[
-        int, typer.Option(help="Networks per version (seeds seed..seed+K-1), P averaged")
-    ] = 3,
-    enqueue: Annotated[
-        bool,
-        typer.Option(
-            help="Walk-forward: queue the chain as training jobs for `kdtcn serve` and `kdtcn "
-            "worker` processes to train (newest cut first) instead of training it here"
-        ),
-    ] = False,
+    seeds: Seeds = 3,
+    enqueue: Enqueue = False,
 ) -> None:
     """Train model versions on stored data up to a cut; write their artifacts and record them."""
     import datetime as dt
@@ -59,17 +84,8 @@ def train(
     from kg.graph import KnowledgeGraph
     from models.targets import TARGETS
 
-    targets = target or list(TARGETS)
-    for name in targets:
-        if name not in TARGETS:
-            raise typer.BadParameter(f"expected one of {sorted(TARGETS)}", param_hint="--target")
+    targets = _checked_targets(target, walk_forward, start, enqueue)
     rules = [TARGETS[name] for name in targets]  # resolved once: queued jobs store the names
-    if walk_forward and start is None:
-        raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
-    if enqueue and not walk_forward:
-        raise typer.BadParameter(
-            "--enqueue queues a chain: add --walk-forward", param_hint="--enqueue"
-        )
     with opened() as (settings, factory, _):
         graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
         started = time.perf_counter()

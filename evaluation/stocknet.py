@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 
 from evaluation.stocknet_baselines import Encoder, Scorer, baselines, fitted_calls
-from evaluation.stocknet_samples import Samples, Splits, StockData, build_samples
+from evaluation.stocknet_samples import Samples, Splits, build_samples
 from evaluation.stocknet_stats import cross_section, intervals
 from models.metrics import fast_mcc
+from models.universe_data import StockData
 
 __all__ = ["PUBLISHED", "PROTOCOLS", "run_protocols"]
 

@@ -24,17 +24,21 @@ band, with the same labels); the paper family is fitted on `paper_all`'s and sco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from models.universe import UniverseConfig, fit_universe, predict_universe
-from models.universe_data import fit_scales, item_means, on_calendar, universe_tables
+from models.universe import fit_universe, predict_universe
+from models.universe_data import (
+    NeuralInputs,
+    fit_scales,
+    item_means,
+    on_calendar,
+    universe_tables,
+)
 
-__all__ = ["NeuralInputs", "NEURAL_ROWS", "SEEDS", "family_of", "fit_family"]
+__all__ = ["NEURAL_ROWS", "family_of", "fit_family"]
 
-SEEDS = (0, 1, 2)
 TEXT_DIM = 64
 KDTCN = "KDTCN"
 NEURAL_ROWS = {  # row -> (item channel, related stocks)
@@ -43,20 +47,6 @@ NEURAL_ROWS = {  # row -> (item channel, related stocks)
     KDTCN: ("kg", False),
     "KDTCN + related stocks": ("kg", True),
 }
-
-
-@dataclass
-class NeuralInputs:
-    """What the network rows read beyond StockData: each stock's item vectors of the "kg"
-    channel (aligned with its news items), and its related stocks with relation features."""
-
-    kg_vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
-    embedding_version: str | None = None
-    facts: list[tuple[str, str, str]] = field(default_factory=list)  # kg.companies triples
-    nodes: dict[str, str] = field(default_factory=dict)  # symbol -> its node in those facts
-    related: Mapping[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
-    config: UniverseConfig = field(default_factory=UniverseConfig)
-    seeds: tuple[int, ...] = SEEDS
 
 
 def family_of(protocol: str) -> str:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LAG_DAYS", "Samples", "Splits", "StockData", "build_samples"]
+from models.universe_data import StockData
+
+__all__ = ["LAG_DAYS", "Samples", "Splits", "build_samples"]
 
 DROP_LOW, DROP_HIGH = -0.005, 0.0055  # the paper's band of dropped moves
 LAG_DAYS = 5  # calendar days of news before D (the paper's max_n_days)
@@ -34,24 +36,6 @@ class Splits:
         if day < self.train_end:
             return "train"
         return "dev" if day < self.dev_end else "test"
-
-
-@dataclass
-class StockData:
-    """One stock: its trading days and adjusted closes (ascending), its news (file or
-    source date, publication instant as a POSIX time or NaN, text), and the close of each
-    trading day as a POSIX time."""
-
-    symbol: str
-    dates: list[dt.date]
-    adj_close: np.ndarray
-    closes: np.ndarray
-    news_dates: list[dt.date] = field(default_factory=list)
-    news_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    news_texts: list[str] = field(default_factory=list)
-    news_ids: list[int] = field(default_factory=list)  # the stored items' ids, if any
-    # raw price features of each trading day (models.features.PRICE_FEATURES), if loaded
-    price_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
 
 @dataclass

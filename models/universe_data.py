@@ -25,15 +25,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from models.features import Normaliser
-from models.universe import UniverseTables
+from models.universe import UniverseConfig, UniverseTables
 
 __all__ = [
+    "SEEDS",
+    "StockData",
+    "NeuralInputs",
     "CalendarStock",
     "on_calendar",
     "Scales",
@@ -43,6 +46,42 @@ __all__ = [
     "fit_scales",
     "universe_tables",
 ]
+
+
+@dataclass
+class StockData:
+    """One stock: its trading days and adjusted closes (ascending), its news (file or
+    source date, publication instant as a POSIX time or NaN, text), and the close of each
+    trading day as a POSIX time."""
+
+    symbol: str
+    dates: list[dt.date]
+    adj_close: np.ndarray
+    closes: np.ndarray
+    news_dates: list[dt.date] = field(default_factory=list)
+    news_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    news_texts: list[str] = field(default_factory=list)
+    news_ids: list[int] = field(default_factory=list)  # the stored items' ids, if any
+    # raw price features of each trading day (models.features.PRICE_FEATURES), if loaded
+    price_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+
+
+SEEDS = (0, 1, 2)  # a universe network's seeds: its answer is their mean P(up)
+
+
+@dataclass
+class NeuralInputs:
+    """What a universe network reads beyond StockData: each stock's item vectors of the "kg"
+    channel (aligned with its news items), and its related stocks with relation features
+    (app.services.stocknet_eval.universe_knowledge builds it for training and evaluation)."""
+
+    kg_vectors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    embedding_version: str | None = None
+    facts: list[tuple[str, str, str]] = field(default_factory=list)  # kg.companies triples
+    nodes: dict[str, str] = field(default_factory=dict)  # symbol -> its node in those facts
+    related: Mapping[str, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
+    config: UniverseConfig = field(default_factory=UniverseConfig)
+    seeds: tuple[int, ...] = SEEDS
 
 
 @dataclass

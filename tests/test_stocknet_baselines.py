@@ -11,8 +11,9 @@ import pandas as pd
 
 from evaluation.stocknet import run_protocols
 from evaluation.stocknet_baselines import baselines
-from evaluation.stocknet_samples import Splits, StockData, build_samples
+from evaluation.stocknet_samples import Splits, build_samples
 from models.calendar import is_trading_day, session_close
+from models.universe_data import StockData
 
 DAYS = [d.date() for d in pd.bdate_range("2015-01-02", "2015-08-31") if is_trading_day(d.date())]
 SPLITS = Splits(

@@ -12,8 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from evaluation.stocknet_samples import Splits, StockData, build_samples
+from evaluation.stocknet_samples import Splits, build_samples
 from models.calendar import session_close
+from models.universe_data import StockData
 from tests.conftest import DATA_DIR
 from tests.samples import cli_env, run_kdtcn
 

@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session, selectinload
 from app.services.daily import to_kg_event
 from app.services.embeddings import build_embeddings
 from app.tables import Event, Headline, HeadlineSymbol, Price, UniverseStock
-from evaluation.stocknet_neural import NeuralInputs
-from evaluation.stocknet_samples import StockData
 from kg.companies import (
     co_mentions,
     companies_of,
@@ -32,6 +30,7 @@ from kg.companies import (
 from kg.event_vectors import EventEmbedder
 from models.calendar import bar_close
 from models.features import price_features
+from models.universe_data import NeuralInputs, StockData
 
 __all__ = ["universe_symbols", "load_stocks", "universe_knowledge", "item_vectors"]
 

@@ -36,7 +36,7 @@ from models.universe_data import (
 )
 
 if TYPE_CHECKING:
-    from evaluation.stocknet_neural import NeuralInputs
+    from models.universe_data import NeuralInputs
 
 __all__ = ["UNIVERSE_MODEL", "TARGET", "train_universe", "universe_cuts", "recorded_cuts"]
 

@@ -1,4 +1,6 @@
-"""Response shapes of a universe's ranked cross-section (GET /v1/predictions?universe=)."""
+"""Response shapes of a universe's answers: its ranked cross-section (GET /v1/predictions?
+universe=), a stock's answer and explanation from it, and its backtest; app.services.
+universe_answers and universe_backtest build them."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ __all__ = [
     "CrossSectionAnswer",
     "CrossSectionPublic",
     "UniverseExplanation",
+    "UniverseHeader",
     "UniverseStockPrediction",
 ]
 
@@ -70,8 +73,9 @@ class CrossSectionAnswer(BaseModel):
     )
 
 
-class CrossSectionPublic(BaseModel):
-    """A universe's answers for D, ranked."""
+class UniverseHeader(BaseModel):
+    """What a universe version's answers for D state first: the universe, the day, the
+    version that answers and whether the news it read was timed."""
 
     universe: str
     date: str = Field(description="D: the answers are made at D's close")
@@ -83,6 +87,11 @@ class CrossSectionPublic(BaseModel):
         description="timestamps when every item read carries a publication time"
     )
     tradable: bool = Field(description="True when every item read was published before D's close")
+
+
+class CrossSectionPublic(UniverseHeader):
+    """A universe's answers for D, ranked."""
+
     decision_cut: float = Field(description="The version's cut, chosen on its training samples")
     n: int
     missing: list[str] = Field(description="Stocks of the version without a bar on D")

@@ -84,7 +84,7 @@ def get_universe_backtest(
     start: StartQuery,
     end: EndQuery,
     cost_bps: CostQuery = DEFAULT_COST_BPS,
-) -> dict[str, Any]:
+) -> UniverseBacktest:
     """A universe's served cross-section on each trading day of the range (each day from the
     version whose cut is at most that day), scored against every stock's next move: accuracy
     beside always-up, the daily rank IC, and a top/bottom-fifth long-short net of `cost_bps`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -112,7 +113,7 @@ async def get_prediction(
     settings: SettingsDep,
     query: AskDep,
     universe: StockUniverseQuery = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | UniverseStockPrediction:
     """The target's answer for the day it predicts (the probability of its positive outcome,
     or next_close's price and interval), with the model (point in time), its metrics and the
     data used. A stock answered by a universe network (`universe=`, or a symbol with no
@@ -153,11 +154,12 @@ def _in_session(factory: Any, function: Any, *args: Any) -> Any:
 
 
 UniverseKind = Literal["prediction", "explanation"]
+UniverseAnswer = UniverseStockPrediction | UniverseExplanation
 
 
 def _held_by_universe(
     session: Any, answers: Any, settings: Any, query: Ask, kind: UniverseKind
-) -> dict[str, Any] | None:
+) -> UniverseAnswer | None:
     """A next_day answer (or its explanation) from the universe network that holds the
     symbol, for a symbol without a version of its own (None: no universe holds it)."""
     from app.services.universe import TARGET as UNIVERSE_TARGET
@@ -173,7 +175,7 @@ def _held_by_universe(
 
 def _by_universe(
     session: Any, answers: Any, settings: Any, query: Ask, universe: str, kind: UniverseKind
-) -> dict[str, Any]:
+) -> UniverseAnswer:
     """The stock's answer within `universe`'s cross-section, or its explanation."""
     from app.services.universe import TARGET as UNIVERSE_TARGET
     from app.services.universe_answers import explain, stock_answer
@@ -182,7 +184,7 @@ def _by_universe(
         raise InvalidInput(
             "target", f"a universe network answers {UNIVERSE_TARGET} only, not {query.rule.name}"
         )
-    answer = stock_answer if kind == "prediction" else explain
+    answer: Callable[..., UniverseAnswer] = stock_answer if kind == "prediction" else explain
     return answer(
         session,
         universe=universe,
@@ -225,7 +227,7 @@ def get_explanation(
     detail: DetailQuery = GraphOptions.detail,
     permutations: PermutationsQuery = GraphOptions.permutations,
     universe: StockUniverseQuery = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | UniverseAnswer:
     """Each headline's Shapley value on the answer (adding up to the answer with every
     event minus the answer with none), each event's occlusion effect, KG groups, and a graph
     of the most important events (at most `nodes` nodes unless detail=full). A stock
@@ -244,7 +246,7 @@ def _explanation(
     query: Ask,
     universe: str | None,
     options: GraphOptions | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | UniverseAnswer:
     """The symbol's explanation, or its universe network's (`universe`, or the one that
     holds a symbol without a version of its own)."""
     if universe is not None:
@@ -277,6 +279,8 @@ def explanation_png(
     """The largest effects as a horizontal bar chart (PNG): each headline's, or for a stock
     its universe answers, its own news' and each related stock's."""
     body = _explanation(session, answers, settings, query, universe)
+    if not isinstance(body, dict):
+        body = body.model_dump(mode="json")  # the chart reads an answer's JSON form
     return Response(effects_png(body, top=top), media_type="image/png")
 
 
@@ -289,7 +293,7 @@ def get_cross_section(
     date: Annotated[
         BoundedDate, Query(description="ISO date D: answers made at D's close, about D's next day")
     ],
-) -> dict[str, Any]:
+) -> CrossSectionPublic:
     """Every stock of a universe, ranked by P(up) for the trading day after D, from the
     universe network's newest version whose cut is at most D (`kdtcn train-universe`): what a
     quant screens. Each answer reads its stock's bars up to D, the news published before D's
@@ -314,7 +318,7 @@ def get_universe_explanation(
         BoundedDate,
         Query(description="ISO date D: the answer made at D's close, about D's next day"),
     ],
-) -> dict[str, Any]:
+) -> UniverseExplanation:
     """One stock's answer from the universe network for D, explained: its own items and its
     related stocks' items that it read, each with its effect on P(up), the attention the
     network gave each related stock, their relation and the chain of company facts between

@@ -6,7 +6,7 @@ version whose cut is at most D. It reads each stock's bars up to D and the news 
 before D's close, rebuilt into the version's tables with its normalisers and embedding. A
 version's saved parts (metadata, seeds' weights, embedding) are read once per process and
 kept for the next answers (`_artifact`); only the tables of the asked day are built per
-request.
+request. The answers are the schemas of app.schemas_universe.
 """
 
 from __future__ import annotations
@@ -16,13 +16,24 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain import NoModel, NotFound, UnreadableModel
+from app.schemas_universe import (
+    CrossSectionAnswer,
+    CrossSectionPublic,
+    OwnNews,
+    RelatedNews,
+    UniverseEvent,
+    UniverseExplanation,
+    UniverseHeader,
+    UniverseItem,
+    UniverseStockPrediction,
+)
 from app.services.embeddings import embeddings_dir
 from app.services.stocknet_eval import item_vectors, load_stocks
 from app.services.universe import TARGET, UNIVERSE_MODEL
@@ -151,23 +162,25 @@ def _served(
     return _Served(row, meta, config, list(on_days), missing, tables, counts, nets, rows)
 
 
-def _header(served: _Served, universe: str, day: dt.date) -> dict[str, Any]:
+def _header(served: _Served, universe: str, day: dt.date) -> UniverseHeader:
+    """The universe, day and version an answer states, and whether every item it read
+    carries a publication time."""
     timed = all(not np.isnan(s.news_times).any() for s in served.stocks)
-    return {
-        "universe": universe,
-        "date": day.isoformat(),
-        "target": TARGET,
-        "model": UNIVERSE_MODEL,
-        "version": served.row.version,
-        "cut": served.row.train_end.isoformat() if served.row.train_end else None,
-        "news_timing": "timestamps" if timed else "dates only",
-        "tradable": timed,
-    }
+    return UniverseHeader(
+        universe=universe,
+        date=day.isoformat(),
+        target=cast(Literal["next_day"], TARGET),  # a universe network's only target
+        model=UNIVERSE_MODEL,
+        version=served.row.version,
+        cut=served.row.train_end.isoformat() if served.row.train_end else None,
+        news_timing="timestamps" if timed else "dates only",
+        tradable=timed,
+    )
 
 
 def cross_section(
     session: Session, *, universe: str, day: dt.date, graph: Any, artifacts: Path
-) -> dict[str, Any]:
+) -> CrossSectionPublic:
     """Every stock's answer for `day` from the universe's point-in-time version, ranked by
     P(up) (see the module docstring); stocks without a bar on `day` are listed as missing."""
     served = _served(session, universe=universe, day=day, graph=graph, artifacts=artifacts)
@@ -175,22 +188,22 @@ def cross_section(
     w = served.config.window
     order = np.argsort(-p, kind="stable")
     answers = [
-        {
-            "rank": n + 1,
-            "symbol": served.stocks[k].symbol,
-            "p": round(float(p[k]), 6),
-            "call": "up" if p[k] >= served.meta["cut"] else "down",
-            "items_read": int(served.counts[k, served.rows[k] - w : served.rows[k]].sum()),
-        }
+        CrossSectionAnswer(
+            rank=n + 1,
+            symbol=served.stocks[k].symbol,
+            p=round(float(p[k]), 6),
+            call="up" if p[k] >= served.meta["cut"] else "down",
+            items_read=int(served.counts[k, served.rows[k] - w : served.rows[k]].sum()),
+        )
         for n, k in enumerate(order)
     ]
-    return {
-        **_header(served, universe, day),
-        "decision_cut": float(served.meta["cut"]),
-        "n": len(answers),
-        "missing": served.missing,
-        "answers": answers,
-    }
+    return CrossSectionPublic(
+        **dict(_header(served, universe, day)),
+        decision_cut=float(served.meta["cut"]),
+        n=len(answers),
+        missing=served.missing,
+        answers=answers,
+    )
 
 
 def universe_of(session: Session, symbol: str, day: dt.date | None) -> str | None:
@@ -217,35 +230,35 @@ def stock_answer(
     day: dt.date | None,
     graph: Any,
     artifacts: Path,
-) -> dict[str, Any]:
+) -> UniverseStockPrediction:
     """`symbol`'s answer for `day` (default: its newest bar) within `universe`'s
     cross-section: its P(up), call and rank among the universe's stocks that day."""
     day = day or _newest_bar(session, symbol)
     section = cross_section(session, universe=universe, day=day, graph=graph, artifacts=artifacts)
-    mine = [a for a in section["answers"] if a["symbol"] == symbol]
+    mine = [a for a in section.answers if a.symbol == symbol]
     if not mine:
         raise NotFound(f"{symbol} is not a stock of universe {universe!r} with a bar on {day}")
     answer = mine[0]
-    return {
-        "symbol": symbol,
-        "universe": universe,
-        "date": section["date"],
-        "target": section["target"],
-        "p": answer["p"],
-        "p_up": answer["p"],
-        "call": answer["call"],
-        "direction": answer["call"],
-        "decision_cut": section["decision_cut"],
-        "rank": answer["rank"],
-        "of": section["n"],
-        "items_read": answer["items_read"],
-        "model": section["model"],
-        "version": section["version"],
-        "cut": section["cut"],
-        "in_sample": False,
-        "news_timing": section["news_timing"],
-        "tradable": section["tradable"],
-    }
+    return UniverseStockPrediction(
+        symbol=symbol,
+        universe=universe,
+        date=section.date,
+        target=section.target,
+        p=answer.p,
+        p_up=answer.p,
+        call=answer.call,
+        direction=answer.call,
+        decision_cut=section.decision_cut,
+        rank=answer.rank,
+        of=section.n,
+        items_read=answer.items_read,
+        model=section.model,
+        version=section.version,
+        cut=section.cut,
+        in_sample=False,
+        news_timing=section.news_timing,
+        tradable=section.tradable,
+    )
 
 
 def _newest_bar(session: Session, symbol: str) -> dt.date:
@@ -259,17 +272,17 @@ def _newest_bar(session: Session, symbol: str) -> dt.date:
 MAX_ITEMS = 5  # items listed per stock in an explanation
 
 
-def _items(session: Session, stock: Any, lo: int, hi: int) -> list[dict[str, Any]]:
+def _items(session: Session, stock: Any, lo: int, hi: int) -> list[UniverseItem]:
     """The stock's items on rows [lo, hi) that have events, newest first, with their events."""
     at = tradable_rows(stock)
     chosen = [j for j in range(len(at)) if lo <= at[j] < hi]
     ids = [stock.news_ids[j] for j in chosen]
-    events: dict[int, list[dict[str, Any]]] = {}
+    events: dict[int, list[UniverseEvent]] = {}
     for event in session.scalars(
         select(Event).where(Event.headline_id.in_(ids)).order_by(Event.headline_id, Event.position)
     ):
         events.setdefault(event.headline_id, []).append(
-            {"subject": event.subject, "predicate": event.predicate, "object": event.object}
+            UniverseEvent(subject=event.subject, predicate=event.predicate, object=event.object)
         )
     out = []
     for j in sorted(chosen, key=lambda j: -np.nan_to_num(stock.news_times[j])):
@@ -277,14 +290,14 @@ def _items(session: Session, stock: Any, lo: int, hi: int) -> list[dict[str, Any
             continue
         when = stock.news_times[j]
         out.append(
-            {
-                "id": stock.news_ids[j],
-                "text": stock.news_texts[j],
-                "published_at": None
+            UniverseItem(
+                id=stock.news_ids[j],
+                text=stock.news_texts[j],
+                published_at=None
                 if np.isnan(when)
                 else dt.datetime.fromtimestamp(float(when), dt.UTC).isoformat(),
-                "events": events[stock.news_ids[j]],
-            }
+                events=events[stock.news_ids[j]],
+            )
         )
     return out[:MAX_ITEMS]
 
@@ -313,7 +326,7 @@ def explain(
     day: dt.date | None,
     graph: Any,
     artifacts: Path,
-) -> dict[str, Any]:
+) -> UniverseExplanation:
     """One stock's answer for `day` (default: its newest bar) from the universe network,
     explained: its own items and each related stock's that it read, each with its effect
     (P(up) minus P(up) with those items left out), the attention the network gave the
@@ -356,27 +369,24 @@ def explain(
             continue  # no news of its own in the window: nothing of it was read
         other = served.stocks[r]
         related.append(
-            {
-                "symbol": other.symbol,
-                "relation": dict(
+            RelatedNews(
+                symbol=other.symbol,
+                relation=dict(
                     zip(RELATION_FEATURES, map(float, served.tables.relation[k, j]), strict=True)
                 ),
-                "attention": round(float(weights[:, j].mean()), 6),
-                "effect": round(p - without(r), 6),
-                "path": _path(served.meta.get("facts", []), nodes, symbol, other.symbol),
-                "items": _items(session, other, lo, row),
-            }
+                attention=round(float(weights[:, j].mean()), 6),
+                effect=round(p - without(r), 6),
+                path=_path(served.meta.get("facts", []), nodes, symbol, other.symbol),
+                items=_items(session, other, lo, row),
+            )
         )
-    related.sort(key=lambda x: -abs(x["effect"]))
+    related.sort(key=lambda x: -abs(x.effect))
     own_effect = p - without(k) if served.counts[k, lo:row].sum() else 0.0
-    return {
-        **_header(served, universe, day),
-        "symbol": symbol,
-        "p": round(p, 6),
-        "call": "up" if p >= served.meta["cut"] else "down",
-        "own": {
-            "effect": round(own_effect, 6),
-            "items": _items(session, served.stocks[k], lo, row),
-        },
-        "related": related,
-    }
+    return UniverseExplanation(
+        **dict(_header(served, universe, day)),
+        symbol=symbol,
+        p=round(p, 6),
+        call="up" if p >= served.meta["cut"] else "down",
+        own=OwnNews(effect=round(own_effect, 6), items=_items(session, served.stocks[k], lo, row)),
+        related=related,
+    )

@@ -6,7 +6,8 @@ close), scored against each stock's move from D's close to its next close.
 Over the range: the calls' accuracy beside always-up, the daily rank IC of P(up) against the
 next returns, and a long-short of the top and bottom fifth rebalanced daily net of `cost_bps`
 per unit of turnover (models.cross_section, the statistics of the StockNet evaluation). A day
-without a version whose cut is at most D is listed as skipped, not answered in sample."""
+without a version whose cut is at most D is listed as skipped, not answered in sample. The
+answer is an app.schemas_universe.UniverseBacktest."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import NoModel, NotFound
+from app.schemas_universe import UniverseBacktest, UniverseVersionUsed
 from app.services.universe_answers import cross_section
 from app.tables import ModelVersion, Price
 from models.cross_section import cross_section as cross_section_stats
@@ -55,7 +57,7 @@ def backtest_universe(
     cost_bps: float,
     graph: Any,
     artifacts: Path,
-) -> dict[str, Any]:
+) -> UniverseBacktest:
     """The served cross-section of each trading day in [start, end] with a next close, scored
     (see the module docstring)."""
     symbols = _symbols(session, universe)
@@ -76,7 +78,7 @@ def backtest_universe(
     calls: list[int] = []
     moves: list[float] = []
     skipped: list[str] = []
-    versions: dict[str, str] = {}
+    versions: dict[str, str | None] = {}
     for day in days:
         try:
             section = cross_section(
@@ -87,16 +89,16 @@ def backtest_universe(
             continue
         except NotFound:  # no stock with a bar that day
             continue
-        versions.setdefault(section["version"], section["cut"])
-        for answer in section["answers"]:
-            own, bars = closes.get(answer["symbol"], {}), bar_days.get(answer["symbol"], [])
+        versions.setdefault(section.version, section.cut)
+        for answer in section.answers:
+            own, bars = closes.get(answer.symbol, {}), bar_days.get(answer.symbol, [])
             k = bisect.bisect_right(bars, day)
             if k == len(bars):
                 continue  # its next close is not in the database yet
             dates.append(day)
-            names.append(answer["symbol"])
-            p.append(answer["p"])
-            calls.append(1 if answer["call"] == "up" else 0)
+            names.append(answer.symbol)
+            p.append(answer.p)
+            calls.append(1 if answer.call == "up" else 0)
             moves.append(float(np.log(own[bars[k]] / own[day])))
     if not dates:
         raise NoModel(
@@ -109,17 +111,17 @@ def backtest_universe(
     stats = cross_section_stats(
         dates, names, np.array(p), np.array(moves), seed=0, cost_bps=cost_bps
     )
-    return {
-        "universe": universe,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "target": "next_day",
-        "cost_bps": cost_bps,
-        "days": len(set(dates)),
-        "samples": len(dates),
-        "skipped_days": skipped,
-        "versions": [{"version": v, "cut": c} for v, c in versions.items()],
-        "accuracy": float(np.mean(called == up)),
-        "always_up": float(np.mean(up)),
-        "cross_section": stats,
-    }
+    return UniverseBacktest(
+        universe=universe,
+        start=start.isoformat(),
+        end=end.isoformat(),
+        target="next_day",
+        cost_bps=cost_bps,
+        days=len(set(dates)),
+        samples=len(dates),
+        skipped_days=skipped,
+        versions=[UniverseVersionUsed(version=v, cut=c) for v, c in versions.items()],
+        accuracy=float(np.mean(called == up)),
+        always_up=float(np.mean(up)),
+        cross_section=stats,
+    )

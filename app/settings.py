@@ -9,13 +9,25 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_COST_BPS", "PROJECT_ROOT", "Settings", "get_settings"]
+__all__ = ["DEFAULT_COST_BPS", "PROJECT_ROOT", "TRAIN_THREADS", "Settings", "get_settings"]
 
 # Basis points a backtest charges per unit change of position unless asked otherwise: the API
 # and the CLI share it, and every backtest answer states the figure it used (`cost_bps`).
 DEFAULT_COST_BPS = 5.0
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Torch threads of every served fit (`kdtcn train`, the first start, the service's trainer
+# processes, `kdtcn worker`). Torch's sums depend on the thread count, so one count everywhere
+# gives the same version wherever and beside however many others it is trained. One: on two
+# cores two one-thread processes train the demo's chain 1.35x as fast as one process of two
+# threads (benchmarks/bench_training.py), and a thread per core never oversubscribes.
+TRAIN_THREADS = 1
+
+
+def _cores() -> int:
+    """The cores this process may run on (at least 1)."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 class Settings(BaseSettings):
@@ -61,14 +73,15 @@ class Settings(BaseSettings):
         "`kdtcn serve`; turn off on API replicas when `kdtcn worker` processes train them",
     )
     train_workers: int = Field(
-        default=1,
+        default_factory=lambda: min(_cores(), 8),
         ge=1,
-        description="How many background training processes `kdtcn serve` starts",
+        description="How many background training processes `kdtcn serve` starts (default: "
+        "one per core, at most 8)",
     )
     train_threads: int = Field(
-        default=2,
+        default=TRAIN_THREADS,
         ge=1,
-        description="Torch threads of each training process; 2 trains the same versions as "
+        description="Torch threads of each training process; 1 trains the same versions as "
         "`kdtcn train` (another count gives other floats); workers x threads at most the cores",
     )
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.common import console, opened, progress_bar
-from app.settings import PROJECT_ROOT, get_settings
+from app.settings import PROJECT_ROOT, TRAIN_THREADS, get_settings
 
 __all__ = ["kg_cli", "worker"]
 
@@ -44,8 +44,9 @@ def worker(
     extract: Annotated[bool, typer.Option(help="Extract pending headlines' events")] = True,
     train: Annotated[bool, typer.Option(help="Train queued model versions (training jobs)")] = True,
     threads: Annotated[
-        int, typer.Option(help="Torch threads while training (2 workers on 2 cores: 1 each)")
-    ] = 2,
+        int,
+        typer.Option(help="Torch threads while training (1: the versions `kdtcn train` gives)"),
+    ] = TRAIN_THREADS,
 ) -> None:
     """Extract and link the events of pending headlines, and train queued model versions,
     until stopped.

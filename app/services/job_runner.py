@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.services.jobs import LEASE, Claim, claim, fail, finish, renew
+from app.settings import TRAIN_THREADS
 from app.tables import ModelVersion, Price
 
 __all__ = ["JobRunner", "TrainerProcesses", "service_runner", "worker_name"]
@@ -48,14 +49,17 @@ def _service_name(settings: Any, k: int | None = None) -> str:
 
 
 def service_runner(settings: Any, factory: sessionmaker[Session], graph: Any) -> JobRunner:
-    """The runner of the first start, in the service's own process (two torch threads)."""
+    """The runner of the first start, in the service's own process (`train_threads` torch
+    threads, as its trainer processes)."""
     from app.services.jobs import release_own
 
     name = _service_name(settings)
     released = release_own(factory, name)
     if released:
         log.info("queued again %d job(s) a previous run of this service held", released)
-    return JobRunner(factory, settings.artifacts_dir, graph, worker=name)
+    return JobRunner(
+        factory, settings.artifacts_dir, graph, worker=name, threads=settings.train_threads
+    )
 
 
 class TrainerProcesses:
@@ -65,10 +69,11 @@ class TrainerProcesses:
     processes again when some are queued, so an idle service holds none. A process stops on
     SIGTERM, and by itself when the service is gone.
 
-    The default, one process with two threads, trains exactly the versions an inline `kdtcn
-    train` gives (torch's sums depend on its thread count: one thread gives other floats).
-    On two cores, two processes of one thread each train 1.35x as fast, and two of two
-    threads half as fast (benchmarks/bench_training.py); with more cores, more processes."""
+    The default, a process per core (Settings.train_workers) of one thread each
+    (app.settings.TRAIN_THREADS), trains exactly the versions an inline `kdtcn train` gives
+    (torch's sums depend on its thread count). On two cores, two processes of one thread each
+    train 1.35x as fast as one of two threads, and two of two threads half as fast
+    (benchmarks/bench_training.py)."""
 
     def __init__(
         self,
@@ -76,7 +81,7 @@ class TrainerProcesses:
         factory: sessionmaker[Session],
         n: int,
         *,
-        threads: int = 2,
+        threads: int = TRAIN_THREADS,
         poll: float = 2.0,
     ) -> None:
         """`settings`: the service's (each process opens the database and artifacts they
@@ -190,17 +195,16 @@ class JobRunner:
         *,
         worker: str | None = None,
         poll: float = 2.0,
-        threads: int = 2,
+        threads: int = TRAIN_THREADS,
         on_done: Callable[[Claim, ModelVersion, float], None] | None = None,
         parent: int | None = None,
     ) -> None:
         """Train into the database of `factory` and the `artifacts` folder, with `graph`
         for the event embedders (or a function that loads it, called at the first job);
-        `worker`: the name its leases carry; `poll`: seconds
-        between looks when no job is claimable; `threads`: torch's threads while training (2
-        workers on 2 cores: 1 each); `on_done(job, version, seconds)` after each job
-        recorded; `parent`: a process id whose end stops the loop (a trainer process of the
-        service)."""
+        `worker`: the name its leases carry; `poll`: seconds between looks when no job is
+        claimable; `threads`: torch's threads while training (TRAIN_THREADS: the versions
+        `kdtcn train` gives); `on_done(job, version, seconds)` after each job recorded;
+        `parent`: a process id whose end stops the loop (a trainer process of the service)."""
         self.factory = factory
         self.artifacts = Path(artifacts)
         self.graph = graph

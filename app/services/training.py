@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.services.model_versions import record_version
 from app.services.series import Series, load_series
+from app.settings import TRAIN_THREADS
 from app.tables import ModelVersion, Price
 from models.artifact import SavedConfig, save_artifact
 from models.features import PRICE_FEATURES
@@ -363,7 +364,7 @@ def train_and_register(
     after `until` are stored, up to OOS_DAYS of them are scored as out-of-sample figures.
     """
     name = servable(name)
-    torch.set_num_threads(2)
+    torch.set_num_threads(TRAIN_THREADS)
     last_bar = session.scalar(select(func.max(Price.date)).where(Price.symbol == symbol))
     if last_bar is None:
         raise ValueError(f"no prices stored for {symbol}")

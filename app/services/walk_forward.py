@@ -32,6 +32,7 @@ from app.services.training import (
     save_and_record,
     servable,
 )
+from app.settings import TRAIN_THREADS
 from app.tables import ModelVersion
 from models.targets import Target
 from models.train import TrainConfig
@@ -189,7 +190,7 @@ def train_walk_forward(
     precedes every cut. Each version is scored on the days up to the next cut.
     """
     name, cuts = _chain(session, symbol, name, start, every)
-    torch.set_num_threads(2)
+    torch.set_num_threads(TRAIN_THREADS)
     first_cut = cuts[0][0]
     series = load_series(
         session=session,

@@ -73,10 +73,10 @@ class Settings(BaseSettings):
         "`kdtcn serve`; turn off on API replicas when `kdtcn worker` processes train them",
     )
     train_workers: int = Field(
-        default_factory=lambda: min(_cores(), 8),
+        default_factory=lambda: min(_cores(), 4),
         ge=1,
         description="How many background training processes `kdtcn serve` starts (default: "
-        "one per core, at most 8)",
+        "one per core, at most 4: each holds 1.5-3 GB while it trains the demo's versions)",
     )
     train_threads: int = Field(
         default=TRAIN_THREADS,

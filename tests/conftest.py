@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +32,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
 
 DATA_DIR = PROJECT_ROOT / "data"
+# Seconds each module took in a whole run (`--update-durations`): the order in which the
+# workers are handed modules, longest first, so that both finish about together. A module
+# not listed counts as one second; a stale figure costs balance, never a result.
+DURATIONS = PROJECT_ROOT / "tests" / "durations.json"
 _counter = itertools.count()
+_seconds: defaultdict[str, float] = defaultdict(float)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-pins",
         action="store_true",
         help="rewrite tests/pins/*.json from this run's answers (then read the diff)",
+    )
+    parser.addoption(
+        "--update-durations",
+        action="store_true",
+        help=f"rewrite {DURATIONS.name} from this run's seconds per module",
     )
 
 
@@ -54,13 +66,46 @@ WORLD_MODULES = frozenset(
 )
 
 
+def _scope(nodeid: str) -> str:
+    """The unit a worker is handed: a module, or the WORLD_MODULES together."""
+    module = nodeid.split("::")[0]
+    return "e2e world" if module in WORLD_MODULES else module
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist then queues the modules in the order of the collection (below), not by
+    # their number of tests.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that reads the e2e world from a module not in WORLD_MODULES would make a
-    second worker build the world again: refused, naming the list."""
+    second worker build the world again: refused, naming the list. Then the longest
+    scopes first (DURATIONS), each module's tests in their own order."""
     for item in items:
         module = item.nodeid.split("::")[0]
         if "e2e_world" in getattr(item, "fixturenames", ()) and module not in WORLD_MODULES:
             raise pytest.UsageError(f"{module} reads e2e_world: add it to WORLD_MODULES")
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    cost: defaultdict[str, float] = defaultdict(float)
+    for module in {item.nodeid.split("::")[0] for item in items}:
+        cost[_scope(module)] += known.get(module, 1.0)
+    items.sort(key=lambda item: -cost[_scope(item.nodeid)])  # stable
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _seconds[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With --update-durations, in the controlling process (not a worker): the seconds of
+    every module this run ran, its fixtures included, over the figures already there."""
+    config = session.config
+    if config.getoption("--update-durations") and not hasattr(config, "workerinput"):
+        seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        seconds.update({m: round(s, 1) for m, s in _seconds.items()})
+        DURATIONS.write_text(json.dumps(dict(sorted(seconds.items())), indent=1) + "\n")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
@@ -72,8 +117,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
     class ByModule(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::")[0]
-            return "e2e world" if module in WORLD_MODULES else module
+            return _scope(nodeid)
 
     return ByModule(config, log)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import networkx as nx
+from cachetools import LRUCache
 
 __all__ = [
     "HUB_DEGREE",
@@ -117,6 +118,8 @@ class KnowledgeGraph:
         self.descriptions = descriptions
         self.relation_names = relation_names
         self._neighbour_cache: dict[str, set[str]] = {}
+        # start -> {y: (position, x)}: see _two_hops; bounded, a service links many entities
+        self._reach_cache: LRUCache[str, dict[str, tuple[int, str]]] = LRUCache(maxsize=4096)
         self.dropped: dict[str, int] = {}  # what `load` left out (Wikimedia's own pages)
 
     @classmethod
@@ -228,7 +231,8 @@ class KnowledgeGraph:
         if max_hops < 2:
             return None
         near_a, near_b = self._plain_neighbours(a), self._plain_neighbours(b)
-        middle = next((m for m in self.undirected.neighbors(a) if m in near_a & near_b), None)
+        common = near_a & near_b
+        middle = next((m for m in self.undirected.neighbors(a) if m in common), None)
         if middle is not None:
             return [self._edge(a, middle), self._edge(middle, b)]
         if max_hops < 3:
@@ -238,16 +242,33 @@ class KnowledgeGraph:
         (start, near_start), (end, near_end) = (
             ((b, near_b), (a, near_a)) if flip else ((a, near_a), (b, near_b))
         )
-        for x in self.undirected.neighbors(start):
-            if x not in near_start:
-                continue
-            for y in self.undirected.neighbors(x):
-                if y in near_end and y != start:
-                    nodes = [start, x, y, end]
-                    if flip:
-                        nodes.reverse()
-                    return [self._edge(u, v) for u, v in zip(nodes, nodes[1:], strict=False)]
-        return None
+        reach = self._two_hops(start, near_start)
+        found = min(((*reach[y], y) for y in near_end if y in reach), default=None)
+        if found is None:
+            return None
+        _, x, y = found
+        nodes = [start, x, y, end]
+        if flip:
+            nodes.reverse()
+        return [self._edge(u, v) for u, v in zip(nodes, nodes[1:], strict=False)]
+
+    def _two_hops(self, start: str, near: set[str]) -> dict[str, tuple[int, str]]:
+        """Every entity y two hops from `start` through one of its hub-free neighbours x
+        (`near`), as y -> (position, x) for the first (x, y) in graph order: x in the order of
+        start's neighbours, y in the order of x's. The first pair whose y lies in a set is
+        then the one of the smallest position, which the walk it replaces returned (cached:
+        `link` asks from one entity for many ends)."""
+        cached = self._reach_cache.get(start)
+        if cached is None:
+            cached = {}
+            for x in self.undirected.neighbors(start):
+                if x not in near:
+                    continue
+                for y in self.undirected.neighbors(x):
+                    if y != start and y not in cached:
+                        cached[y] = (len(cached), x)
+            self._reach_cache[start] = cached
+        return cached
 
     def shortest_path(self, a: str, b: str, *, max_hops: int = 3) -> list[Triple] | None:
         """The facts along a shortest path between two entities, or None beyond max_hops."""

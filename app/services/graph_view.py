@@ -46,20 +46,48 @@ def _links(
     events: Sequence[GraphEvent], kg: Any, *, max_hops: int
 ) -> list[tuple[int, int, list[tuple[str, str, str]]]]:
     """KG paths (kg.link: up to `max_hops`, no hub inside) between entities of different
-    events, as (first event's position, second's, path), in order of the events given."""
+    events, as (first event's position, second's, path). Each pair of entities is linked
+    once, from where a walk over every pair of events (i < j) and their entities in order
+    first meets it, and the paths come in that order."""
+    # entity -> [(position of an event that names it, its first place among that event's
+    # entities)], in event order
+    spots: dict[str, list[tuple[int, int]]] = {}
+    for i, event in enumerate(events):
+        for place, (qid, _) in enumerate(event.entities):
+            seen = spots.setdefault(qid, [])
+            if not seen or seen[-1][0] != i:
+                seen.append((i, place))
+    met = []
+    for a, b in combinations(spots, 2):
+        first = _first_meeting(spots[a], spots[b])
+        if first is not None:
+            key, swapped = first
+            met.append((key, (b, a) if swapped else (a, b)))
     out = []
-    seen: set[tuple[str, str]] = set()
-    for i, j in combinations(range(len(events)), 2):
-        for a, _ in events[i].entities:
-            for b, _ in events[j].entities:
-                pair = (min(a, b), max(a, b))
-                if a == b or pair in seen:
-                    continue
-                seen.add(pair)
-                path = kg.link(a, b, max_hops=max_hops)
-                if path:
-                    out.append((i, j, path))
+    for (i, j, _, _), (a, b) in sorted(met):
+        path = kg.link(a, b, max_hops=max_hops)
+        if path:
+            out.append((i, j, path))
     return out
+
+
+def _first_meeting(
+    a: list[tuple[int, int]], b: list[tuple[int, int]]
+) -> tuple[tuple[int, int, int, int], bool] | None:
+    """Where a walk over event pairs (i < j), then the first event's entities, then the
+    second's, first meets two entities that name events at `a` and `b` (see `_links`):
+    (i, j, place in i, place in j) and whether b is the one in event i; None if never."""
+    (ia, place_a), (ib, place_b) = a[0], b[0]
+    options = []
+    if ia <= ib:  # a in event ia, b in the next event after it that names b
+        later = next((spot for spot in b if spot[0] > ia), None)
+        if later is not None:
+            options.append(((ia, later[0], place_a, later[1]), False))
+    if ib <= ia:
+        later = next((spot for spot in a if spot[0] > ib), None)
+        if later is not None:
+            options.append(((ib, later[0], place_b, later[1]), True))
+    return min(options) if options else None
 
 
 def _choose_events(

@@ -23,8 +23,8 @@ os.environ.setdefault("PYSTOW_HOME", str(PROJECT_ROOT / "var" / "pystow"))
 
 # pytest-xdist runs a worker per core. Each worker, and each process a test starts (servers,
 # `kdtcn` commands), computes on one thread unless the code under test sets its own count
-# (training does: two torch threads, as served). Two workers of two OpenMP threads each on two
-# cores spent their time spinning: the suite took 401 s against 329 s so.
+# (served training does: app.settings.TRAIN_THREADS). Two workers of two OpenMP threads each
+# on two cores spent their time spinning: the suite took 401 s against 329 s so.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
 

@@ -239,10 +239,8 @@ class KnowledgeGraph:
             return None
         # a - x - y - b: walk from the smaller side
         flip = len(near_a) > len(near_b)
-        (start, near_start), (end, near_end) = (
-            ((b, near_b), (a, near_a)) if flip else ((a, near_a), (b, near_b))
-        )
-        reach = self._two_hops(start, near_start)
+        start, end, near_end = (b, a, near_a) if flip else (a, b, near_b)
+        reach = self._two_hops(start)
         found = min(((*reach[y], y) for y in near_end if y in reach), default=None)
         if found is None:
             return None
@@ -252,15 +250,15 @@ class KnowledgeGraph:
             nodes.reverse()
         return [self._edge(u, v) for u, v in zip(nodes, nodes[1:], strict=False)]
 
-    def _two_hops(self, start: str, near: set[str]) -> dict[str, tuple[int, str]]:
-        """Every entity y two hops from `start` through one of its hub-free neighbours x
-        (`near`), as y -> (position, x) for the first (x, y) in graph order: x in the order of
-        start's neighbours, y in the order of x's. The first pair whose y lies in a set is
-        then the one of the smallest position, which the walk it replaces returned (cached:
-        `link` asks from one entity for many ends)."""
+    def _two_hops(self, start: str) -> dict[str, tuple[int, str]]:
+        """Every entity y two hops from `start` through one of its hub-free neighbours x, as
+        y -> (position, x) for the first (x, y) in graph order: x in the order of start's
+        neighbours, y in the order of x's. The first pair whose y lies in a set is then the
+        one of the smallest position, which the walk it replaces returned (cached: `link`
+        asks from one entity for many ends)."""
         cached = self._reach_cache.get(start)
         if cached is None:
-            cached = {}
+            cached, near = {}, self._plain_neighbours(start)
             for x in self.undirected.neighbors(start):
                 if x not in near:
                     continue

@@ -16,8 +16,9 @@ from app.settings import Settings
 __all__ = ["AnswersDep", "SessionDep", "SettingsDep", "require_write_key", "get_pipeline"]
 
 
-def get_settings_dep(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with (async: it only reads the app's state, so it
+    runs on the event loop; a plain function would take a worker thread on every request)."""
     return request.app.state.settings
 
 

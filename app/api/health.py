@@ -29,8 +29,9 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz")
-def healthz() -> dict:
-    """Liveness: the process answers HTTP (the lifespan, which loads the pipeline, is done)."""
+async def healthz() -> dict:
+    """Liveness: the process answers HTTP (the lifespan, which loads the pipeline, is done).
+    Async: it touches nothing that blocks, so it takes no worker thread."""
     return {"status": "ok"}
 
 

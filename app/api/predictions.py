@@ -113,7 +113,7 @@ async def get_prediction(
     settings: SettingsDep,
     query: AskDep,
     universe: StockUniverseQuery = None,
-) -> dict[str, Any] | UniverseStockPrediction:
+) -> dict[str, Any] | UniverseStockPrediction | Response:
     """The target's answer for the day it predicts (the probability of its positive outcome,
     or next_close's price and interval), with the model (point in time), its metrics and the
     data used. A stock answered by a universe network (`universe=`, or a symbol with no
@@ -124,13 +124,14 @@ async def get_prediction(
             _in_session, factory, _by_universe, answers, settings, query, universe, "prediction"
         )
     # A cached answer whose data is unchanged costs one query. On the embedded SQLite (a
-    # local file, no network to wait on) that query runs right here on the event loop;
+    # local file, no network to wait on) that query runs right here on the event loop and
+    # the hit goes out as the bytes rendered when it was first served (app.services.answers);
     # everything else (PostgreSQL, a miss) runs on a worker thread, as a plain handler would.
-    if factory.kw["bind"].dialect.name == "sqlite":
-        with factory() as session:
-            hit = answers.cached(session, query, "prediction")
+    engine = factory.kw["bind"]
+    if engine.dialect.name == "sqlite":
+        hit = answers.cached_json(engine, query, "prediction")
         if hit is not None:
-            return hit
+            return Response(hit, media_type="application/json")
     try:
         return await run_in_threadpool(_answer, factory, answers, query)
     except NoModel as no_version:

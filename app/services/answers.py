@@ -9,6 +9,13 @@ training jobs. Any write of a bar, a headline, its events, a version or a job ch
 no answer outlives the data it read, and replicas never serve each other's stale answers. A
 hit costs that one query; a miss takes the whole path.
 
+On SQLite a cached prediction is served by `Answers.cached_json` on the event loop: the stamp
+is read on the pool's own sqlite3 connection (no ORM session: 65 us against 150 us) and the
+hit is sent as JSON bytes rendered once per cached answer, not validated and serialised
+again by FastAPI on every request. A py-spy profile of cached hits under load (issue 30) put
+a quarter of the service's time in those two (the ORM session 17%, FastAPI's response
+validation and serialisation 11%).
+
 The path of one answer: `Answers.get` -> data_stamp -> predictions.resolve_date ->
 registry.get (the model version, loaded once) -> predictions.build (bars, the day events of
 app.services.daily, the window of models.inputs, P(up)) -> explanations.explain for an
@@ -24,9 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cachetools import LRUCache
-from sqlalchemy import func, select, text
+from pydantic import BaseModel
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from app.schemas_explanations import ExplanationPublic
+from app.schemas_public import PredictionPublic
 from app.services.backtest import run_backtest
 from app.services.explanations import GraphOptions, explain
 from app.services.predictions import build, resolve_date
@@ -34,9 +44,23 @@ from app.services.registry import ModelRegistry
 from app.tables import Headline, ModelVersion, Price
 from models.targets import Target
 
-__all__ = ["Answers", "AnswerCache", "Ask", "BacktestAsk", "data_stamp", "fingerprint"]
+__all__ = [
+    "Answers",
+    "AnswerCache",
+    "Ask",
+    "BacktestAsk",
+    "data_stamp",
+    "fingerprint",
+    "sqlite_data_stamp",
+]
 
 Kind = Literal["prediction", "explanation"]
+
+# The public body of each kind: a cached hit is rendered through it once (`Answers.cached_json`).
+_PUBLIC: dict[str, type[BaseModel]] = {
+    "prediction": PredictionPublic,
+    "explanation": ExplanationPublic,
+}
 
 
 @dataclass(frozen=True)
@@ -123,6 +147,32 @@ def data_stamp(session: Session, symbol: str) -> tuple:
     return tuple(session.execute(_STAMP, {"symbol": symbol}).one())
 
 
+def sqlite_data_stamp(engine: Engine, symbol: str) -> tuple:
+    """`data_stamp` on a SQLite engine, read on a pooled sqlite3 connection without an ORM
+    session: the same statement and the same row. sqlite3 runs a lone SELECT outside any
+    transaction, so it sees every write committed before it."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_STAMP.text, {"symbol": symbol})
+            return tuple(cursor.fetchone() or ())
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A cached answer: the data stamp it was computed under, its JSON form, and the bytes
+    a hit sends (rendered by the first hit that sends bytes)."""
+
+    stamp: tuple
+    body: dict[str, Any]
+    hit_json: bytes | None = None
+
+
 class Answers:
     """Predictions and explanations of one service process, cached."""
 
@@ -143,27 +193,54 @@ class Answers:
             self.metrics.cache_hits.labels(kind).inc()
         return cached
 
+    @staticmethod
+    def _key(ask: Ask, kind: Kind, options: GraphOptions) -> tuple:
+        explanation_options = options if kind == "explanation" else None
+        return (
+            ask.symbol.upper(),
+            ask.date,
+            ask.rule.name,
+            kind,
+            explanation_options,
+            ask.allow_in_sample,
+        )
+
+    def _hit(self, key: tuple, stamp: tuple) -> _Entry | None:
+        """The entry cached under `key` if it was computed under `stamp` (a hit counted)."""
+        entry = self.cache.get(key)
+        if entry is None or entry.stamp != stamp:
+            return None
+        if self.metrics is not None:
+            self.metrics.cache_hits.labels(key[3]).inc()
+        return entry
+
     def _lookup(
         self, session: Session, ask: Ask, kind: Kind, options: GraphOptions
     ) -> tuple[tuple, tuple, dict[str, Any] | None]:
         """The cache key of `ask`, the data stamp now, and the cached answer if it was
         computed under that stamp. The stamp is read before an answer is computed: a write
         meanwhile changes it, so the next request computes again rather than trusting it."""
-        symbol = ask.symbol.upper()
-        explanation_options = options if kind == "explanation" else None
-        key = (symbol, ask.date, ask.rule.name, kind, explanation_options, ask.allow_in_sample)
-        stamp = data_stamp(session, symbol)
-        hit = self.cache.get(key)
-        if hit is None or hit[0] != stamp:
-            return key, stamp, None
-        if self.metrics is not None:
-            self.metrics.cache_hits.labels(kind).inc()
-        return key, stamp, {**hit[1], "cached": True}
+        key = self._key(ask, kind, options)
+        stamp = data_stamp(session, key[0])
+        entry = self._hit(key, stamp)
+        return key, stamp, None if entry is None else {**entry.body, "cached": True}
 
-    def cached(self, session: Session, ask: Ask, kind: Kind) -> dict[str, Any] | None:
-        """The cached answer of `ask` if the data it read is unchanged, else None (one
-        query; the default graph options for an explanation)."""
-        return self._lookup(session, ask, kind, GraphOptions())[2]
+    def cached_json(self, engine: Engine, ask: Ask, kind: Kind) -> bytes | None:
+        """The cached answer of `ask` as the JSON bytes of its response (`cached: true`) if
+        the data it read is unchanged, else None; the default graph options for an
+        explanation. For SQLite engines (`sqlite_data_stamp`); a key never cached costs no
+        query."""
+        key = self._key(ask, kind, GraphOptions())
+        if self.cache.get(key) is None:
+            return None
+        entry = self._hit(key, sqlite_data_stamp(engine, key[0]))
+        if entry is None:
+            return None
+        if entry.hit_json is None:
+            public = _PUBLIC[kind].model_validate({**entry.body, "cached": True})
+            entry = _Entry(entry.stamp, entry.body, public.model_dump_json().encode())
+            self.cache.put(key, entry)
+        return entry.hit_json
 
     def get(
         self, session: Session, ask: Ask, kind: Kind, options: GraphOptions | None = None
@@ -198,7 +275,7 @@ class Answers:
         if self.metrics is not None:
             elapsed = time.perf_counter() - started
             self.metrics.answer_seconds.labels(kind, target).observe(elapsed)
-        self.cache.put(key, (stamp, body))
+        self.cache.put(key, _Entry(stamp, body))
         return {**body, "cached": False}
 
     def backtest(self, session: Session, ask: BacktestAsk) -> dict[str, Any]:

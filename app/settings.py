@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         "`kdtcn train` (another count gives other floats); workers x threads at most the cores",
     )
 
+    @property
+    def company_reference(self) -> Path:
+        """The S&P 500 constituents list under `data_dir` (GICS sub-industries, headquarters)
+        that universe versions read the companies' facts from."""
+        return self.data_dir / "reference" / "sp500_constituents.csv"
+
     def ensure_dirs(self) -> None:
         """Create the writable folders this configuration points at, and point PyKEEN's cache
         at `pystow_home` by setting PYSTOW_HOME in this process's environment.

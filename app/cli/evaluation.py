@@ -67,7 +67,7 @@ def evaluate_stocknet(
                 graph=graph,
                 linker=EntityLinker(graph),
                 artifacts=settings.artifacts_dir,
-                reference=settings.data_dir / "reference" / "sp500_constituents.csv",
+                reference=settings.company_reference,
                 train_end=splits.train_end,
                 universe=universe,
                 epochs=3 if quick else 25,

@@ -74,6 +74,7 @@ def worker(
                 poll=poll,
                 threads=threads,
                 on_done=_trained_line,
+                reference=settings.company_reference,
             )
         if drain:
             if extract:

@@ -243,25 +243,31 @@ def train_universe(
     seeds: Annotated[
         int, typer.Option(help="Networks of the version (seeds 0..K-1), P averaged")
     ] = 3,
+    enqueue: Enqueue = False,
 ) -> None:
     """Train one KDTCN across a universe's stocks (with related stocks' events) up to a cut,
     save and record it; `GET /v1/predictions?universe=...&date=D` serves it for D >= the cut.
     With --walk-forward, one version per cut (cuts already recorded are kept, not retrained;
-    each version is recorded as it finishes)."""
+    each version is recorded as it finishes); with --enqueue too, the cuts are queued as
+    training jobs that `kdtcn serve` and `kdtcn worker` processes train, newest first, the
+    same versions."""
     import datetime as dt
 
     from app.db import transaction
     from app.domain import NotFound
-    from app.services.universe import recorded_cuts, universe_cuts
+    from app.services.jobs import enqueue as enqueue_jobs
+    from app.services.universe import TARGET, UNIVERSE_MODEL, recorded_cuts, universe_cuts
     from app.services.universe import train_universe as train
     from kg.graph import KnowledgeGraph
     from kg.link import EntityLinker
 
     if walk_forward and start is None:
         raise typer.BadParameter("--walk-forward needs --start", param_hint="--start")
+    if enqueue and not walk_forward:
+        raise typer.BadParameter(
+            "--enqueue queues a chain: add --walk-forward", param_hint="--enqueue"
+        )
     with opened() as (settings, factory, _):
-        graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
-        linker = EntityLinker(graph)
         try:
             with factory() as session:
                 if walk_forward:
@@ -281,6 +287,25 @@ def train_universe(
                     cuts = [c for c in cuts if c not in done]
                 else:
                     cuts = [dt.date.fromisoformat(until) if until else None]
+            if enqueue:
+                with transaction(factory) as session:
+                    added = enqueue_jobs(
+                        session,
+                        symbol=universe,
+                        target=TARGET,
+                        cuts=[(cut, None) for cut in cuts if cut is not None],
+                        embedding_version=None,  # each version builds its own (to its cut)
+                        name=UNIVERSE_MODEL,
+                        n_seeds=seeds,
+                        train={"kg_epochs": kg_epochs},
+                    )
+                console.print(
+                    f"queued {added} versions of universe {universe}; `kdtcn serve` or `kdtcn "
+                    "worker` processes train them, newest cut first (GET /readyz)"
+                )
+                return
+            graph = KnowledgeGraph.load(settings.data_dir / "wd40k")
+            linker = EntityLinker(graph)
             for cut in cuts:
                 started = time.perf_counter()
                 with transaction(factory) as session:
@@ -291,7 +316,7 @@ def train_universe(
                         graph=graph,
                         linker=linker,
                         artifacts=settings.artifacts_dir,
-                        reference=settings.data_dir / "reference" / "sp500_constituents.csv",
+                        reference=settings.company_reference,
                         epochs=kg_epochs,
                         seeds=tuple(range(seeds)),
                         say=console.print,

@@ -7,6 +7,12 @@ It claims a job, renews the job's lease from a second thread while it fits the v
 marks the job done in one transaction. A job that raises is queued again (up to
 jobs.MAX_ATTEMPTS). A symbol's series (its price rows and embedded events) is loaded once per
 embedding and kept for the next job of the same chain while the symbol's bars are unchanged.
+
+A job of a universe chain (name `kdtcn-universe`, its symbol the universe; queued by `kdtcn
+train-universe --walk-forward --enqueue`) fits that universe's version the way `kdtcn
+train-universe` does (app.services.universe.fit_universe_version), reading the database in a
+session of its own, and records it the same way: `kg_epochs` of its `train` settings is the
+embedding's epochs, its seeds are 0..n_seeds-1.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.services.jobs import LEASE, Claim, claim, fail, finish, renew
+from app.services.universe import (
+    UNIVERSE_MODEL,
+    fit_universe_version,
+    record_universe,
+    save_universe,
+)
 from app.settings import TRAIN_THREADS
 from app.tables import ModelVersion, Price
 
@@ -58,7 +70,12 @@ def service_runner(settings: Any, factory: sessionmaker[Session], graph: Any) ->
     if released:
         log.info("queued again %d job(s) a previous run of this service held", released)
     return JobRunner(
-        factory, settings.artifacts_dir, graph, worker=name, threads=settings.train_threads
+        factory,
+        settings.artifacts_dir,
+        graph,
+        worker=name,
+        threads=settings.train_threads,
+        reference=settings.company_reference,
     )
 
 
@@ -176,6 +193,7 @@ def _train_until_idle(values: dict[str, Any], name: str, parent: int, threads: i
         worker=name,
         threads=threads,
         parent=parent,
+        reference=settings.company_reference,
     )
     signal.signal(signal.SIGTERM, lambda *_: runner.stop(timeout=0))
     try:
@@ -198,13 +216,16 @@ class JobRunner:
         threads: int = TRAIN_THREADS,
         on_done: Callable[[Claim, ModelVersion, float], None] | None = None,
         parent: int | None = None,
+        reference: Path | None = None,
     ) -> None:
         """Train into the database of `factory` and the `artifacts` folder, with `graph`
         for the event embedders (or a function that loads it, called at the first job);
         `worker`: the name its leases carry; `poll`: seconds between looks when no job is
         claimable; `threads`: torch's threads while training (TRAIN_THREADS: the versions
         `kdtcn train` gives); `on_done(job, version, seconds)` after each job recorded;
-        `parent`: a process id whose end stops the loop (a trainer process of the service)."""
+        `parent`: a process id whose end stops the loop (a trainer process of the service);
+        `reference`: the companies' reference list that universe jobs read
+        (Settings.company_reference; a universe job fails without it)."""
         self.factory = factory
         self.artifacts = Path(artifacts)
         self.graph = graph
@@ -213,6 +234,8 @@ class JobRunner:
         self.threads = threads
         self.on_done = on_done
         self.parent = parent
+        self.reference = reference
+        self._linker: Any = None
         self.trained = 0
         self._series: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=2)
         self._stop = threading.Event()
@@ -244,25 +267,31 @@ class JobRunner:
         )
         heart.start()
         try:
-            series = self._series_of(job)
-            trained = fit_cut(
-                series=series,
-                symbol=job.symbol,
-                rule=get_target(job.target),  # the claimed job names its target
-                cut=job.cut,
-                score_end=job.score_end,
-                name=job.name,
-                seed=job.seed,
-                n_seeds=job.n_seeds,
-                config=TrainConfig(**job.train),
-            )
+            if job.name == UNIVERSE_MODEL:
+                universe = self._fit_universe(job)
+            else:
+                trained = fit_cut(
+                    series=self._series_of(job),
+                    symbol=job.symbol,
+                    rule=get_target(job.target),  # the claimed job names its target
+                    cut=job.cut,
+                    score_end=job.score_end,
+                    name=job.name,
+                    seed=job.seed,
+                    n_seeds=job.n_seeds,
+                    config=TrainConfig(**job.train),
+                )
             if lost.is_set():
                 log.warning("job %d: lease lost while training; not recorded", job.id)
                 return None
-            saved, path = save_trained(self.artifacts, trained)
-            row = finish(
-                self.factory, job, lambda s: record_trained(s, saved, path, trained.metrics)
-            )
+            if job.name == UNIVERSE_MODEL:
+                folder = save_universe(self.artifacts, universe)
+                row = finish(self.factory, job, lambda s: record_universe(s, universe, folder))
+            else:
+                saved, path = save_trained(self.artifacts, trained)
+                row = finish(
+                    self.factory, job, lambda s: record_trained(s, saved, path, trained.metrics)
+                )
         except Exception as exc:  # a bad job must not stop the runner: recorded, retried
             log.exception("job %d (%s %s %s) failed", job.id, job.symbol, job.target, job.cut)
             fail(self.factory, job, "".join(traceback.format_exception_only(exc)).strip())
@@ -290,6 +319,28 @@ class JobRunner:
                     return
             except Exception:  # the database away for a moment: try again at the next beat
                 log.warning("job %d: lease renewal failed", job.id, exc_info=True)
+
+    def _fit_universe(self, job: Claim) -> Any:
+        """The universe version of a universe job, fitted as `kdtcn train-universe` fits it."""
+        from kg.link import EntityLinker
+
+        if self.reference is None:
+            raise ValueError(f"job {job.id} trains a universe: this runner has no reference list")
+        graph = self._graph()
+        if self._linker is None:
+            self._linker = EntityLinker(graph)
+        with self.factory() as session:
+            return fit_universe_version(
+                session,
+                universe=job.symbol,
+                until=job.cut,
+                graph=graph,
+                linker=self._linker,
+                artifacts=self.artifacts,
+                reference=self.reference,
+                epochs=int(job.train.get("kg_epochs", 25)),
+                seeds=tuple(range(job.n_seeds)),
+            )
 
     def _series_of(self, job: Claim) -> Any:
         from app.services.series import load_series

@@ -289,13 +289,19 @@ def pending_job(
     target: str,
     after: dt.date | None,
     until: dt.date,
+    universe: bool = False,
 ) -> TrainingJob | None:
     """The queued or running job with the newest cut in (`after`, `until`]: a version that
     would answer in place of the one recorded (cut `after`, None: no version), not yet
-    trained."""
+    trained. `universe`: a job of the universe network called `symbol`, not of a symbol's
+    own versions."""
+    from app.services.universe import UNIVERSE_MODEL
+
+    of_universe = TrainingJob.name == UNIVERSE_MODEL
     stmt = select(TrainingJob).where(
         TrainingJob.symbol == symbol,
         TrainingJob.target == target,
+        of_universe if universe else ~of_universe,
         TrainingJob.status.in_((QUEUED, RUNNING)),
         TrainingJob.cut <= until,
     )

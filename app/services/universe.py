@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import NotFound
 from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
+from app.settings import TRAIN_THREADS
 from app.tables import ModelVersion, Price
 from models.metrics import decision_cut
 from models.universe import UniverseConfig, UniverseTables, fit_universe, predict_universe
@@ -38,7 +40,17 @@ from models.universe_data import (
 if TYPE_CHECKING:
     from models.universe_data import NeuralInputs
 
-__all__ = ["UNIVERSE_MODEL", "TARGET", "train_universe", "universe_cuts", "recorded_cuts"]
+__all__ = [
+    "UNIVERSE_MODEL",
+    "TARGET",
+    "FittedUniverse",
+    "fit_universe_version",
+    "record_universe",
+    "recorded_cuts",
+    "save_universe",
+    "train_universe",
+    "universe_cuts",
+]
 
 UNIVERSE_MODEL = "kdtcn-universe"  # ModelVersion.name; ModelVersion.symbol is the universe
 TARGET = "next_day"
@@ -61,6 +73,16 @@ def _labels(
     return np.array(s_idx, np.int64), np.array(rows, np.int64), np.array(ys, np.float32)
 
 
+@dataclass(frozen=True)
+class FittedUniverse:
+    """A universe version fitted but not yet saved or recorded (`fit_universe_version`)."""
+
+    meta: dict[str, Any]  # what serving rebuilds its inputs from (module docstring)
+    states: list[dict[str, Any]]  # the networks' weights, in the order of meta["seeds"]
+    train_start: dt.date
+    until: dt.date
+
+
 def train_universe(
     session: Session,
     *,
@@ -77,6 +99,41 @@ def train_universe(
     """Train, save and record the version of `universe` (a stored universe, or `all`: every
     symbol with news of its own) with cut `until` (default: its newest bar; see the module
     docstring)."""
+    fitted = fit_universe_version(
+        session,
+        universe=universe,
+        until=until,
+        graph=graph,
+        linker=linker,
+        artifacts=artifacts,
+        reference=reference,
+        epochs=epochs,
+        seeds=seeds,
+        say=say,
+    )
+    return record_universe(session, fitted, save_universe(artifacts, fitted), say=say)
+
+
+def fit_universe_version(
+    session: Session,
+    *,
+    universe: str,
+    until: dt.date | None,
+    graph: Any,
+    linker: Any,
+    artifacts: Path,
+    reference: Path,
+    epochs: int = 25,
+    seeds: Sequence[int] = SEEDS,
+    say: Callable[[str], None] = lambda _line: None,
+) -> FittedUniverse:
+    """Fit the version of `universe` with cut `until` (train_universe's arguments) on
+    TRAIN_THREADS torch threads, as every served fit, so that `kdtcn train-universe` and a
+    training job give the same version. Reads the database only (the embedding is cached
+    under `artifacts`)."""
+    import torch
+
+    torch.set_num_threads(TRAIN_THREADS)
     stocks, until = _stocks(session, universe, until)
     knowledge = universe_knowledge(
         session,
@@ -115,10 +172,7 @@ def train_universe(
         "n_samples": len(y),
         "train_accuracy": float(np.mean((p >= cut) == (y == 1))),
     }
-    version, folder = _save(artifacts, meta, states)
-    return _record(
-        session, meta, version, folder, train_start=stocks[0].dates[0], until=until, say=say
-    )
+    return FittedUniverse(meta, states, stocks[0].dates[0], until)
 
 
 def _stocks(session: Session, universe: str, until: dt.date | None) -> tuple[list[Any], dt.date]:
@@ -169,35 +223,32 @@ def _fit_seeds(
     return np.mean(probs, axis=0), states
 
 
-def _save(
-    artifacts: Path, meta: dict[str, Any], states: Sequence[dict[str, Any]]
-) -> tuple[str, Path]:
-    """Write a version's networks and `meta` under a name that its universe, cut and a digest
-    of `meta` make; the name and the folder."""
+def save_universe(artifacts: Path, fitted: FittedUniverse) -> tuple[str, Path]:
+    """Write a fitted version's networks and meta under a name that its universe, cut and a
+    digest of the meta make; the name and the folder."""
     import torch
 
+    meta = fitted.meta
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:8]
     version = f"{meta['universe']}-{meta['until']}-{digest}"
     folder = Path(artifacts) / "universe" / version
     folder.mkdir(parents=True, exist_ok=True)
-    for seed, state in zip(meta["seeds"], states, strict=True):
+    for seed, state in zip(meta["seeds"], fitted.states, strict=True):
         torch.save(state, folder / f"net-{seed}.pt")
     (folder / "meta.json").write_text(json.dumps(meta))
     return version, folder
 
 
-def _record(
+def record_universe(
     session: Session,
-    meta: dict[str, Any],
-    version: str,
-    folder: Path,
+    fitted: FittedUniverse,
+    saved: tuple[str, Path],
     *,
-    train_start: dt.date,
-    until: dt.date,
-    say: Callable[[str], None],
+    say: Callable[[str], None] = lambda _line: None,
 ) -> ModelVersion:
-    """The recorded row of a saved version: the one already recorded under its name, else a
-    new one (flushed in the caller's transaction)."""
+    """The recorded row of a saved version (`save_universe`'s name and folder): the one
+    already recorded under its name, else a new one (flushed in the caller's transaction)."""
+    meta, (version, folder) = fitted.meta, saved
     universe = meta["universe"]
     row = ModelVersion(
         name=UNIVERSE_MODEL,
@@ -206,8 +257,8 @@ def _record(
         version=version,
         artifact_path=str(folder),
         embedding_version=meta["embedding_version"],
-        train_start=train_start,
-        train_end=until,
+        train_start=fitted.train_start,
+        train_end=fitted.until,
         metrics={"n_samples": meta["n_samples"], "train_accuracy": meta["train_accuracy"]},
         config={"symbols": meta["symbols"], "seeds": meta["seeds"], "cut": meta["cut"]},
     )

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, NotFound, UnreadableModel
+from app.domain import NoModel, NotFound, UnreadableModel, VersionPending
 from app.schemas_universe import (
     CrossSectionAnswer,
     CrossSectionPublic,
@@ -35,6 +35,7 @@ from app.schemas_universe import (
     UniverseStockPrediction,
 )
 from app.services.embeddings import embeddings_dir
+from app.services.jobs import job_public, pending_job, retry_after
 from app.services.stocknet_eval import item_vectors, load_stocks
 from app.services.universe import TARGET, UNIVERSE_MODEL
 from app.tables import Event, ModelVersion, Price
@@ -64,6 +65,18 @@ def _version_for(session: Session, universe: str, day: dt.date) -> ModelVersion:
         .order_by(ModelVersion.train_end.desc(), ModelVersion.id.desc())
         .limit(1)
     )
+    after = row.train_end if row is not None else None
+    job = pending_job(
+        session, symbol=universe, target=TARGET, after=after, until=day, universe=True
+    )
+    if job is not None:
+        wait = retry_after(session, job)
+        raise VersionPending(
+            f"the version of universe {universe!r} that answers on {day}, fitted up to "
+            f"{job.cut}, is {job.status} for training (job {job.id}); retry in about {wait} s",
+            job_public(job),
+            wait,
+        )
     if row is None:
         raise NoModel(
             f"no version of universe {universe!r} with a cut at or before {day}; train one "

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from sqlalchemy import text
 
-__all__ = ["LiveServer", "free_port", "service_process", "start_service"]
+__all__ = ["LiveServer", "free_port", "served_env", "service_process", "start_service"]
 
 
 def free_port() -> int:
@@ -68,6 +68,29 @@ def service_process(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def served_env(env: dict[str, str], pipeline: Any, **settings: Any) -> Iterator[httpx.Client]:
+    """The app in this process over real HTTP (LiveServer) on the database and artifacts of
+    a `kdtcn` command's environment (tests.samples.cli_env), with `pipeline`, bootstrapping
+    nothing; `settings`: other Settings fields. A client for it; stopped on exit."""
+    from app.main import create_app
+    from app.settings import PROJECT_ROOT, Settings
+
+    config = Settings(
+        database_url=env["DATABASE_URL"],
+        artifacts_dir=Path(env["ARTIFACTS_DIR"]),
+        pystow_home=PROJECT_ROOT / "var" / "pystow",
+        bootstrap=False,
+        **settings,
+    )
+    app = create_app(config, pipeline_factory=lambda _s: pipeline)
+    with (
+        LiveServer(app, free_port()) as server,
+        httpx.Client(base_url=server.base_url, timeout=120) as client,
+    ):
+        yield client
 
 
 class LiveServer:

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import PROJECT_ROOT, Settings
-from tests.liveserver import LiveServer, free_port
+from tests.liveserver import served_env
 from tests.samples import cli_env, run_kdtcn
 
 pytestmark = pytest.mark.slow
@@ -59,20 +58,7 @@ def world(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def http(world, pipeline) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
     """The service on the world's database, training nothing itself (workers do)."""
-    from app.main import create_app
-
-    settings = Settings(
-        database_url=world["DATABASE_URL"],
-        artifacts_dir=Path(world["ARTIFACTS_DIR"]),
-        pystow_home=PROJECT_ROOT / "var" / "pystow",
-        bootstrap=False,
-        train_in_process=False,
-    )
-    app = create_app(settings, pipeline_factory=lambda _s: pipeline)
-    with (
-        LiveServer(app, free_port()) as server,
-        httpx.Client(base_url=server.base_url, timeout=120) as client,
-    ):
+    with served_env(world, pipeline, train_in_process=False) as client:
         yield client
 
 

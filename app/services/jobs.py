@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import run_transaction
+from app.domain import VersionPending
 from app.tables import ModelVersion, TrainingJob
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "fail",
     "finish",
     "job_public",
+    "pending_error",
     "pending_job",
     "progress",
     "release_own",
@@ -308,6 +310,18 @@ def pending_job(
     if after is not None:
         stmt = stmt.where(TrainingJob.cut > after)
     return session.scalars(stmt.order_by(TrainingJob.cut.desc()).limit(1)).first()
+
+
+def pending_error(session: Session, job: TrainingJob, answers: str) -> VersionPending:
+    """The 503 of an answer whose version is `job`, still to be trained: what the version
+    `answers` (e.g. "DJIA (next_day) on 2016-06-24"), the job, and when to ask again."""
+    wait = retry_after(session, job)
+    return VersionPending(
+        f"the version that answers {answers}, fitted up to {job.cut}, is {job.status} for "
+        f"training (job {job.id}); retry in about {wait} s",
+        job_public(job),
+        wait,
+    )
 
 
 def retry_after(session: Session, job: TrainingJob) -> int:

@@ -26,10 +26,10 @@ from typing import Any
 from cachetools import LRUCache
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, UnreadableModel, VersionPending
+from app.domain import NoModel, UnreadableModel
 from app.services.daily import VectorCache
 from app.services.embeddings import embeddings_dir
-from app.services.jobs import job_public, pending_job, retry_after
+from app.services.jobs import pending_error, pending_job
 from app.services.model_versions import latest_version, version_for
 from app.tables import ModelVersion
 from kg.embed import EventEmbedder, KGEmbeddings
@@ -86,13 +86,7 @@ def choose(
         session, symbol=symbol, target=target, after=row.train_end if row else None, until=until
     )
     if job is not None:
-        wait = retry_after(session, job)
-        raise VersionPending(
-            f"the version that answers {symbol} ({target}) on {date}, fitted up to {job.cut}, "
-            f"is {job.status} for training (job {job.id}); retry in about {wait} s",
-            job_public(job),
-            wait,
-        )
+        raise pending_error(session, job, f"{symbol} ({target}) on {date}")
     if row is None and allow_in_sample:
         row = latest_version(session=session, symbol=symbol, target=target)
     if row is None:

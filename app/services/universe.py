@@ -86,31 +86,15 @@ class FittedUniverse:
 def train_universe(
     session: Session,
     *,
-    universe: str,
-    until: dt.date | None,
-    graph: Any,
-    linker: Any,
     artifacts: Path,
-    reference: Path,
-    epochs: int = 25,
-    seeds: Sequence[int] = SEEDS,
     say: Callable[[str], None] = lambda _line: None,
+    **fit: Any,
 ) -> ModelVersion:
-    """Train, save and record the version of `universe` (a stored universe, or `all`: every
-    symbol with news of its own) with cut `until` (default: its newest bar; see the module
-    docstring)."""
-    fitted = fit_universe_version(
-        session,
-        universe=universe,
-        until=until,
-        graph=graph,
-        linker=linker,
-        artifacts=artifacts,
-        reference=reference,
-        epochs=epochs,
-        seeds=seeds,
-        say=say,
-    )
+    """Train, save and record a version: `fit_universe_version` with `fit` (the universe,
+    stored or `all`: every symbol with news of its own; the cut `until`, default its newest
+    bar; the graph, linker, reference list, epochs and seeds), then `save_universe` and
+    `record_universe` (in the caller's transaction)."""
+    fitted = fit_universe_version(session, artifacts=artifacts, say=say, **fit)
     return record_universe(session, fitted, save_universe(artifacts, fitted), say=say)
 
 

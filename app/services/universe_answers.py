@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import NoModel, NotFound, UnreadableModel, VersionPending
+from app.domain import NoModel, NotFound, UnreadableModel
 from app.schemas_universe import (
     CrossSectionAnswer,
     CrossSectionPublic,
@@ -35,7 +35,7 @@ from app.schemas_universe import (
     UniverseStockPrediction,
 )
 from app.services.embeddings import embeddings_dir
-from app.services.jobs import job_public, pending_job, retry_after
+from app.services.jobs import pending_error, pending_job
 from app.services.stocknet_eval import item_vectors, load_stocks
 from app.services.universe import TARGET, UNIVERSE_MODEL
 from app.tables import Event, ModelVersion, Price
@@ -70,13 +70,7 @@ def _version_for(session: Session, universe: str, day: dt.date) -> ModelVersion:
         session, symbol=universe, target=TARGET, after=after, until=day, universe=True
     )
     if job is not None:
-        wait = retry_after(session, job)
-        raise VersionPending(
-            f"the version of universe {universe!r} that answers on {day}, fitted up to "
-            f"{job.cut}, is {job.status} for training (job {job.id}); retry in about {wait} s",
-            job_public(job),
-            wait,
-        )
+        raise pending_error(session, job, f"universe {universe!r} on {day}")
     if row is None:
         raise NoModel(
             f"no version of universe {universe!r} with a cut at or before {day}; train one "

@@ -19,8 +19,8 @@ from app.metrics import install_metrics
 from app.middleware import install_middleware
 from app.services.answers import AnswerCache, Answers
 from app.services.extraction import Extractor
-from app.services.job_runner import TrainerProcesses
 from app.services.registry import ModelRegistry
+from app.services.trainers import TrainerProcesses
 from app.settings import Settings, get_settings
 
 __all__ = ["create_app"]

@@ -9,7 +9,7 @@ from alembic.config import Config
 
 from app.settings import PROJECT_ROOT
 
-__all__ = ["alembic_config", "upgrade", "current_revision"]
+__all__ = ["SchemaBehind", "alembic_config", "current_revision", "ensure_schema", "upgrade"]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -40,3 +40,28 @@ def current_revision(database_url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+class SchemaBehind(RuntimeError):
+    """The database has a schema of an older revision than this code's."""
+
+
+def ensure_schema(database_url: str) -> str | None:
+    """Make sure the database has this code's schema before a command uses it: a database
+    without any revision (a new SQLite file, an empty PostgreSQL database) is given the
+    schema, as a first `kdtcn serve` gives it, and the revision made is returned (None when
+    it was there already); one at an older revision raises SchemaBehind naming `kdtcn db
+    upgrade` (a migration of data in use is the user's call)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    current = current_revision(database_url)
+    if current == head:
+        return None
+    if current is None:
+        upgrade(database_url)
+        return head
+    raise SchemaBehind(
+        f"the database is at schema revision {current} and this code needs {head}: "
+        "run `kdtcn db upgrade` (or start `kdtcn serve`, which upgrades it) first"
+    )

@@ -31,3 +31,45 @@ def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
     assert current_revision(database_url) is None
     upgrade(database_url)
     assert current_revision(database_url) == "0006"
+
+
+def test_a_command_on_a_new_database_creates_the_schema_and_refuses_an_old_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # As a newcomer runs it: `kdtcn import history` on a database file that does not exist yet
+    # (before any `kdtcn serve`) stores the bars instead of failing on a missing table.
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from tests.samples import cli_env, run_kdtcn
+
+    url = f"sqlite:///{tmp_path / 'new' / 'kdtcn.db'}"
+    env = cli_env(url, tmp_path / "artifacts")
+    said = run_kdtcn(
+        env, "import", "history", "DJIA", "--start", "2016-06-01", "--end", "2016-06-30"
+    )
+    assert "schema created (revision 0006)" in said and "INFO alembic" not in said
+    assert current_revision(url) == "0006"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM prices WHERE symbol = 'DJIA'")) == 22
+    finally:
+        engine.dispose()
+    # A database at an older revision is not migrated behind the user's back: the command
+    # stops, names `kdtcn db upgrade`, and leaves the revision where it was.
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    command.downgrade(alembic_config(url), "0005")
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", "history", "DJIA", "--start", "2016-07-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "kdtcn db upgrade" in done.stderr and "0005" in done.stderr
+    assert current_revision(url) == "0005"

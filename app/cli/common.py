@@ -58,11 +58,31 @@ class Opened(NamedTuple):
 
 @contextmanager
 def opened(settings: Settings | None = None) -> Iterator[Opened]:
-    """The settings (from the environment by default) and their database, its folders made;
-    the engine is disposed on the way out, whatever happens."""
+    """The settings (from the environment by default) and their database, its folders made
+    and its schema there (a new database is given it; one at an older revision is an error
+    naming `kdtcn db upgrade`); the engine is disposed on the way out, whatever happens."""
+    import logging
+
+    import typer
+
     from app.bootstrap import open_database
 
     settings = settings or get_settings()
+    settings.ensure_dirs()
+    alembic_log = logging.getLogger("alembic")  # its INFO lines are not the command's output
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        from app.migrate import SchemaBehind, ensure_schema
+
+        made = ensure_schema(settings.database_url)
+    except SchemaBehind as exc:
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        alembic_log.setLevel(level)
+    if made:
+        console.print(f"a new database: its schema created (revision {made})")
     factory, engine = open_database(settings)
     try:
         yield Opened(settings, factory, engine)

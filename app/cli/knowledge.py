@@ -58,7 +58,8 @@ def worker(
     trains: a worker that dies lets its lease run out, and the job is trained again, never
     half-recorded. SIGTERM or Ctrl-C stops after the chunk in hand (a job in hand is left to
     its lease). On the embedded SQLite default `kdtcn serve` does both in the background
-    itself. The database must be migrated (`kdtcn db upgrade`, or a first `kdtcn serve`)."""
+    itself. A new, empty database is given the schema; one at an older revision must be
+    migrated first (`kdtcn db upgrade`, or a first `kdtcn serve`)."""
     import signal
     import threading
 

@@ -75,6 +75,11 @@ def test_a_queued_universe_chain_is_trained_by_workers_as_inline(world, http, tm
     assert int(waiting.headers["Retry-After"]) >= 5
     job = waiting.json()["job"]
     assert (job["symbol"], job["model"], job["cut"]) == ("stocknet", "kdtcn-universe", "2015-06-30")
+    # One of its stocks asked without `universe=` (it has no version of its own, and the
+    # universe none yet): the same 503 and job, not a 409 telling the user to train.
+    stock = http.get("/v1/predictions/AEP", params={"date": D.isoformat()})
+    assert stock.status_code == 503, stock.text
+    assert stock.json()["job"]["id"] == job["id"]
 
     trained = run_kdtcn(world, "worker", "--drain", "--no-extract")
     assert trained.count("trained stocknet next_day up to") == 2, trained

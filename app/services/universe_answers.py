@@ -35,10 +35,10 @@ from app.schemas_universe import (
     UniverseStockPrediction,
 )
 from app.services.embeddings import embeddings_dir
-from app.services.jobs import pending_error, pending_job
-from app.services.stocknet_eval import item_vectors, load_stocks
+from app.services.jobs import QUEUED, RUNNING, pending_error, pending_job
+from app.services.stocknet_eval import item_vectors, load_stocks, universe_symbols
 from app.services.universe import TARGET, UNIVERSE_MODEL
-from app.tables import Event, ModelVersion, Price
+from app.tables import Event, ModelVersion, Price, TrainingJob
 from kg.companies import RELATION_FEATURES
 from kg.embed import EventEmbedder, KGEmbeddings
 from models.universe import UniverseConfig, UniverseNet, predict_universe
@@ -216,7 +216,9 @@ def cross_section(
 def universe_of(session: Session, symbol: str, day: dt.date | None) -> str | None:
     """The universe whose network answers `symbol` on `day` when asked without one: of the
     universes with a version whose cut is at most `day` (any cut without a day) that holds the
-    symbol, the one with the newest such cut (ties: by name). None when no universe does."""
+    symbol, the one with the newest such cut (ties: by name). Without such a version, a
+    universe whose first version is queued or training and whose stocks include the symbol,
+    so the answer is the 503 that names the job, not a 409. None when no universe does."""
     query = select(ModelVersion).where(ModelVersion.name == UNIVERSE_MODEL)
     if day is not None:
         query = query.where(ModelVersion.train_end <= day)
@@ -226,6 +228,19 @@ def universe_of(session: Session, symbol: str, day: dt.date | None) -> str | Non
     for row in rows:
         if symbol in (row.config or {}).get("symbols", ()):
             return row.symbol
+    jobs = select(TrainingJob.symbol).where(
+        TrainingJob.name == UNIVERSE_MODEL, TrainingJob.status.in_((QUEUED, RUNNING))
+    )
+    if day is not None:
+        jobs = jobs.where(TrainingJob.cut <= day)
+    queued = session.scalars(jobs.order_by(TrainingJob.cut.desc(), TrainingJob.symbol)).all()
+    for universe in dict.fromkeys(queued):
+        try:
+            members = universe_symbols(session, None if universe == "all" else universe)
+        except ValueError:  # its stocks are gone since the job was queued
+            continue
+        if symbol in members:
+            return universe
     return None
 
 

@@ -141,11 +141,13 @@ def run_protocols(
     seed: int = 0,
     say: Callable[[str], None] = lambda _line: None,
     sentences: Encoder | None = None,
+    network_rows: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Samples, baselines, network rows (with `neural`, an evaluation.stocknet_neural.
-    NeuralInputs) and intervals of every protocol, with the published rows; the MiniLM
-    baseline with `sentences` (an encoder of texts)."""
-    from evaluation.stocknet_neural import family_of, fit_family
+    NeuralInputs; `network_rows` of its NEURAL_ROWS, all by default) and intervals of every
+    protocol, with the published rows; the MiniLM baseline with `sentences` (an encoder of
+    texts)."""
+    from evaluation.stocknet_neural import NEURAL_ROWS, family_of, fit_family
 
     scorers = baselines(sentences)
     out: dict[str, Any] = {}
@@ -162,7 +164,15 @@ def run_protocols(
             continue
         family = family_of(protocol)
         if neural is not None and FITTED_ON[family] == protocol:
-            fitted[family] = fit_family(stocks, samples, family, splits.train_end, neural, say=say)
+            fitted[family] = fit_family(
+                stocks,
+                samples,
+                family,
+                splits.train_end,
+                neural,
+                rows=tuple(NEURAL_ROWS) if network_rows is None else network_rows,
+                say=say,
+            )
         out[protocol] = _score(
             samples, seed, scorers, fitted.get(family), cross=protocol == "tradable"
         )

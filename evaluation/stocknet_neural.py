@@ -8,7 +8,10 @@ Rows (each reads the last WINDOW trading rows before the target day):
 * "KDTCN": and its news as events embedded with the knowledge graph (TransE on WD40k, the
   companies' facts and the training days' event triples; kg.event_vectors.EventEmbedder);
 * "KDTCN + related stocks": and its related stocks' events (kg.companies.relations) through
-  attention that reads the relation.
+  attention that reads the relation;
+* the seed tutorials' networks (models.zoo.TUTORIAL_NETS: RNN, LSTM, stacked LSTM, GRU,
+  BiLSTM, 1-D CNN), each as "<name>, prices": the TCN's price rows, pooled samples and
+  settings, with the tutorial's encoder in place of the TCN (models.networks.ENCODERS).
 
 Which row a news item belongs to, by family (models.universe_data): tradable, by the close
 after its publication, so a sample of day D reads what was published before D-1's close;
@@ -36,17 +39,26 @@ from models.universe_data import (
     on_calendar,
     universe_tables,
 )
+from models.zoo import NEURAL_MODELS, TUTORIAL_NETS
 
-__all__ = ["NEURAL_ROWS", "family_of", "fit_family"]
+__all__ = ["NEURAL_ROWS", "TUTORIAL_ROWS", "family_of", "fit_family"]
 
 TEXT_DIM = 64
 KDTCN = "KDTCN"
-NEURAL_ROWS = {  # row -> (item channel, related stocks)
-    "TCN, prices": (None, False),
-    "TCN + text (LSA, no graph)": ("text", False),
-    KDTCN: ("kg", False),
-    "KDTCN + related stocks": ("kg", True),
+# row -> (item channel, related stocks, encoder)
+NEURAL_ROWS: dict[str, tuple[str | None, bool, str]] = {
+    "TCN, prices": (None, False, "tcn"),
+    "TCN + text (LSA, no graph)": ("text", False, "tcn"),
+    KDTCN: ("kg", False, "tcn"),
+    "KDTCN + related stocks": ("kg", True, "tcn"),
 }
+TUTORIAL_ROWS = tuple(f"{name}, prices" for name in TUTORIAL_NETS)
+NEURAL_ROWS.update(
+    {
+        row: (None, False, NEURAL_MODELS[name].encoder)
+        for row, name in zip(TUTORIAL_ROWS, TUTORIAL_NETS, strict=True)
+    }
+)
 
 
 def family_of(protocol: str) -> str:
@@ -84,26 +96,28 @@ def fit_family(
     train_end: dt.date,
     inputs: NeuralInputs,
     *,
+    rows: Sequence[str] = tuple(NEURAL_ROWS),
     say: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, dict[tuple[str, dt.date], np.ndarray]]:
-    """Fit every network row on `samples`' training samples and score every sample:
-    row -> (symbol, date) -> P(up) of each seed (len(SEEDS),)."""
+    """Fit the network `rows` (all of NEURAL_ROWS by default) on `samples`' training samples
+    and score every sample: row -> (symbol, date) -> P(up) of each seed (len(SEEDS),)."""
     where = {s.symbol: k for k, s in enumerate(stocks)}
     stock_idx = np.array([where[s] for s in samples.symbol], np.int64)
     text = _text_vectors(stocks, train_end)
     stocks, row_of = on_calendar(stocks)  # row i is the same day for every stock
-    rows = np.array([row_of[d] for d in samples.date], np.int64)
+    day = np.array([row_of[d] for d in samples.date], np.int64)
     y = np.array(samples.label, np.float32)
     train = samples.mask("train")
     t = len(stocks[0].dates)
     channels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if any(c == "text" for c, _ in NEURAL_ROWS.values()):
+    if any(NEURAL_ROWS[name][0] == "text" for name in rows):
         channels["text"] = item_means(stocks, text, family, t)
     if inputs.kg_vectors:
         channels["kg"] = item_means(stocks, inputs.kg_vectors, family, t)
     out: dict[str, dict[tuple[str, dt.date], np.ndarray]] = {}
     keys = list(zip(samples.symbol, samples.date, strict=True))
-    for name, (channel, use_related) in NEURAL_ROWS.items():
+    for name in rows:
+        channel, use_related, encoder = NEURAL_ROWS[name]
         if channel is not None and channel not in channels:
             continue
         means, counts = channels[channel] if channel else (None, None)
@@ -116,14 +130,15 @@ def fit_family(
             net = fit_universe(
                 tables,
                 stock_idx[train],
-                rows[train],
+                day[train],
                 y[train],
                 use_events=channel is not None,
                 use_related=use_related,
                 config=inputs.config,
                 seed=seed,
+                encoder=encoder,
             )
-            probs.append(predict_universe(net, stock_idx, rows))
+            probs.append(predict_universe(net, stock_idx, day))
         stacked = np.stack(probs, axis=1)
         out[name] = {k: stacked[j] for j, k in enumerate(keys)}
         say(f"{family}: {name} fitted ({len(inputs.seeds)} seeds)")

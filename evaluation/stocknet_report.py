@@ -109,7 +109,18 @@ def stocknet_markdown(result: dict[str, Any]) -> str:
         lines += [
             f"Network rows: one network across the stocks, the mean P(up) of seeds "
             f"{', '.join(map(str, head['network_seeds']))}"
-            + (" (a quick run: one seed, a 3-epoch embedding)" if head.get("quick") else "")
+            + (
+                " (a quick run: one seed, a 3-epoch embedding, no tutorial networks)"
+                if head.get("quick")
+                else ""
+            )
+            + (
+                f"; the KDTCN rows read the TransE embedding of seed {head['embedding_seed']}"
+                if head.get("embedding_seed")
+                else ""
+            )
+            + "; the tutorials' networks (RNN ... 1-D CNN, prices) are the TCN's pooled network "
+            "with their encoder in its place"
             + "; `tradable` networks are fitted on tradable training samples and also score "
             "`tradable_paper_labels`, `paper_all` networks also score `paper_eligible` "
             "(evaluation.stocknet_neural).",

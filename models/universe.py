@@ -12,9 +12,11 @@ tables are buffers that a saved state leaves out: a served version rebuilds them
 rows it reads (models.universe_data).
 
 Per row the network sees [prices, a projection of its own events, a projection of the
-attention-weighted events of its related stocks], then a dilated causal TCN and a logistic
-output. Attention logits come from the related stock's events, the relation features and the
-stock's own events of that row; related stocks without news that row are masked out.
+attention-weighted events of its related stocks], then a dilated causal TCN (or, with
+`encoder`, one of the tutorials' recurrent or convolutional encoders of models.networks over
+the same window) and a logistic output. Attention logits come from the related stock's
+events, the relation features and the stock's own events of that row; related stocks
+without news that row are masked out.
 Settings are fixed (UniverseConfig); nothing is chosen on development or test rows.
 """
 
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.networks import ENCODERS, NetParams
 from models.tcn import TemporalConvNet
 
 __all__ = ["UniverseTables", "UniverseConfig", "UniverseNet", "fit_universe", "predict_universe"]
@@ -69,11 +72,21 @@ class UniverseNet(nn.Module):
     related_mask: torch.Tensor
 
     def __init__(
-        self, tables: UniverseTables, *, use_events: bool, use_related: bool, config: UniverseConfig
+        self,
+        tables: UniverseTables,
+        *,
+        use_events: bool,
+        use_related: bool,
+        config: UniverseConfig,
+        encoder: str = "tcn",
     ) -> None:
         """Hold `tables` as buffers; read events when `use_events`, related stocks' events
-        when `use_related` (which needs the event and relation tables)."""
+        when `use_related` (which needs the event and relation tables); `encoder`: "tcn" (the
+        served network) or another key of models.networks.ENCODERS, of width
+        `config.hidden`."""
         super().__init__()
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; one of {sorted(ENCODERS)}")
         self.window = config.window
         self.use_events = use_events and tables.events is not None
         self.use_related = use_related and self.use_events and tables.related is not None
@@ -110,13 +123,21 @@ class UniverseNet(nn.Module):
             self.score = nn.Linear(config.event_hidden, 1, bias=False)
             self.value = nn.Sequential(nn.Linear(e, config.event_hidden), nn.Tanh())
             n_in += config.event_hidden
-        self.tcn = TemporalConvNet(
-            n_in,
-            [config.hidden] * config.levels,
-            kernel_size=config.kernel_size,
-            dropout=config.dropout,
-        )
-        self.out = nn.Linear(config.hidden, 1)
+        self.encoder: nn.Module | None = None
+        if encoder == "tcn":
+            self.tcn = TemporalConvNet(
+                n_in,
+                [config.hidden] * config.levels,
+                kernel_size=config.kernel_size,
+                dropout=config.dropout,
+            )
+            width = config.hidden
+        else:  # (B, W, F) -> (B, width), reading only the window
+            self.encoder = ENCODERS[encoder](
+                n_in, NetParams(hidden=config.hidden, dropout=config.dropout)
+            )
+            width = int(self.encoder.out_dim)  # type: ignore[arg-type]
+        self.out = nn.Linear(width, 1)
 
     def _rows(self, rows: torch.Tensor) -> torch.Tensor:
         return rows[:, None] + torch.arange(-self.window, 0, device=rows.device)[None, :]
@@ -150,6 +171,8 @@ class UniverseNet(nn.Module):
         if self.use_related:
             parts.append(self.attention(stock, rows)[1])
         x = torch.cat(parts, dim=-1)  # (B, W, F)
+        if self.encoder is not None:
+            return self.out(self.encoder(x)).squeeze(-1)
         return self.out(self.tcn.forward_last(x.transpose(1, 2))).squeeze(-1)
 
 
@@ -163,11 +186,15 @@ def fit_universe(
     use_related: bool,
     config: UniverseConfig = UniverseConfig(),
     seed: int = 0,
+    encoder: str = "tcn",
 ) -> UniverseNet:
-    """Fit a UniverseNet on the training samples (stock, row, label) with fixed settings."""
+    """Fit a UniverseNet (with `encoder`) on the training samples (stock, row, label) with
+    fixed settings."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = UniverseNet(tables, use_events=use_events, use_related=use_related, config=config)
+    net = UniverseNet(
+        tables, use_events=use_events, use_related=use_related, config=config, encoder=encoder
+    )
     opt = torch.optim.Adam(
         net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )

@@ -97,8 +97,15 @@ def test_evaluate_stocknet_on_a_slice_matches_the_files(tmp_path) -> None:  # ty
         "import", "stocknet", "--symbols", ",".join(STOCKS), "--start", "2015-05-01", "--no-extract"
     )
     out = tmp_path / "report"
-    kdtcn("evaluate", "--dataset", "stocknet", "--quick", "--out", str(out))
+    kdtcn(
+        "evaluate", "--dataset", "stocknet", "--quick", "--embedding-seed", "1", "--out", str(out)
+    )
     result = json.loads((out / "results.json").read_text())
+    # The KDTCN rows' embedding was trained with the seed asked for, and the report says so.
+    assert result["header"]["embedding_seed"] == 1
+    trained = [json.loads(m.read_text()) for m in (tmp_path / "artifacts").glob("**/meta.json")]
+    assert [m["seed"] for m in trained if m.get("model") == "TransE"] == [1]
+    assert "embedding of seed 1" in (out / "results.md").read_text()
     assert set(result["protocols"]) >= {"tradable", "paper_all", "paper_eligible"}
 
     # The paper's test samples, counted from prices.csv: test days whose move is outside
@@ -161,3 +168,42 @@ def test_network_rows_place_news_on_the_rows_a_sample_may_read() -> None:
     assert list(_tradable_rows(stock)) == [row[monday], row[D], row[monday]]
     # The paper's files: a Saturday file belongs to Friday's row, read by Monday's sample.
     assert list(_paper_rows(stock)) == [row[monday], row[monday], row[friday]]
+
+
+def test_the_tutorials_networks_are_rows_with_their_own_encoders() -> None:
+    # Each tutorial row runs the zoo's encoder in the pooled network, on price rows only, and
+    # scores every sample of the protocol with each seed.
+    from dataclasses import replace
+
+    from evaluation.stocknet_neural import NEURAL_ROWS, TUTORIAL_ROWS, fit_family
+    from models.universe_data import NeuralInputs
+    from models.zoo import NEURAL_MODELS, TUTORIAL_NETS
+
+    assert [NEURAL_ROWS[r] for r in TUTORIAL_ROWS] == [
+        (None, False, NEURAL_MODELS[n].encoder) for n in TUTORIAL_NETS
+    ]
+    rng = np.random.default_rng(0)
+    stocks = []
+    for symbol in ("ACME", "BOLT"):
+        base = _stock([])
+        rows = rng.normal(size=(len(base.dates), 4)).astype(np.float32)
+        stocks.append(replace(base, symbol=symbol, price_rows=rows))
+    samples = build_samples(stocks, SPLITS, "tradable")
+    assert samples.mask("train").sum() > 0 and samples.mask("test").sum() > 0
+    fitted = fit_family(
+        stocks,
+        samples,
+        "tradable",
+        SPLITS.train_end,
+        NeuralInputs(seeds=(0, 1)),
+        rows=TUTORIAL_ROWS,
+    )
+    assert list(fitted) == list(TUTORIAL_ROWS)
+    keys = set(zip(samples.symbol, samples.date, strict=True))
+    for row, scores in fitted.items():
+        assert set(scores) == keys, row
+        p = np.stack(list(scores.values()))
+        assert p.shape == (len(keys), 2) and np.all((p > 0) & (p < 1)), row
+    # Six different networks, not one network six times.
+    firsts = {round(float(next(iter(s.values()))[0]), 6) for s in fitted.values()}
+    assert len(firsts) == len(TUTORIAL_ROWS)

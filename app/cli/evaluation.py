@@ -29,13 +29,16 @@ def evaluate_stocknet(
     *,
     networks: bool = True,
     quick: bool = False,
+    embedding_seed: int = 0,
 ) -> None:
     """`kdtcn evaluate --dataset stocknet`: the universe's protocols, baselines and (with
-    `networks`) network rows; `quick`: one seed, a 3-epoch embedding and no MiniLM row."""
+    `networks`) network rows; `quick`: one seed, a 3-epoch embedding, no MiniLM row and none
+    of the tutorials' networks."""
     import datetime as dt
 
     from app.services.stocknet_eval import load_stocks, universe_knowledge, universe_symbols
     from evaluation.stocknet import run_protocols
+    from evaluation.stocknet_neural import NEURAL_ROWS, TUTORIAL_ROWS
     from evaluation.stocknet_samples import Splits
     from evaluation.stocknet_stats import BOOTSTRAP
 
@@ -43,6 +46,7 @@ def evaluate_stocknet(
         **{k: dt.date.fromisoformat(v) for k, v in dates.items() if v is not None}  # type: ignore[arg-type]
     )
     neural = None
+    rows = [r for r in NEURAL_ROWS if not (quick and r in TUTORIAL_ROWS)] if networks else []
     with opened() as (settings, factory, _), factory() as session:
         try:
             symbols = universe_symbols(session, universe)
@@ -71,6 +75,7 @@ def evaluate_stocknet(
                 train_end=splits.train_end,
                 universe=universe,
                 epochs=3 if quick else 25,
+                seed=embedding_seed,
                 say=console.print,
             )
             if quick:
@@ -78,7 +83,13 @@ def evaluate_stocknet(
         sentences = None if quick else _sentences(settings.artifacts_dir)
     try:
         protocols = run_protocols(
-            stocks, splits, neural=neural, seed=seed, say=console.print, sentences=sentences
+            stocks,
+            splits,
+            neural=neural,
+            seed=seed,
+            say=console.print,
+            sentences=sentences,
+            network_rows=rows,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -92,6 +103,8 @@ def evaluate_stocknet(
         "bootstrap": BOOTSTRAP,
         "seed": seed,
         "network_seeds": list(neural.seeds) if neural else [],
+        "network_rows": rows,
+        "embedding_seed": embedding_seed,
         "quick": quick,
         "sentences": "all-MiniLM-L6-v2" if sentences else "not run (--quick)",
     }
@@ -197,6 +210,13 @@ TestEnd = Annotated[str | None, typer.Option(help="stocknet: end of test (exclus
 Networks = Annotated[
     bool, typer.Option(help="stocknet: also fit the network rows (TCN, KDTCN, ...)")
 ]
+EmbeddingSeed = Annotated[
+    int,
+    typer.Option(
+        help="stocknet: the seed of the TransE embedding the KDTCN rows read (0; another seed "
+        "measures how much those rows owe to one embedding)"
+    ),
+]
 Ablation = Annotated[
     str | None,
     typer.Option(
@@ -222,6 +242,7 @@ def evaluate(
     dev_end: DevEnd = None,
     test_end: TestEnd = None,
     networks: Networks = True,
+    embedding_seed: EmbeddingSeed = 0,
     ablation: Ablation = None,
 ) -> None:
     """Every model, every target, three schemes, on the same days; writes Markdown + JSON.
@@ -238,7 +259,13 @@ def evaluate(
         dates = {"start": start, "train_end": train_end, "dev_end": dev_end, "test_end": test_end}
         chosen = None if universe == "all" else universe
         evaluate_stocknet(
-            out or Path("docs") / "stocknet", chosen, dates, seed=0, networks=networks, quick=quick
+            out or Path("docs") / "stocknet",
+            chosen,
+            dates,
+            seed=0,
+            networks=networks,
+            quick=quick,
+            embedding_seed=embedding_seed,
         )
     elif dataset == "djia-reddit":
         evaluate_demo(out or Path("docs"), symbol, quick, tune_trials, write_tuned)

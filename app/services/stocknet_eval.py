@@ -123,6 +123,7 @@ def universe_knowledge(
     train_end: dt.date,
     universe: str | None = None,
     epochs: int = 25,
+    seed: int = 0,
     say: Callable[[str], None] = lambda _line: None,
 ) -> NeuralInputs:
     """The network rows' knowledge of `stocks`: their companies (kg.companies: names and
@@ -130,7 +131,7 @@ def universe_knowledge(
     Wikidata entities), co-mentions counted on items dated before `train_end`, the
     relations between the stocks, and each item's event vector (the mean of its events';
     NaN for an item without events) from TransE trained on WD40k, the companies' facts and
-    the event triples of the stocks' items dated before `train_end`."""
+    the event triples of the stocks' items dated before `train_end` (`epochs`, `seed`)."""
     symbols = [s.symbol for s in stocks]
     listed: dict[str, tuple[str | None, str | None]] = {}
     if universe is not None:
@@ -157,6 +158,7 @@ def universe_knowledge(
         artifacts=artifacts,
         until=train_end - dt.timedelta(days=1),
         epochs=epochs,
+        seed=seed,
         symbols=symbols,
         extra_triples=facts,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from models.features import price_features
 from models.universe_data import NeuralInputs, StockData
 
 __all__ = ["universe_symbols", "load_stocks", "universe_knowledge", "item_vectors"]
+
+CACHED_ITEMS = 500_000  # an item vector cache past this many items starts again
 
 
 def universe_symbols(session: Session, universe: str | None) -> list[str]:
@@ -173,17 +175,39 @@ def universe_knowledge(
 
 
 def item_vectors(
-    session: Session, stocks: Sequence[StockData], embedder: EventEmbedder
+    session: Session,
+    stocks: Sequence[StockData],
+    embedder: EventEmbedder,
+    *,
+    cache: MutableMapping[tuple[int, str], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Each stock's items' event vectors, aligned with its news: the mean of the item's
-    events' vectors (kg.event_vectors.EventEmbedder), NaN for an item without events."""
+    events' vectors (kg.event_vectors.EventEmbedder), NaN for an item without events.
+
+    With `cache` (one per embedder: a served version keeps one), an item's vector is kept
+    under its id and the extractor version that processed it, so a version serving day after
+    day reads and embeds each item's events once. A pending item is never kept (its events are
+    still to come), and an item processed again by another extractor version is another key."""
+    ids = sorted({h for s in stocks for h in s.news_ids})
+    known: dict[int, np.ndarray] = {}
+    versions: dict[int, str] = {}
+    if cache is not None:
+        for k in range(0, len(ids), 5000):
+            for h, v in session.execute(
+                select(Headline.id, Headline.extracted_version).where(
+                    Headline.id.in_(ids[k : k + 5000]), Headline.extracted_version.is_not(None)
+                )
+            ):
+                if v is not None:  # (the query keeps processed items only)
+                    versions[h] = v
+        known = {h: cache[(h, v)] for h, v in versions.items() if (h, v) in cache}
+    todo = [h for h in ids if h not in known]
     sums: dict[int, np.ndarray] = {}
     counts: dict[int, int] = defaultdict(int)
-    ids = sorted({h for s in stocks for h in s.news_ids})
-    for k in range(0, len(ids), 5000):
+    for k in range(0, len(todo), 5000):
         stmt = (
             select(Event)
-            .where(Event.headline_id.in_(ids[k : k + 5000]))
+            .where(Event.headline_id.in_(todo[k : k + 5000]))
             .options(selectinload(Event.entities))
         )
         for event in session.scalars(stmt):
@@ -192,9 +216,15 @@ def item_vectors(
             sums[hid] = sums[hid] + vec if hid in sums else vec
             counts[hid] += 1
     empty = np.full(embedder.dim, np.nan, np.float32)
+    for h in todo:
+        known[h] = sums[h] / counts[h] if h in sums else empty
+    if cache is not None:
+        if len(cache) > CACHED_ITEMS:
+            cache.clear()
+        cache.update({(h, versions[h]): known[h] for h in todo if h in versions})
     return {
-        s.symbol: np.array(
-            [sums[h] / counts[h] if h in sums else empty for h in s.news_ids], np.float32
-        ).reshape(len(s.news_ids), embedder.dim)
+        s.symbol: np.array([known[h] for h in s.news_ids], np.float32).reshape(
+            len(s.news_ids), embedder.dim
+        )
         for s in stocks
     }

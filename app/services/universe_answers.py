@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -111,6 +111,9 @@ class _Artifact:
     embedder: EventEmbedder
     scales: Scales
     related: dict[str, list[tuple[str, np.ndarray]]]
+    # each item's event vector under this version's embedder, by (item id, extractor
+    # version): a version answering day after day (a backtest) embeds each item once
+    items: dict[tuple[int, str], np.ndarray] = field(default_factory=dict, compare=False)
 
 
 @lru_cache(maxsize=4)
@@ -153,7 +156,7 @@ def _served(
     missing = sorted(set(meta["symbols"]) - {s.symbol for s in present})
     if not present:
         raise NotFound(f"no stock of universe {universe!r} has a bar on {day}")
-    vectors = item_vectors(session, present, saved.embedder)
+    vectors = item_vectors(session, present, saved.embedder, cache=saved.items)
     on_days, _ = on_calendar(present)  # row i is the same day for every stock
     t = len(on_days[0].dates) + 1  # room for the row predicted
     means, counts = item_means(on_days, vectors, "tradable", t)

@@ -295,8 +295,13 @@ def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool
     settings.ensure_dirs()  # a clean clone has no var/: create it before the first migration
     upgrade(settings.database_url)
     factory, engine = open_database(settings)
+    # The demo's own bars, not any bars: a database where `kdtcn import stocknet` (or a user's
+    # POST /v1/prices) came first still gets the bundled data.
     with factory() as session:
-        has_prices = session.scalar(select(func.count()).select_from(Price)) or 0
+        has_prices = (
+            session.scalar(select(func.count()).select_from(Price).where(Price.symbol == SYMBOL))
+            or 0
+        )
     if not has_prices:
         say.print("first start: importing the bundled DJIA + Reddit data")
         tasks: dict[str, Any] = {}

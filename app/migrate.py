@@ -43,7 +43,7 @@ def current_revision(database_url: str) -> str | None:
 
 
 class SchemaBehind(RuntimeError):
-    """The database has a schema of an older revision than this code's."""
+    """The database's schema is not this code's: an older revision, or one it does not know."""
 
 
 def ensure_schema(database_url: str) -> str | None:
@@ -51,16 +51,24 @@ def ensure_schema(database_url: str) -> str | None:
     without any revision (a new SQLite file, an empty PostgreSQL database) is given the
     schema, as a first `kdtcn serve` gives it, and the revision made is returned (None when
     it was there already); one at an older revision raises SchemaBehind naming `kdtcn db
-    upgrade` (a migration of data in use is the user's call)."""
+    upgrade` (a migration of data in use is the user's call), and so does one at a revision
+    this code does not know (made by newer code)."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+    head = scripts.get_current_head()
     current = current_revision(database_url)
     if current == head:
         return None
     if current is None:
         upgrade(database_url)
         return head
+    if current not in {r.revision for r in scripts.walk_revisions()}:
+        raise SchemaBehind(
+            f"the database is at schema revision {current}, which this code does not know "
+            f"(its newest is {head}): newer code made it; run that code, or a database of "
+            "its own for this one"
+        )
     raise SchemaBehind(
         f"the database is at schema revision {current} and this code needs {head}: "
         "run `kdtcn db upgrade` (or start `kdtcn serve`, which upgrades it) first"

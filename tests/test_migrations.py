@@ -33,11 +33,23 @@ def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
     assert current_revision(database_url) == "0006"
 
 
+def _import_history(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """`kdtcn import history DJIA` in a fresh process, whatever its exit code."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", "history", "DJIA", "--start", "2016-07-01"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_a_command_on_a_new_database_creates_the_schema_and_refuses_an_old_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # As a newcomer runs it: `kdtcn import history` on a database file that does not exist yet
     # (before any `kdtcn serve`) stores the bars instead of failing on a missing table.
-    import subprocess
-    import sys
 
     from sqlalchemy import text
 
@@ -63,13 +75,17 @@ def test_a_command_on_a_new_database_creates_the_schema_and_refuses_an_old_one(t
     from app.migrate import alembic_config
 
     command.downgrade(alembic_config(url), "0005")
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", "history", "DJIA", "--start", "2016-07-01"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _import_history(env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "kdtcn db upgrade" in done.stderr and "0005" in done.stderr
     assert current_revision(url) == "0005"
+    # A revision this code does not know (newer code made it) is named as such, not as one
+    # to upgrade from.
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        engine.dispose()
+    done = _import_history(env)
+    assert done.returncode == 2 and "does not know" in done.stderr, done.stderr

@@ -50,7 +50,6 @@ def _import_history(env: dict[str, str]):  # type: ignore[no-untyped-def]
 def test_a_command_on_a_new_database_creates_the_schema_and_refuses_an_old_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # As a newcomer runs it: `kdtcn import history` on a database file that does not exist yet
     # (before any `kdtcn serve`) stores the bars instead of failing on a missing table.
-
     from sqlalchemy import text
 
     from tests.samples import cli_env, run_kdtcn

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from models.universe import fit_universe, predict_universe
+from models.universe import UniverseTables, fit_universe, predict_universe
 from models.universe_data import (
     NeuralInputs,
     fit_scales,
@@ -116,15 +116,18 @@ def fit_family(
         channels["kg"] = item_means(stocks, inputs.kg_vectors, family, t)
     out: dict[str, dict[tuple[str, dt.date], np.ndarray]] = {}
     keys = list(zip(samples.symbol, samples.date, strict=True))
+    by_channel: dict[str | None, UniverseTables] = {}  # the rows of a channel share its tables
     for name in rows:
         channel, use_related, encoder = NEURAL_ROWS[name]
         if channel is not None and channel not in channels:
             continue
-        means, counts = channels[channel] if channel else (None, None)
-        scales = fit_scales(stocks, train_end, means)
-        tables = universe_tables(
-            stocks, scales, means=means, counts=counts, related=inputs.related, rows=t
-        )
+        if channel not in by_channel:
+            means, counts = channels[channel] if channel else (None, None)
+            scales = fit_scales(stocks, train_end, means)
+            by_channel[channel] = universe_tables(
+                stocks, scales, means=means, counts=counts, related=inputs.related, rows=t
+            )
+        tables = by_channel[channel]
         probs = []
         for seed in inputs.seeds:
             net = fit_universe(

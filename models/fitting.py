@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from models.features import Normaliser
-from models.inputs import Windows, make_windows, set_normaliser
+from models.inputs import Windows, WindowStack, make_windows, set_normaliser
 from models.networks import NetParams, SequenceClassifier
 from models.targets import Target
 from models.train import (
@@ -200,7 +200,7 @@ def _pretrain(
     return model
 
 
-def predict_windows(fitted: Fitted, x: np.ndarray) -> np.ndarray:
+def predict_windows(fitted: Fitted, x: np.ndarray | WindowStack) -> np.ndarray:
     """What `fitted` predicts for normalised windows `x`: P(positive) of a classifier, the
     value (in the values' units, float64) of a regressor."""
     if fitted.value_scale is None:

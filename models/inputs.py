@@ -44,6 +44,7 @@ __all__ = [
     "DayEvents",
     "event_rows",
     "Windows",
+    "WindowStack",
     "window_at",
     "windows_at",
     "make_windows",
@@ -267,11 +268,66 @@ def model_event_rows(
     return event_rows(days, dim, leading=leading, drop=drop)
 
 
+class WindowStack:
+    """(n, W, F) float32 windows kept as the (days, F) table of rows they are cut from and
+    their n anchors: window i is rows[anchor_i - W + 1 : anchor_i + 1]. A served version with
+    event sets reads 4,260 columns a day: its 2,000 windows would be a 680 MB array, copied
+    at every selection, where the table is 34 MB.
+
+    Selecting windows (a slice, a boolean mask or an index array) gives a stack of the same
+    table, an integer one window, `gather` or `np.asarray` the windows as an array: each
+    value equals what `windows_at` cuts."""
+
+    def __init__(self, rows: np.ndarray, anchors: np.ndarray, window: int) -> None:
+        """`rows` (days, F) float32; `anchors` (n,) rows of the windows' last days."""
+        self.rows = rows
+        self.anchors = np.asarray(anchors, np.int64)
+        self.window = window
+        self._steps = np.arange(1 - window, 1)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(n, W, F), as the array's."""
+        return (len(self.anchors), self.window, self.rows.shape[1])
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The rows' dtype (float32)."""
+        return self.rows.dtype
+
+    ndim = 3
+
+    def __len__(self) -> int:
+        """n, the number of windows."""
+        return len(self.anchors)
+
+    def gather(self, index: Any = None) -> np.ndarray:
+        """The windows `index` selects (None: all) as one (m, W, F) array."""
+        anchors = self.anchors if index is None else self.anchors[index]
+        return self.rows[anchors[:, None] + self._steps]
+
+    def __getitem__(self, key: Any) -> Any:
+        """An integer: that window, an array; a slice, mask or index array: a stack of the
+        windows it selects; a tuple: the windows' array indexed with it."""
+        if isinstance(key, int | np.integer):
+            a = int(self.anchors[key])
+            return self.rows[a - self.window + 1 : a + 1].copy()
+        if isinstance(key, tuple):  # indexing inside the windows: on the array
+            return self.gather()[key]
+        return WindowStack(self.rows, self.anchors[key], self.window)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Every window, as one (n, W, F) array (a new one)."""
+        out = self.gather()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
 @dataclass
 class Windows:
-    """x: (n, W, F) float32; y: (n,) labels; anchor: (n,) index of day a; day: a + 1."""
+    """x: (n, W, F) float32 windows, an array or a `WindowStack`; y: (n,) labels; anchor:
+    (n,) index of day a; day: a + 1."""
 
-    x: np.ndarray
+    x: np.ndarray | WindowStack
     y: np.ndarray
     anchor: np.ndarray
 
@@ -369,8 +425,21 @@ def make_windows(
     if len(anchors) == 0:
         width = sum(r.shape[1] for r in (price_rows, event_rows) if r is not None)
         return Windows(np.zeros((0, window, width), np.float32), np.zeros(0, np.int64), anchors)
-    x = windows_at(price_rows, event_rows, anchors, window, rule)
     if denoise and price_rows is not None:
+        x = windows_at(price_rows, event_rows, anchors, window, rule)
         width = price_rows.shape[1]
         x[:, :, :width] = np.stack([wavelet_denoise(w[:, :width]) for w in x])
-    return Windows(x.astype(np.float32), labels[anchors + 1], anchors)
+        return Windows(x.astype(np.float32), labels[anchors + 1], anchors)
+    # The windows as views of one table of rows (row r: price row r, event row r + shift),
+    # each value what `windows_at` cuts.
+    last = int(anchors[-1]) + 1
+    shift = rule.event_shift
+    parts = []
+    if price_rows is not None:
+        parts.append(price_rows[:last])
+    if event_rows is not None:
+        if len(event_rows) < last + shift:
+            raise IndexError(f"windows up to row {last - 1} need {last + shift} event rows")
+        parts.append(event_rows[shift : last + shift])
+    rows = np.concatenate(parts, axis=1).astype(np.float32)
+    return Windows(WindowStack(rows, anchors, window), labels[anchors + 1], anchors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.inputs import Windows
+from models.inputs import Windows, WindowStack
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -50,18 +51,22 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
 
 
-def predict_outputs(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_outputs(
+    model: nn.Module, x: np.ndarray | WindowStack, batch_size: int = 1024
+) -> np.ndarray:
     """The network's raw outputs (float32): logits of a classifier, values of a regressor."""
     if model.training:  # eval() walks every module: served networks are loaded in eval mode
         model.eval()
     out = []
     with torch.inference_mode():
-        for start in range(0, len(x), batch_size):
-            out.append(model(torch.from_numpy(x[start : start + batch_size])))
+        for start in range(0, len(x), batch_size):  # a WindowStack's are cut per batch
+            out.append(model(torch.from_numpy(np.asarray(x[start : start + batch_size]))))
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
-def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_proba(
+    model: nn.Module, x: np.ndarray | WindowStack, batch_size: int = 1024
+) -> np.ndarray:
     """P(positive) of a classifier: the sigmoid of its logits."""
     return torch.sigmoid(torch.from_numpy(predict_outputs(model, x, batch_size))).numpy()
 
@@ -74,6 +79,15 @@ def split_validation(train: Windows, fraction: float) -> tuple[Windows, Windows]
         Windows(train.x[:cut], train.y[:cut], train.anchor[:cut]),
         Windows(train.x[cut:], train.y[cut:], train.anchor[cut:]),
     )
+
+
+def _batches(x: np.ndarray | WindowStack) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The windows of an index tensor: indexed in the array, or cut from a WindowStack's
+    rows per batch (the same values, without the stack's (n, W, F) array)."""
+    if isinstance(x, WindowStack):
+        return lambda batch: torch.from_numpy(x.gather(batch.numpy()))
+    whole = torch.from_numpy(x)
+    return lambda batch: whole[batch]
 
 
 def fit_classifier(
@@ -89,9 +103,9 @@ def fit_classifier(
     nn.MSELoss with float targets in `train.y`)."""
     seed_everything(seed)
     fit_set, val_set = split_validation(train, config.val_fraction)
-    x = torch.from_numpy(fit_set.x)
+    take = _batches(fit_set.x)
     y = torch.from_numpy(fit_set.y.astype(np.float32))
-    xv = torch.from_numpy(val_set.x)
+    xv = torch.from_numpy(np.asarray(val_set.x))
     yv = torch.from_numpy(val_set.y.astype(np.float32))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = loss_fn or nn.BCEWithLogitsLoss()
@@ -105,7 +119,7 @@ def fit_classifier(
         for start in range(0, len(y), config.batch_size):
             batch = order[start : start + config.batch_size]
             optimiser.zero_grad()
-            loss = loss_fn(model(x[batch]), y[batch])
+            loss = loss_fn(model(take(batch)), y[batch])
             loss.backward()
             optimiser.step()
             total += loss.item() * len(batch)

@@ -24,6 +24,7 @@ from models.inputs import (
     stack_events,
     wavelet_denoise,
     window_at,
+    windows_at,
 )
 from models.targets import get_target
 
@@ -50,6 +51,44 @@ def _prices(n: int = 60, seed: int = 0) -> pd.DataFrame:
     frame["high"] = frame[["open", "close"]].max(axis=1) * 1.01
     frame["low"] = frame[["open", "close"]].min(axis=1) * 0.99
     return frame
+
+
+@pytest.mark.parametrize("target", ["same_day", "next_day"])
+def test_a_window_stack_cuts_what_windows_at_cuts(target: str) -> None:
+    """make_windows keeps its windows as one table of rows (models.inputs.WindowStack):
+    every selection of them holds the values `windows_at` cuts, and a fit on the stack is
+    the fit on the array, weight for weight."""
+    import torch
+
+    from models.networks import NetParams, SequenceClassifier
+    from models.train import TrainConfig, fit_classifier, predict_outputs
+
+    rule = get_target(target)
+    prices = _prices(80)
+    rows = price_features(prices).to_numpy(np.float32)
+    events = np.random.default_rng(2).normal(size=(len(prices) + rule.event_shift, 6))
+    w = make_windows(rows, events.astype(np.float32), up_labels(prices), window=10, rule=rule)
+    cut = windows_at(rows, events.astype(np.float32), w.anchor, 10, rule).astype(np.float32)
+    assert w.x.shape == cut.shape and not isinstance(w.x, np.ndarray)
+    np.testing.assert_array_equal(np.asarray(w.x), cut)
+    mask = w.anchor % 3 == 0
+    np.testing.assert_array_equal(np.asarray(w.subset(mask).x), cut[mask])
+    np.testing.assert_array_equal(np.asarray(w.x[5:9]), cut[5:9])
+    np.testing.assert_array_equal(w.x[7], cut[7])
+    np.testing.assert_array_equal(w.x[:, -1], cut[:, -1])
+
+    def fit(x: object) -> SequenceClassifier:
+        torch.manual_seed(0)
+        net = SequenceClassifier(
+            encoder="tcn", price_dim=rows.shape[1], event_dim=6, params=NetParams(levels=2)
+        )
+        windows = type(w)(x, w.y, w.anchor)  # type: ignore[arg-type]
+        return fit_classifier(net, windows, config=TrainConfig(epochs=3, batch_size=8), seed=0)[0]
+
+    on_stack, on_array = fit(w.x), fit(cut)
+    for name, value in on_stack.state_dict().items():
+        assert torch.equal(value, on_array.state_dict()[name]), name
+    np.testing.assert_array_equal(predict_outputs(on_stack, w.x), predict_outputs(on_array, cut))
 
 
 @pytest.mark.parametrize("target", ["same_day", "next_day"])

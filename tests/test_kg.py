@@ -162,7 +162,22 @@ def test_transe_training_save_load_and_event_vectors(kg, tmp_path) -> None:  # t
     links = [EntityLink("Britain", 0, 7, "Q145", "United Kingdom", 0.95, "subject")]
     extra = event_triples([(event, links)])
     assert extra == [("Q145", "pred:leave", "w:eu")]
-    emb = train_embeddings(triples + extra, dim=8, epochs=2, batch_size=1024)
+    # PyKEEN collects garbage after every epoch: the objects alive before training (the
+    # graph's) are left out of it while training runs (frozen), and thawed after unless this
+    # process had frozen objects itself (a test's app does at its start).
+    import gc
+
+    before = gc.get_freeze_count()
+    frozen: list[int] = []
+    emb = train_embeddings(
+        triples + extra,
+        dim=8,
+        epochs=2,
+        batch_size=1024,
+        progress=lambda *_: frozen.append(gc.get_freeze_count()),
+    )
+    assert len(frozen) == 2 and min(frozen) > max(before, len(kg.graph))
+    assert before > 0 or gc.get_freeze_count() == 0
     assert emb.entity_vectors.shape == (len(emb.entity_to_id), 8)
     assert len(emb.meta["losses"]) == 2 and emb.meta["peak_rss_mb"] > 0
     target = emb.save(tmp_path / "emb-v1")

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     )
     pystow_home: Path = Field(
         default=PROJECT_ROOT / "var" / "pystow",
-        description="PyKEEN's cache folder (pystow's PYSTOW_HOME); nothing is downloaded",
+        description="PyKEEN's cache folder (pystow's PYSTOW_HOME) and the parsed graph's "
+        "(kg.graph); nothing is downloaded",
     )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024,

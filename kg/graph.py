@@ -1,9 +1,24 @@
-"""The local Wikidata subgraph (WD40k) in networkx, with labels, descriptions and relations."""
+"""The local Wikidata subgraph (WD40k) in networkx, with labels, descriptions and relations.
+
+Parsing the files takes about 3 s, and every process of the service loads the graph (the
+API, its extraction and trainer processes, each `kdtcn worker`). Where PYSTOW_HOME is set (the
+service's settings set it: `var/pystow` by default), `KnowledgeGraph.load` keeps the parsed
+graph as a pickle in pystow's folder for the project, `kdtcn/graph/`, named by the hash of
+the files, of this module's source and of the Python and networkx versions; a process whose
+files match loads it in about 0.5 s instead. The pickle holds the same graph, in the same
+order (paths and their ties are the parsed graph's).
+"""
 
 from __future__ import annotations
 
+import gc
 import gzip
+import hashlib
 import logging
+import os
+import pickle
+import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -80,6 +95,52 @@ def _find(directory: Path, name: str) -> Path:
     raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
 
 
+def _cached_path(directory: Path) -> Path | None:
+    """Where the parsed graph of `directory` is kept: None without PYSTOW_HOME (nothing is
+    written to the home folder) or when the folder cannot be made."""
+    home = os.environ.get("PYSTOW_HOME")
+    if not home:
+        return None
+    key = hashlib.sha256()
+    for part in (sys.version, nx.__version__, Path(__file__).read_bytes()):
+        key.update(part.encode() if isinstance(part, str) else part)
+    for file in sorted(directory.iterdir()):
+        if file.is_file():
+            key.update(file.name.encode() + b"\0" + file.read_bytes())
+    folder = Path(home) / "kdtcn" / "graph"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"wd40k-{key.hexdigest()[:16]}.pickle"
+
+
+def _unpickle(data: bytes) -> object:
+    """The pickled graph, built with the cyclic collector paused: its ~800k objects made
+    the collector walk the growing heap again and again (2.6 s against 0.4 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write the pickle whole or not at all (a temporary file renamed: processes that start
+    together never read half a file), and remove the graphs kept for other files."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
+            fh.write(data)
+        os.replace(fh.name, path)
+        for old in path.parent.glob("wd40k-*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        log.warning("could not keep the parsed graph in %s", path.parent, exc_info=True)
+
+
 def _quoted_map(path: Path) -> dict[str, str]:
     out = {}
     for line in _lines(path):
@@ -123,10 +184,31 @@ class KnowledgeGraph:
         self.dropped: dict[str, int] = {}  # what `load` left out (Wikimedia's own pages)
 
     @classmethod
-    def load(cls, directory: Path) -> KnowledgeGraph:
-        """Load the WD40k files (`head<TAB>tail<TAB>relation`, all splits) from `directory`."""
-        started = time.perf_counter()
+    def load(cls, directory: Path, *, cache: bool = True) -> KnowledgeGraph:
+        """Load the WD40k files (`head<TAB>tail<TAB>relation`, all splits) from `directory`,
+        or their parsed graph kept by an earlier load (see the module docstring; `cache`
+        False: parse, and keep nothing)."""
         directory = Path(directory)
+        path = _cached_path(directory) if cache else None
+        if path is not None and path.exists():
+            started = time.perf_counter()
+            try:
+                kg = _unpickle(path.read_bytes())
+            except Exception:  # a truncated or foreign file: parse, and write it again
+                log.warning("could not read the kept graph %s; parsing the files", path)
+            else:
+                if isinstance(kg, cls):
+                    log.info("WD40k graph from %s in %.1f s", path, time.perf_counter() - started)
+                    return kg
+        kg = cls._parse(directory)
+        if path is not None:
+            _keep(path, pickle.dumps(kg, protocol=pickle.HIGHEST_PROTOCOL))
+        return kg
+
+    @classmethod
+    def _parse(cls, directory: Path) -> KnowledgeGraph:
+        """The graph of the WD40k files in `directory`."""
+        started = time.perf_counter()
         triples: list[Triple] = []
         for split in ("train.txt", "valid.txt", "test.txt"):
             for line in _lines(_find(directory, split)):

@@ -13,6 +13,7 @@ from kg.embed import EventEmbedder, KGEmbeddings, event_nodes, event_triples, tr
 from kg.link import load_aliases
 from kg.text import clean_headline, content_hash
 from kg.types import EntityLink
+from tests.conftest import DATA_DIR
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,7 @@ def test_paths_do_not_depend_on_the_hash_seed(tmp_path) -> None:  # type: ignore
         "import json, random\n"
         "from kg.graph import KnowledgeGraph\n"
         "from tests.conftest import DATA_DIR\n"
-        "kg = KnowledgeGraph.load(DATA_DIR / 'wd40k')\n"
+        "kg = KnowledgeGraph.load(DATA_DIR / 'wd40k', cache=False)\n"  # each parses
         "nodes = sorted(kg.graph.nodes)\n"
         "rng = random.Random(0)\n"
         "pairs = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(300)]\n"
@@ -224,6 +225,54 @@ def test_paths_do_not_depend_on_the_hash_seed(tmp_path) -> None:  # type: ignore
     paths = json.loads(outputs[0])
     assert sum(1 for p in paths if p and len(p) >= 2) >= 10  # ties are possible on these
     assert outputs[0] == outputs[1]
+
+
+def _mini_wd40k(folder, facts: str):  # type: ignore[no-untyped-def]
+    folder.mkdir()
+    (folder / "train.txt").write_text(facts)
+    (folder / "valid.txt").write_text("")
+    (folder / "test.txt").write_text("")
+    (folder / "relation_name.txt").write_text("P17\tcountry\nP36\tcapital\n")
+    (folder / "entitie_name.txt").write_text(
+        'Q90\t"Paris"\nQ142\t"France"\nQ4167836\t"Category:X"\n'
+    )
+    (folder / "mid2description.txt").write_text('Q90\t"capital of France"\n')
+    return folder
+
+
+def test_a_parsed_graph_is_kept_and_loaded_as_parsed(kg, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With PYSTOW_HOME set, the first load keeps the parsed graph and the next ones read it:
+    the same facts in the same order, labels and what was left out; a changed file is parsed
+    again (the old copy removed); without PYSTOW_HOME nothing is written."""
+    from kg.graph import KnowledgeGraph
+
+    monkeypatch.setenv("PYSTOW_HOME", str(tmp_path / "pystow"))
+    kept = tmp_path / "pystow" / "kdtcn" / "graph"
+    data = _mini_wd40k(tmp_path / "wd", "Q90\tQ142\tP17\nQ142\tQ90\tP36\nQ90\tQ4167836\tP17\n")
+    parsed = KnowledgeGraph.load(data)
+    first = sorted(kept.iterdir())
+    assert [p.suffix for p in first] == [".pickle"]
+    again = KnowledgeGraph.load(data)
+    assert again is not parsed
+    assert list(again.graph.edges(keys=True)) == list(parsed.graph.edges(keys=True))
+    assert list(again.undirected.edges) == list(parsed.undirected.edges)
+    assert (again.labels, again.relation_names, again.dropped) == (
+        parsed.labels,
+        parsed.relation_names,
+        {"wikimedia_entities": 1, "facts": 1},
+    )
+    (data / "train.txt").write_text("Q90\tQ142\tP17\n")
+    changed = KnowledgeGraph.load(data)
+    assert list(changed.graph.edges(keys=True)) == [("Q90", "Q142", "P17")]
+    assert len(list(kept.iterdir())) == 1 and sorted(kept.iterdir()) != first
+    # the real graph from its kept copy: the same as the session's parsed one
+    real = KnowledgeGraph.load(DATA_DIR / "wd40k")
+    assert KnowledgeGraph.load(DATA_DIR / "wd40k") is not real
+    assert list(real.graph.edges(keys=True)) == list(kg.graph.edges(keys=True))
+    assert real.shortest_path("Q145", "Q458") == kg.shortest_path("Q145", "Q458")
+    monkeypatch.delenv("PYSTOW_HOME")
+    KnowledgeGraph.load(_mini_wd40k(tmp_path / "wd2", "Q90\tQ142\tP17\n"))
+    assert len(list(kept.iterdir())) == 1
 
 
 def test_the_graph_leaves_out_wikimedias_own_pages(kg) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -327,6 +328,10 @@ def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool
         report = import_history(SECOND_SYMBOL, settings.data_dir, factory, start=first, end=last)
         done(f"imported {report.prices_inserted} {SECOND_SYMBOL} bars ({first}..{last})")
     pipeline = EventPipeline.load(data_dir=settings.data_dir)
+    # The pipeline serves this process to its end: its ~800k objects are left out of the
+    # cyclic collector (as the service's start does), whose full collections walked them all
+    # while the first version's series was loaded (3 s of 13).
+    gc.freeze()
     step = time.perf_counter()
     processed = (
         extract_all(factory, pipeline, bar, settings=settings, processes=os.cpu_count() or 1)

@@ -197,10 +197,6 @@ PY
 
 "$src/.venv/bin/python" "$src/benchmarks/bench_throughput.py" "http://127.0.0.1:$port"
 
-if [ -n "${CHECK_BESIDE:-}" ]; then
-  echo "these times were taken while $CHECK_BESIDE ran on the same cores (the aims are for" \
-    "a quiet machine: run scripts/check-first-start.sh alone)"
-fi
 echo "install (pip, new .venv): $((installed - started)) s;" \
   "ready (serving) $((ready - installed)) s after the install;" \
   "first answer $((answered - installed)) s after the install;" \

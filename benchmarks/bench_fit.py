@@ -62,7 +62,7 @@ def main() -> None:
             graph=graph,
             symbol=symbol,
             events=True,
-            embedding_until=job.embedding_until,
+            embedding_until=job.embedding_until or job.cut,
             embedding_version=job.embedding_version,
         )
         score_end, seed, n_seeds = job.score_end, job.seed, job.n_seeds

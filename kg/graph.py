@@ -5,7 +5,7 @@ API, its extraction and trainer processes, each `kdtcn worker`). Where PYSTOW_HO
 service's settings set it: `var/pystow` by default), `KnowledgeGraph.load` keeps the parsed
 graph as a pickle in pystow's folder for the project, `kdtcn/graph/`, named by the hash of
 the files, of this module's source and of the Python and networkx versions; a process whose
-files match loads it in about 0.5 s instead. The pickle holds the same graph, in the same
+files match loads it in about 0.6 s instead. The pickle holds the same graph, in the same
 order (paths and their ties are the parsed graph's).
 """
 

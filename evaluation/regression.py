@@ -13,7 +13,7 @@ Protocol (all of it chronological, the folds of evaluation.folds):
   chronological validation tail, as models.train; each seed of `seeds` (fixed origin) or
   `rolling_seeds` (rolling origin); the seed ensemble is the mean predicted log return;
 * "TCN (wavelet-denoised)": TCN on windows whose price part is wavelet-denoised window by
-  window (models.inputs.make_windows(denoise=True), causal);
+  window (models.windows.make_windows(denoise=True), causal);
 * the tutorials' framing ("<net> (min-max level)"): the same networks read the last 60
   closes min-max scaled with a scaler fitted on the rows before the test block, and regress
   the scaled next close with MSE, as the seed tutorials do;

@@ -14,12 +14,12 @@ import numpy as np
 from evaluation.tune import Tuned, inner_plan, search
 from models.features import Normaliser
 from models.fitting import fit_regressor, fit_window_model, normalised_windows, predict_days
-from models.inputs import Windows
 from models.kinds import implied_close
 from models.networks import NetParams, SequenceClassifier
 from models.regression import minmax_windows, regression_scores
 from models.targets import NEXT_CLOSE
 from models.train import TrainConfig, predict_outputs, seed_everything
+from models.windows import Windows
 from models.zoo import NeuralSpec
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 from torch import nn
 
 from models.features import Normaliser
-from models.inputs import Windows, WindowStack, make_windows, set_normaliser
+from models.inputs import set_normaliser
 from models.networks import NetParams, SequenceClassifier
 from models.targets import Target
 from models.train import (
@@ -27,6 +27,7 @@ from models.train import (
     predict_proba,
     seed_everything,
 )
+from models.windows import Windows, WindowStack, make_windows
 from models.zoo import NeuralSpec
 
 __all__ = [

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.features import Normaliser
-from models.inputs import DayEvents, model_event_rows, windows_at
+from models.inputs import DayEvents, model_event_rows
 from models.targets import Target
+from models.windows import windows_at
 
 __all__ = ["Inputs"]
 

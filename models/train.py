@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.inputs import Windows, WindowStack
+from models.windows import Windows, WindowStack
 
 M = TypeVar("M", bound=nn.Module)
 

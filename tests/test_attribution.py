@@ -13,10 +13,11 @@ import torch
 
 from models.attribution import Coalitions, deletion, shapley
 from models.features import Normaliser
-from models.inputs import DayEvents, event_rows, event_set_rows, set_normaliser, window_at
+from models.inputs import DayEvents, event_rows, event_set_rows, set_normaliser
 from models.networks import SequenceClassifier
 from models.targets import get_target
 from models.train import predict_proba
+from models.windows import window_at
 
 NEXT_DAY = get_target("next_day")
 

@@ -14,9 +14,10 @@ from app.services.explanations import GraphOptions, explain
 from app.services.predictions import ModelRegistry, prepare
 from app.services.prices import load_prices
 from models.features import price_features
-from models.inputs import make_windows, model_event_rows, window_at
+from models.inputs import model_event_rows
 from models.targets import TARGETS, get_target
 from models.tuned import served_variant
+from models.windows import make_windows, window_at
 from models.zoo import NEURAL_MODELS
 from tests.worlds import BREXIT, up_labels
 

@@ -125,8 +125,8 @@ def test_quick_harness_runs_every_scheme_on_the_same_days() -> None:
     # Price-only models see the same windows for both direction targets (same predicted
     # days, same labels), so the harness fits them once for both.
     from models.features import price_features
-    from models.inputs import make_windows
     from models.targets import get_target
+    from models.windows import make_windows
 
     rows = price_features(prices).to_numpy(np.float32)
     close = prices["adj_close"].to_numpy(float)

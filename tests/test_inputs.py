@@ -17,16 +17,13 @@ from models.inputs import (
     assign_days,
     event_rows,
     event_set_rows,
-    make_windows,
     pool_events,
     rank_weights,
     set_normaliser,
     stack_events,
-    wavelet_denoise,
-    window_at,
-    windows_at,
 )
 from models.targets import get_target
+from models.windows import make_windows, wavelet_denoise, window_at, windows_at
 
 NEXT_DAY = get_target("next_day")
 
@@ -55,7 +52,7 @@ def _prices(n: int = 60, seed: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize("target", ["same_day", "next_day"])
 def test_a_window_stack_cuts_what_windows_at_cuts(target: str) -> None:
-    """make_windows keeps its windows as one table of rows (models.inputs.WindowStack):
+    """make_windows keeps its windows as one table of rows (models.windows.WindowStack):
     every selection of them holds the values `windows_at` cuts, and a fit on the stack is
     the fit on the array, weight for weight."""
     import torch

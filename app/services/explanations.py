@@ -46,7 +46,7 @@ from app.services.explanation_parts import (
 from app.services.graph_view import build_explanation_graph
 from app.services.predictions import Prediction
 from models.attribution import Coalitions, ShapleyResult, shapley
-from models.inputs import window_at
+from models.windows import window_at
 
 __all__ = ["GraphOptions", "explain", "coalitions_of", "PERMUTATIONS"]
 

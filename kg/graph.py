@@ -130,15 +130,19 @@ def _unpickle(data: bytes) -> object:
 def _keep(path: Path, data: bytes) -> None:
     """Write the pickle whole or not at all (a temporary file renamed: processes that start
     together never read half a file), and remove the graphs kept for other files."""
+    temporary = None
     try:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
+            temporary = Path(fh.name)
             fh.write(data)
-        os.replace(fh.name, path)
+        os.replace(temporary, path)
         for old in path.parent.glob("wd40k-*.pickle"):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:
         log.warning("could not keep the parsed graph in %s", path.parent, exc_info=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)  # a disk full mid-write leaves nothing behind
 
 
 def _quoted_map(path: Path) -> dict[str, str]:

@@ -197,7 +197,7 @@ PY
 
 "$src/.venv/bin/python" "$src/benchmarks/bench_throughput.py" "http://127.0.0.1:$port"
 
-echo "install (pip, new .venv): $((installed - started)) s;" \
+echo "install (new .venv): $((installed - started)) s;" \
   "ready (serving) $((ready - installed)) s after the install;" \
   "first answer $((answered - installed)) s after the install;" \
   "every version $((completed - installed)) s after the install;" \

@@ -9,8 +9,15 @@ stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${1:-base}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch is pinned (torch==2.13.0, a CPU build): never let a resolver pick a CUDA build.
-  # --no-compile: Python compiles a module when it is first imported instead of pip
-  # compiling all of them (torch ships thousands); 53 s -> 34 s on 2 cores.
-  .venv/bin/python -m pip install --quiet --no-compile -e ".${1:+[$1]}"
+  # uv (pinned, from PyPI) installs from where pip's settings say (scripts/uv_install.py):
+  # 34 s -> 20 s on 2 cores, 14 s when its cache (~/.cache/uv) has the wheels, as for a
+  # second clone. Where it cannot, pip does. Neither compiles bytecode at install: Python
+  # compiles a module when it is first imported instead of all of them (torch ships
+  # thousands; pip took 53 s -> 34 s so).
+  if ! { .venv/bin/python -m pip install --quiet "uv==0.13.10" \
+      && .venv/bin/python scripts/uv_install.py -e ".${1:+[$1]}"; }; then
+    echo "setup-venv: installing with pip" >&2
+    .venv/bin/python -m pip install --quiet --no-compile -e ".${1:+[$1]}"
+  fi
   touch "$stamp"
 fi

@@ -272,27 +272,17 @@ def _drain(runner: Any, factory: sessionmaker[Session], bar: Progress) -> int:
         time.sleep(2.0)
 
 
-def first_run(
-    settings: Settings,
-    bar: Progress,
-    say: Console,
-    *,
-    complete: bool = False,
-    trainer: Any = None,
-) -> Any:
+def first_run(settings: Settings, bar: Progress, say: Console, *, complete: bool = False) -> Any:
     """Build what the newest answer of the default target needs, and queue the rest: schema,
     data, events, per symbol and target a walk-forward chain of KDTCN versions (with their
     embedding) queued as training jobs, so the demo's last 18 months are answered out of
     sample, and the newest default-target version of the first symbol trained here. The other
     jobs are trained by the service's background runner, newest cut first (or here, with
-    `complete`). `trainer`: the service's app.services.trainers.TrainerProcesses, begun
-    once that version is claimed, on the cores its training leaves (one process fewer than
-    the trainer's), so the background starts beside it. Each step is skipped when already
-    done; returns the loaded pipeline."""
+    `complete`). Each step is skipped when already done; returns the loaded pipeline."""
     from app.importer import SYMBOL, import_djia_reddit, import_history
     from app.migrate import upgrade
     from app.services.job_runner import service_runner
-    from app.services.jobs import claim, progress
+    from app.services.jobs import progress
     from kg.pipeline import EventPipeline
 
     started = step = time.perf_counter()
@@ -355,14 +345,9 @@ def first_run(
         done(f"embedding, {queued} versions queued")
     runner = service_runner(settings, factory, pipeline.graph)
     newest = _first_job(factory)
-    claimed = claim(factory, runner.worker, only=newest.id) if newest is not None else None
-    if trainer is not None and not complete:
-        # Claimed first, so the processes begun here train the other jobs. They load (5 s
-        # to start, 10 s for a series) while this one trains on the core they leave.
-        trainer.begin(trainer.n - 1 if claimed is not None else trainer.n)
-    if claimed is not None:
-        runner.train(claimed)
-        done(f"trained {claimed.symbol} {claimed.target} up to {claimed.cut}")
+    if newest is not None:
+        runner.step(only=newest.id)
+        done(f"trained {newest.symbol} {newest.target} up to {newest.cut}")
     if complete:
         left = _drain(runner, factory, bar)
         if left:

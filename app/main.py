@@ -35,10 +35,7 @@ def _default_pipeline(settings: Settings) -> Any:
 
 
 def _open_state(
-    app: FastAPI,
-    settings: Settings,
-    pipeline_factory: Callable[[Settings], Any] | None,
-    trainer: TrainerProcesses | None = None,
+    app: FastAPI, settings: Settings, pipeline_factory: Callable[[Settings], Any] | None
 ) -> Any:
     """The service's state on `app.state`: settings, database, the event pipeline and its
     extractor thread, the model registry, the trainer processes and the answers; the engine."""
@@ -61,9 +58,8 @@ def _open_state(
     )
     # Training jobs (versions queued by the first start or `kdtcn train --enqueue`) are
     # trained by processes of this service, newest cut first, while it answers.
-    # `trainer`: the one the first start began (its processes may be training already).
-    app.state.trainer = trainer
-    if trainer is None and app.state.pipeline is not None and settings.train_in_process:
+    app.state.trainer = None
+    if app.state.pipeline is not None and settings.train_in_process:
         app.state.trainer = TrainerProcesses(
             settings,
             app.state.sessionmaker,
@@ -80,16 +76,13 @@ def create_app(
     settings: Settings | None = None,
     *,
     pipeline_factory: Callable[[Settings], Any] | None = _default_pipeline,
-    trainer: TrainerProcesses | None = None,
 ) -> FastAPI:
-    """Build the app. Heavy objects (spaCy, the KG) are loaded in the lifespan, not here.
-    `trainer`: the background training the first start began (`kdtcn serve`), else the
-    service makes its own (Settings.train_in_process)."""
+    """Build the app. Heavy objects (spaCy, the KG) are loaded in the lifespan, not here."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = _open_state(app, settings, pipeline_factory, trainer)
+        engine = _open_state(app, settings, pipeline_factory)
         # The KG and spaCy are ~800k long-lived objects: a full collection walked them all,
         # and the collections that allocating a request's ORM rows triggered added 0.6 s to
         # one answer in ten. Frozen objects are left out of collections for the rest of the

@@ -45,30 +45,12 @@ def serve(
 
     settings = get_settings()
     pipeline = None
-    trainer = None
     if bootstrap and settings.bootstrap:
         from app.bootstrap import first_run
 
-        if settings.train_in_process:  # the service's, begun by the first start
-            from app.db import make_engine, make_sessionmaker
-            from app.services.trainers import TrainerProcesses
-
-            trainer = TrainerProcesses(
-                settings,
-                make_sessionmaker(make_engine(settings.database_url)),
-                settings.train_workers,
-                threads=settings.train_threads,
-            )
-        try:
-            with progress_bar() as bar:
-                pipeline = first_run(settings, bar, console, trainer=trainer)
-        except BaseException:  # the processes it began end with it (their jobs are queued
-            if trainer is not None:  # again at the next start)
-                trainer.stop()
-            raise
+        with progress_bar() as bar:
+            pipeline = first_run(settings, bar, console)
     factory = (lambda _s: pipeline) if pipeline is not None else None
-    app = create_app(
-        settings, **({"pipeline_factory": factory} if factory else {}), trainer=trainer
-    )
+    app = create_app(settings, **({"pipeline_factory": factory} if factory else {}))
     # No Server header; the access log is app.middleware.AccessLog (paths without queries).
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, server_header=False)

@@ -20,13 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class TrainerProcesses:
-    """The service's background training: while jobs are claimable, up to `n` spawned
-    processes, each a JobRunner with `threads` torch threads that exits when it finds no job
-    to claim. A thread of the service looks for claimable jobs every `poll` seconds and starts
-    a process for each of the `n` that is not running while some are queued, so an idle
-    service holds none. A process stops on SIGTERM, and by itself when the service is gone.
-    The first start begins some before the service is up (`begin`), beside the version it
-    trains itself; the service then watches those too.
+    """The service's background training: while jobs are claimable, `n` spawned processes,
+    each a JobRunner with `threads` torch threads that exits when it finds no job to claim.
+    A thread of the service looks for claimable jobs every `poll` seconds and starts the
+    processes again when some are queued, so an idle service holds none. A process stops on
+    SIGTERM, and by itself when the service is gone.
 
     The default, a process per core (Settings.train_workers) of one thread each
     (app.settings.TRAIN_THREADS), trains exactly the versions an inline `kdtcn train` gives
@@ -52,49 +50,25 @@ class TrainerProcesses:
         self.threads = threads
         self.poll = poll
         self.names = [service_name(settings, k) for k in range(n)]
-        self._procs: dict[str, Any] = {}  # lease name -> its process
-        self._released = False
+        self._procs: list[Any] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _release(self) -> None:
-        """Queue again the jobs these names held (a previous run's), once."""
+    def start(self) -> None:
+        """Queue again the jobs these names held, then watch for claimable jobs."""
         from app.services.jobs import release_own
 
-        if self._released:
-            return
-        self._released = True
         for name in self.names:
             if released := release_own(self.factory, name):
                 log.info("queued again %d job(s) that %s held", released, name)
-
-    def begin(self, k: int) -> None:
-        """Queue again the jobs these names held, then start `k` processes (at most `n`)
-        at once if jobs are claimable, before `start` watches."""
-        from app.services.jobs import claimable_count
-
-        self._release()
-        with self.factory() as session:
-            waiting = claimable_count(session)
-        self._spawn(self._idle()[: min(k, waiting)])
-
-    def start(self) -> None:
-        """Queue again the jobs these names held (unless `begin` did), then watch for
-        claimable jobs."""
-        self._release()
         self._thread = threading.Thread(target=self._watch, name="trainers", daemon=True)
         self._thread.start()
-
-    def _idle(self) -> list[str]:
-        """The names without a running process."""
-        return [n for n in self.names if n not in self._procs or not self._procs[n].is_alive()]
 
     def _watch(self) -> None:
         from app.services.jobs import claimable_count
 
         while not self._stop.wait(self.poll):
-            idle = self._idle()
-            if not idle:
+            if any(proc.is_alive() for proc in self._procs):
                 continue
             try:
                 with self.factory() as session:
@@ -103,16 +77,15 @@ class TrainerProcesses:
                 log.warning("looking for training jobs failed", exc_info=True)
                 continue
             if waiting and not self._stop.is_set():
-                self._spawn(idle[:waiting])
+                self._spawn(min(self.n, waiting))
 
-    def _spawn(self, names: list[str]) -> None:
+    def _spawn(self, n: int) -> None:
         import multiprocessing as mp
 
-        if not names:
-            return
         ctx = mp.get_context("spawn")
         values = self.settings.model_dump(mode="json")
-        for name in names:
+        self._procs = []
+        for name in self.names[:n]:
             proc = ctx.Process(
                 target=_train_until_idle,
                 args=(values, name, os.getpid(), self.threads),
@@ -120,8 +93,8 @@ class TrainerProcesses:
                 daemon=True,
             )
             proc.start()
-            self._procs[name] = proc
-        log.info("%d training process(es) started", len(names))
+            self._procs.append(proc)
+        log.info("%d training process(es) started", n)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop watching and stop the processes: a job in hand is not recorded (it is
@@ -129,12 +102,11 @@ class TrainerProcesses:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.poll + 1)
-        procs = list(self._procs.values())
-        for proc in procs:
+        for proc in self._procs:
             if proc.is_alive():
                 proc.terminate()
         deadline = time.monotonic() + timeout
-        for proc in procs:
+        for proc in self._procs:
             proc.join(max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
                 proc.kill()

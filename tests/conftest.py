@@ -140,6 +140,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database of each backend without any schema (a SQLite file not made yet)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    return request.getfixturevalue("pg_server").create_database(f"e{next(_counter)}")
+
+
 @pytest.fixture
 def session_factory(database_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(database_url)

@@ -88,3 +88,42 @@ def test_a_command_on_a_new_database_creates_the_schema_and_refuses_an_old_one(t
         engine.dispose()
     done = _import_history(env)
     assert done.returncode == 2 and "does not know" in done.stderr, done.stderr
+
+
+_AT_ONCE = """
+import sys, time
+from app.migrate import ensure_schema
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+print(ensure_schema(sys.argv[1]))
+"""
+
+
+def test_commands_started_at_once_on_an_empty_database_make_the_schema_once(
+    empty_database_url: str,
+) -> None:
+    """Workers started together on a new database (`docker compose up` without its init
+    step, or several machines): each makes sure of the schema at the same moment; one makes
+    it, the others wait for it and find it made."""
+    import subprocess
+    import sys
+    import time
+
+    from app.settings import PROJECT_ROOT
+
+    start = time.time() + 6.0  # after the imports of every process
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _AT_ONCE, empty_database_url, str(start)],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    said = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], [err[-600:] for _, err in said]
+    made = sorted(out.strip() for out, _ in said)
+    assert made == ["0006", "None", "None"], made
+    assert current_revision(empty_database_url) == "0006"

@@ -10,8 +10,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch is pinned (torch==2.13.0, a CPU build): never let a resolver pick a CUDA build.
   # uv (pinned, from PyPI) installs from where pip's settings say (scripts/uv_install.py):
-  # 34 s -> 20 s on 2 cores, 14 s when its cache (~/.cache/uv) has the wheels, as for a
-  # second clone. Where it cannot, pip does. Neither compiles bytecode at install: Python
+  # 34 s -> 22 s on 2 cores, 17 s when its cache (~/.cache/uv) has the wheels, as for a
+  # second clone (this script's whole run). Where it cannot, pip does. Neither compiles bytecode at install: Python
   # compiles a module when it is first imported instead of all of them (torch ships
   # thousands; pip took 53 s -> 34 s so).
   if ! { .venv/bin/python -m pip install --quiet "uv==0.13.10" \

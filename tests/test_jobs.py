@@ -81,6 +81,30 @@ def test_enqueue_is_idempotent_and_claims_come_newest_cut_first(factory) -> None
     assert (state["running"], state["queued"], state["done"]) == (3, 0, 0)
 
 
+def test_within_a_cut_the_job_expected_to_take_longest_is_claimed_first(factory) -> None:  # type: ignore[no-untyped-def]
+    _queue(factory, "next_day")
+    _queue(factory, "big_move")
+    # Nothing done yet: no expectation, so by id within the newest cut.
+    first = jobs.claim(factory, "w1")
+    assert first is not None and (first.cut, first.target) == (CUTS[-1][0], "next_day")
+    second = jobs.claim(factory, "w1")
+    assert second is not None and (second.cut, second.target) == (CUTS[-1][0], "big_move")
+    for claimed, seconds in ((first, 3.0), (second, 30.0)):
+        assert jobs.finish(factory, claimed, _record(claimed)) is not None
+        with transaction(factory) as session:
+            session.execute(
+                update(TrainingJob).where(TrainingJob.id == claimed.id).values(seconds=seconds)
+            )
+    # big_move took 10x as long: in each older cut it comes first, queued after though it was.
+    order = [jobs.claim(factory, "w1") for _ in range(4)]
+    assert [(c.cut, c.target) for c in order if c] == [
+        (CUTS[1][0], "big_move"),
+        (CUTS[1][0], "next_day"),
+        (CUTS[0][0], "big_move"),
+        (CUTS[0][0], "next_day"),
+    ]
+
+
 def test_a_version_already_recorded_is_not_queued_again(factory) -> None:  # type: ignore[no-untyped-def]
     _queue(factory)
     job = jobs.claim(factory, "w1")

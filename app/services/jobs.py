@@ -1,7 +1,8 @@
 """Training jobs: model versions queued in the database and trained by runners.
 
 A job is one cut of a walk-forward chain (symbol, target, model, cut, embedding). Runners
-claim jobs newest cut first, so the answers of recent dates come first:
+claim jobs newest cut first, so the answers of recent dates come first (within a cut, the
+longest expected first, so runners sharing the queue finish about together):
 
 * the claim is a short transaction that marks the job `running` under a lease (`worker`,
   `lease_until`); on PostgreSQL its `SELECT ... FOR UPDATE SKIP LOCKED` keeps two workers
